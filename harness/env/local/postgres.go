@@ -1,0 +1,320 @@
+// Package local runs PostgreSQL from the server binaries on this machine: a
+// throwaway cluster in a temp dir on a free loopback port, owned by the
+// harness and removed when it stops.
+package local
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// TempPrefix starts the name of every temp dir the harness makes, so
+// `rehearse gc` can find what an interrupted run left behind.
+const TempPrefix = "rehearse-pg-"
+
+// Superuser is the role initdb creates; auth is trust on loopback only.
+const Superuser = "rehearse"
+
+// ErrNoBinaries is returned when no PostgreSQL server binaries can be found.
+var ErrNoBinaries = errors.New("no PostgreSQL server binaries (initdb, postgres) found in --pg-bin, PATH, `pg_config --bindir` or /usr/lib/postgresql/*/bin: " +
+	"install them (Debian/Ubuntu: apt-get install postgresql; macOS: brew install postgresql), pass --pg-bin DIR, or use --backend docker")
+
+// Options configures a local server.
+type Options struct {
+	// BinDir holds initdb and postgres; empty means search (see FindBinDir).
+	BinDir string
+	// RunAs is the OS user that runs PostgreSQL when the harness is root
+	// (PostgreSQL refuses to run as root). Default "nobody".
+	RunAs string
+	// StartTimeout bounds initdb plus start-up. Default 60s.
+	StartTimeout time.Duration
+	Logger       *slog.Logger
+	// Settings are extra `-c name=value` server settings.
+	Settings map[string]string
+}
+
+// Server is a running PostgreSQL owned by the harness.
+type Server struct {
+	BinDir  string
+	Dir     string
+	Port    int
+	Version string
+	cmd     *exec.Cmd
+	exited  chan struct{}
+	cred    *syscall.Credential
+	log     *slog.Logger
+}
+
+// FindBinDir returns the first directory holding initdb and postgres among
+// explicit, PATH, `pg_config --bindir` and /usr/lib/postgresql/*/bin (newest
+// major first).
+func FindBinDir(explicit string) (string, error) {
+	if explicit != "" {
+		if hasServerBinaries(explicit) {
+			return explicit, nil
+		}
+		return "", fmt.Errorf("--pg-bin %s: no initdb and postgres there: %w", explicit, ErrNoBinaries)
+	}
+	var candidates []string
+	if p, err := exec.LookPath("initdb"); err == nil {
+		candidates = append(candidates, filepath.Dir(p))
+	}
+	if out, err := exec.Command("pg_config", "--bindir").Output(); err == nil {
+		candidates = append(candidates, strings.TrimSpace(string(out)))
+	}
+	globbed, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	sort.Slice(globbed, func(i, j int) bool { return majorOf(globbed[i]) > majorOf(globbed[j]) })
+	candidates = append(candidates, globbed...)
+	for _, c := range candidates {
+		if hasServerBinaries(c) {
+			return c, nil
+		}
+	}
+	return "", ErrNoBinaries
+}
+
+func majorOf(binDir string) int {
+	n, _ := strconv.Atoi(filepath.Base(filepath.Dir(binDir)))
+	return n
+}
+
+func hasServerBinaries(dir string) bool {
+	for _, b := range []string{"initdb", "postgres"} {
+		if fi, err := os.Stat(filepath.Join(dir, b)); err != nil || fi.IsDir() {
+			return false
+		}
+	}
+	return true
+}
+
+// Start runs initdb in a new temp dir and starts postgres on a free
+// loopback port. The caller must Stop it; the server also dies with the
+// harness process (Pdeathsig) so a crash leaves at most a temp dir.
+func Start(ctx context.Context, opts Options) (*Server, error) {
+	if opts.StartTimeout == 0 {
+		opts.StartTimeout = 60 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	ctx, cancel := context.WithTimeout(ctx, opts.StartTimeout)
+	defer cancel()
+
+	binDir, err := FindBinDir(opts.BinDir)
+	if err != nil {
+		return nil, err
+	}
+	cred, err := credentialFor(opts.RunAs)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", TempPrefix+"*")
+	if err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	s := &Server{BinDir: binDir, Dir: dir, cred: cred, log: opts.Logger, exited: make(chan struct{})}
+	if cred != nil {
+		if err := os.Chown(dir, int(cred.Uid), int(cred.Gid)); err != nil {
+			os.RemoveAll(dir)
+			return nil, fmt.Errorf("hand data dir %s to uid %d: %w", dir, cred.Uid, err)
+		}
+	}
+	data := filepath.Join(dir, "data")
+	if out, err := s.run(ctx, "initdb", "-D", data, "-U", Superuser, "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync"); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("initdb in %s: %w\n%s", data, err, out)
+	}
+	for attempt := 0; ; attempt++ {
+		err = s.startPostgres(ctx, data, opts.Settings)
+		if err == nil {
+			break
+		}
+		// A free port found by listen+close can be taken before postgres
+		// binds it; try another one a few times.
+		if attempt < 3 && strings.Contains(err.Error(), "could not bind") {
+			continue
+		}
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	if err := s.loadVersion(ctx); err != nil {
+		s.Stop(context.Background())
+		return nil, err
+	}
+	opts.Logger.Debug("postgres started", "dir", dir, "port", s.Port, "version", s.Version)
+	return s, nil
+}
+
+func (s *Server) startPostgres(ctx context.Context, data string, settings map[string]string) error {
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	s.Port = port
+	args := []string{"-D", data, "-p", strconv.Itoa(port),
+		"-c", "listen_addresses=127.0.0.1",
+		"-c", "unix_socket_directories=" + s.Dir,
+		// A rehearsal database is disposable: trade durability for speed.
+		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+		"-c", "max_connections=200", "-c", "shared_buffers=128MB",
+		"-c", "max_locks_per_transaction=256",
+	}
+	keys := make([]string, 0, len(settings))
+	for k := range settings {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		args = append(args, "-c", k+"="+settings[k])
+	}
+	logPath := filepath.Join(s.Dir, "postgres.log")
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", logPath, err)
+	}
+	cmd := exec.Command(filepath.Join(s.BinDir, "postgres"), args...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGQUIT, Credential: s.cred}
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		return fmt.Errorf("start postgres: %w", err)
+	}
+	s.cmd = cmd
+	s.exited = make(chan struct{})
+	go func() { cmd.Wait(); logFile.Close(); close(s.exited) }()
+
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		conn, err := pgx.Connect(ctx, s.DSN("postgres"))
+		if err == nil {
+			conn.Close(ctx)
+			return nil
+		}
+		select {
+		case <-s.exited:
+			return fmt.Errorf("postgres exited during start-up: %s", tail(logPath))
+		case <-ctx.Done():
+			s.kill()
+			return fmt.Errorf("postgres not ready on port %d: %w: %s", port, ctx.Err(), tail(logPath))
+		case <-tick.C:
+		}
+	}
+}
+
+func (s *Server) loadVersion(ctx context.Context) error {
+	conn, err := pgx.Connect(ctx, s.DSN("postgres"))
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer conn.Close(ctx)
+	return conn.QueryRow(ctx, "SHOW server_version").Scan(&s.Version)
+}
+
+// DSN returns a connection string for database db.
+func (s *Server) DSN(db string) string {
+	return fmt.Sprintf("postgres://%s@127.0.0.1:%d/%s?sslmode=disable", Superuser, s.Port, db)
+}
+
+// LogPath is the server's log file.
+func (s *Server) LogPath() string { return filepath.Join(s.Dir, "postgres.log") }
+
+// Stop shuts the server down (fast mode, then kill after 10s) and removes
+// its directory. It is safe to call more than once.
+func (s *Server) Stop(ctx context.Context) error {
+	if s == nil {
+		return nil
+	}
+	if s.cmd != nil && s.cmd.Process != nil {
+		// SIGINT is PostgreSQL's "fast shutdown".
+		_ = s.cmd.Process.Signal(syscall.SIGINT)
+		select {
+		case <-s.exited:
+		case <-time.After(10 * time.Second):
+			s.kill()
+		case <-ctx.Done():
+			s.kill()
+		}
+	}
+	if s.Dir == "" {
+		return nil
+	}
+	err := os.RemoveAll(s.Dir)
+	s.Dir = ""
+	if err != nil {
+		return fmt.Errorf("remove postgres dir: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) kill() {
+	if s.cmd != nil && s.cmd.Process != nil {
+		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+		<-s.exited
+	}
+}
+
+// run executes a PostgreSQL binary as the server's OS user.
+func (s *Server) run(ctx context.Context, name string, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, filepath.Join(s.BinDir, name), args...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred}
+	cmd.Dir = s.Dir
+	err := cmd.Run()
+	return out.Bytes(), err
+}
+
+// credentialFor returns the credential to run PostgreSQL with: nil when the
+// harness is not root.
+func credentialFor(name string) (*syscall.Credential, error) {
+	if os.Geteuid() != 0 {
+		return nil, nil
+	}
+	if name == "" {
+		name = "nobody"
+	}
+	u, err := user.Lookup(name)
+	if err != nil {
+		return nil, fmt.Errorf("PostgreSQL refuses to run as root and user %q to run it as is unknown (set --pg-user): %w", name, err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free loopback port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func tail(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) > 15 {
+		lines = lines[len(lines)-15:]
+	}
+	return strings.Join(lines, "\n")
+}

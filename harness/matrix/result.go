@@ -1,0 +1,185 @@
+package matrix
+
+import "time"
+
+// SchemaVersion is the version of the matrix.json format. Bump it on any
+// incompatible change; `rehearse diff` refuses reports of another version.
+const SchemaVersion = 1
+
+// Status is the outcome of one check of one migration.
+type Status string
+
+const (
+	StatusOK   Status = "ok"
+	StatusFail Status = "fail"
+	// StatusSkip means the check was not run (not applicable, or not reached);
+	// Check.Error/Detail says why.
+	StatusSkip Status = "skip"
+	// StatusWarn means the check ran and found something worth a human's look
+	// that is not a failure (e.g. N+1-era data lost by a down that is expected
+	// to lose it, column order changed).
+	StatusWarn Status = "warn"
+)
+
+// Verdict is the outcome of a migration (a row of the matrix).
+type Verdict string
+
+const (
+	VerdictSafe        Verdict = "safe"
+	VerdictRevertible  Verdict = "revertible"
+	VerdictLossyRevert Verdict = "lossy-revert"
+	VerdictRestoreOnly Verdict = "restore-only"
+	VerdictBroken      Verdict = "broken"
+	// VerdictNotReached marks migrations after one whose up failed on data:
+	// nothing about them was measured.
+	VerdictNotReached Verdict = "not-reached"
+)
+
+// Verdicts lists every verdict, best first.
+var Verdicts = []Verdict{VerdictSafe, VerdictRevertible, VerdictLossyRevert, VerdictRestoreOnly, VerdictBroken, VerdictNotReached}
+
+// Check names, as they appear in matrix.json, JUnit and policies.
+const (
+	CheckUp             = "up"
+	CheckOldCode        = "oldCode"
+	CheckDownPristine   = "downPristine"
+	CheckSchemaRestored = "schemaRestored"
+	CheckDownOnData     = "downOnData"
+	CheckNEraKept       = "nEraKept"
+	CheckNextEraLoss    = "nextEraLoss"
+	CheckRoundTrip      = "roundTrip"
+)
+
+// CheckNames lists the checks in report order.
+var CheckNames = []string{CheckUp, CheckOldCode, CheckDownPristine, CheckSchemaRestored, CheckDownOnData, CheckNEraKept, CheckNextEraLoss, CheckRoundTrip}
+
+// Check is one measured cell of the matrix.
+type Check struct {
+	Status Status `json:"status"`
+	// Error is the one-line reason for fail/skip/warn, e.g. the PostgreSQL
+	// message with its SQLSTATE.
+	Error    string `json:"error,omitempty"`
+	SQLState string `json:"sqlstate,omitempty"`
+	// File and Line locate the failing statement, when there is one.
+	File string `json:"file,omitempty"`
+	Line int    `json:"line,omitempty"`
+	// Detail is multi-line evidence: a schema diff, the probes that broke,
+	// the tables and columns whose fingerprints differ.
+	Detail string `json:"detail,omitempty"`
+	// Notes are short remarks that do not change the status.
+	Notes   []string `json:"notes,omitempty"`
+	Seconds float64  `json:"seconds"`
+}
+
+// Checks holds every check of a migration, in report order.
+type Checks struct {
+	Up             Check `json:"up"`
+	OldCode        Check `json:"oldCode"`
+	DownPristine   Check `json:"downPristine"`
+	SchemaRestored Check `json:"schemaRestored"`
+	DownOnData     Check `json:"downOnData"`
+	NEraKept       Check `json:"nEraKept"`
+	NextEraLoss    Check `json:"nextEraLoss"`
+	RoundTrip      Check `json:"roundTrip"`
+}
+
+// NamedCheck pairs a check with its name.
+type NamedCheck struct {
+	Name  string
+	Check *Check
+}
+
+// List returns the checks in report order, as pointers into c.
+func (c *Checks) List() []NamedCheck {
+	return []NamedCheck{
+		{CheckUp, &c.Up},
+		{CheckOldCode, &c.OldCode},
+		{CheckDownPristine, &c.DownPristine},
+		{CheckSchemaRestored, &c.SchemaRestored},
+		{CheckDownOnData, &c.DownOnData},
+		{CheckNEraKept, &c.NEraKept},
+		{CheckNextEraLoss, &c.NextEraLoss},
+		{CheckRoundTrip, &c.RoundTrip},
+	}
+}
+
+// Get returns the named check, or nil for an unknown name.
+func (c *Checks) Get(name string) *Check {
+	for _, nc := range c.List() {
+		if nc.Name == name {
+			return nc.Check
+		}
+	}
+	return nil
+}
+
+// Rewrite is a table whose storage was rewritten by an up (relfilenode
+// changed): on a big table that is a long exclusive lock in production.
+type Rewrite struct {
+	Table string `json:"table"`
+	Rows  int64  `json:"rows"`
+}
+
+// MigrationResult is one row of the matrix.
+type MigrationResult struct {
+	Version string `json:"version"`
+	Name    string `json:"name"`
+	// Class is measured from the catalog diff of the up (see harness/schema).
+	Class string `json:"class"`
+	// Changes lists the individual catalog changes behind Class, e.g.
+	// "add-column certificates.serial".
+	Changes       []string  `json:"changes,omitempty"`
+	Verdict       Verdict   `json:"verdict"`
+	Reasons       []string  `json:"reasons,omitempty"`
+	UpFile        string    `json:"upFile,omitempty"`
+	DownFile      string    `json:"downFile,omitempty"`
+	NoTransaction bool      `json:"noTransaction,omitempty"`
+	Rewrites      []Rewrite `json:"rewrites,omitempty"`
+	// Comment is the migration file's leading comment, shown in reports.
+	Comment string `json:"comment,omitempty"`
+	Checks  Checks `json:"checks"`
+}
+
+// TableSeed says how a table was seeded, so a cell computed without data
+// can say so.
+type TableSeed struct {
+	Table string `json:"table"`
+	Era   string `json:"era"` // "n" or "next"
+	After string `json:"after,omitempty"`
+	Rows  int64  `json:"rows"`
+	Error string `json:"error,omitempty"`
+}
+
+// Finding is a policy decision about one check or verdict of one migration.
+type Finding struct {
+	Migration string `json:"migration"` // version_name
+	Check     string `json:"check,omitempty"`
+	Verdict   string `json:"verdict,omitempty"`
+	Action    string `json:"action"` // block | warn
+	Reason    string `json:"reason"`
+	Waiver    string `json:"waiver,omitempty"` // the waiver's reason, when one applied
+}
+
+// Report is everything one matrix run measured; every writer renders it.
+type Report struct {
+	SchemaVersion int       `json:"schemaVersion"`
+	Tool          string    `json:"tool"`
+	RunID         string    `json:"runId"`
+	From          string    `json:"from"`
+	To            string    `json:"to"`
+	Migrations    string    `json:"migrationsSource,omitempty"`
+	Layout        string    `json:"layout,omitempty"`
+	Bookkeeping   string    `json:"bookkeeping,omitempty"`
+	PostgreSQL    string    `json:"postgresql,omitempty"`
+	Seed          int64     `json:"seed"`
+	Rows          int       `json:"rows"`
+	StartedAt     time.Time `json:"startedAt"`
+	Seconds       float64   `json:"seconds"`
+	Results       []MigrationResult `json:"migrations"`
+	Seeding       []TableSeed       `json:"seeding,omitempty"`
+	Findings      []Finding         `json:"findings,omitempty"`
+	// Blocking is true when a finding has Action "block": the gate fails.
+	Blocking bool `json:"blocking"`
+	// Notes are run-level remarks (e.g. "no bookkeeping table: ...").
+	Notes []string `json:"notes,omitempty"`
+}

@@ -1,0 +1,72 @@
+// Package pgadmin creates, clones and drops databases on a server the
+// harness owns. Cloning (CREATE DATABASE ... TEMPLATE) is how every state of
+// a rehearsal is built once and reused.
+package pgadmin
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// WithDatabase returns dsn with its database replaced by db.
+func WithDatabase(dsn, db string) (string, error) {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "", fmt.Errorf("parse DSN: %w", err)
+	}
+	u.Path = "/" + db
+	return u.String(), nil
+}
+
+// Create creates database name, as a copy of template when template is not
+// empty. The template must have no other connections.
+func Create(ctx context.Context, adminDSN, name, template string) error {
+	conn, err := pgx.Connect(ctx, adminDSN)
+	if err != nil {
+		return fmt.Errorf("connect to create database %s: %w", name, err)
+	}
+	defer conn.Close(ctx)
+	sql := "CREATE DATABASE " + pgx.Identifier{name}.Sanitize()
+	if template != "" {
+		sql += " TEMPLATE " + pgx.Identifier{template}.Sanitize()
+	}
+	if _, err := conn.Exec(ctx, sql); err != nil {
+		if template != "" {
+			return fmt.Errorf("clone database %s from %s: %w", name, template, err)
+		}
+		return fmt.Errorf("create database %s: %w", name, err)
+	}
+	return nil
+}
+
+// Drop drops database name if it exists, closing its connections first.
+func Drop(ctx context.Context, adminDSN, name string) error {
+	conn, err := pgx.Connect(ctx, adminDSN)
+	if err != nil {
+		return fmt.Errorf("connect to drop database %s: %w", name, err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
+		return fmt.Errorf("drop database %s: %w", name, err)
+	}
+	return nil
+}
+
+// Name makes a valid database name from parts (lower case, at most 63 bytes).
+func Name(parts ...string) string {
+	s := strings.ToLower(strings.Join(parts, "_"))
+	b := []byte(s)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			b[i] = '_'
+		}
+	}
+	if len(b) > 63 {
+		b = b[:63]
+	}
+	return string(b)
+}

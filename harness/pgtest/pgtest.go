@@ -1,0 +1,129 @@
+// Package pgtest gives tests a real PostgreSQL: one server per test package,
+// started on first use by harness/env/local and stopped by Main.
+//
+// Use it like this:
+//
+//	func TestMain(m *testing.M) { pgtest.Main(m) }
+//
+//	func TestX(t *testing.T) {
+//		dsn := pgtest.NewDatabase(t) // fresh empty database, dropped after the test
+//		conn := pgtest.Connect(t, dsn)
+//		...
+//	}
+package pgtest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/rehearse-dev/rehearse/harness/env/local"
+	"github.com/rehearse-dev/rehearse/harness/pgadmin"
+)
+
+var (
+	once     sync.Once
+	server   *local.Server
+	startErr error
+	mainUsed bool
+	counter  atomic.Int64
+)
+
+// Main runs the package's tests and stops the shared server afterwards.
+func Main(m *testing.M) {
+	mainUsed = true
+	code := m.Run()
+	if server != nil {
+		if err := server.Stop(context.Background()); err != nil {
+			fmt.Fprintln(os.Stderr, "pgtest: stop postgres:", err)
+		}
+	}
+	os.Exit(code)
+}
+
+// Server returns the package's shared server, starting it on first use.
+// PostgreSQL is part of what the product needs, so a machine without it
+// fails the test instead of skipping it.
+func Server(t testing.TB) *local.Server {
+	t.Helper()
+	if !mainUsed {
+		t.Fatal("pgtest: call pgtest.Main(m) from TestMain so the server is stopped")
+	}
+	once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+		defer cancel()
+		server, startErr = local.Start(ctx, local.Options{BinDir: os.Getenv("REHEARSE_PG_BIN")})
+	})
+	if startErr != nil {
+		t.Fatalf("pgtest: start PostgreSQL: %v", startErr)
+	}
+	return server
+}
+
+// AdminDSN is the DSN of the server's postgres database.
+func AdminDSN(t testing.TB) string { return Server(t).DSN("postgres") }
+
+// NewDatabase creates a fresh empty database and drops it when the test ends.
+func NewDatabase(t testing.TB) string {
+	t.Helper()
+	return newDatabase(t, "")
+}
+
+// CloneDatabase creates a copy of database template (which must have no open
+// connections) and drops it when the test ends.
+func CloneDatabase(t testing.TB, template string) string {
+	t.Helper()
+	return newDatabase(t, template)
+}
+
+func newDatabase(t testing.TB, template string) string {
+	t.Helper()
+	s := Server(t)
+	name := pgadmin.Name("t", fmt.Sprint(counter.Add(1)), t.Name())
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := pgadmin.Create(ctx, s.DSN("postgres"), name, template); err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		if err := pgadmin.Drop(ctx, s.DSN("postgres"), name); err != nil {
+			t.Errorf("pgtest: %v", err)
+		}
+	})
+	return s.DSN(name)
+}
+
+// Connect opens a connection closed when the test ends.
+func Connect(t testing.TB, dsn string) *pgx.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatalf("pgtest: connect %s: %v", dsn, err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
+
+// Exec runs sql on dsn and fails the test on error.
+func Exec(t testing.TB, dsn, sql string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatalf("pgtest: connect: %v", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, sql); err != nil {
+		t.Fatalf("pgtest: exec: %v\n%s", err, sql)
+	}
+}

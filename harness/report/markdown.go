@@ -1,0 +1,205 @@
+package report
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/rehearse-dev/rehearse/harness/matrix"
+)
+
+// WriteMarkdown renders r as GitHub-flavoured Markdown fit for
+// $GITHUB_STEP_SUMMARY: header, matrix table, blocking findings, then a
+// short section per failing or warning check.
+func WriteMarkdown(w io.Writer, r *matrix.Report) error {
+	b := bufio.NewWriter(w)
+	p := func(format string, a ...any) { fmt.Fprintf(b, format, a...) }
+
+	p("## rehearse: %s → %s\n\n", mdInline(r.From), mdInline(r.To))
+	gate := "no"
+	if r.Blocking {
+		gate = "**yes** ⛔"
+	}
+	p("Run `%s` · blocking: %s · %d migrations · %.1fs", mdCode(r.RunID), gate, len(r.Results), r.Seconds)
+	if r.PostgreSQL != "" {
+		p(" · PostgreSQL %s", mdInline(r.PostgreSQL))
+	}
+	if r.Layout != "" {
+		p(" · layout %s", mdInline(r.Layout))
+	}
+	if r.Bookkeeping != "" {
+		p(" · bookkeeping %s", mdInline(r.Bookkeeping))
+	}
+	p("\n\n")
+
+	// The matrix.
+	p("| migration | class | verdict |")
+	for _, name := range matrix.CheckNames {
+		p(" %s |", name)
+	}
+	p("\n|---|---|---|")
+	for range matrix.CheckNames {
+		p(":-:|")
+	}
+	p("\n")
+	for i := range r.Results {
+		m := &r.Results[i]
+		p("| `%s` | %s | %s %s |", cellCode(migrationID(m)), mdCell(m.Class), verdictEmoji(m.Verdict), mdCell(string(m.Verdict)))
+		for _, nc := range m.Checks.List() {
+			p(" %s |", statusSymbol(nc.Check.Status))
+		}
+		p("\n")
+	}
+	p("\n✓ ok · ✗ fail · ⚠ warn · – skipped\n\n")
+
+	writeFindings(p, r)
+
+	// Evidence for every failing or warning cell.
+	var details strings.Builder
+	for i := range r.Results {
+		m := &r.Results[i]
+		for _, nc := range m.Checks.List() {
+			c := nc.Check
+			if c.Status != matrix.StatusFail && c.Status != matrix.StatusWarn {
+				continue
+			}
+			fmt.Fprintf(&details, "#### %s `%s` · %s\n\n", statusSymbol(c.Status), mdCode(migrationID(m)), nc.Name)
+			if c.Error != "" {
+				fmt.Fprintf(&details, "- error: %s\n", mdInline(c.Error))
+			}
+			if c.SQLState != "" {
+				fmt.Fprintf(&details, "- sqlstate: `%s`\n", mdCode(c.SQLState))
+			}
+			if loc := location(c); loc != "" {
+				fmt.Fprintf(&details, "- at: `%s`\n", mdCode(loc))
+			}
+			for _, n := range c.Notes {
+				fmt.Fprintf(&details, "- note: %s\n", mdInline(n))
+			}
+			fmt.Fprintf(&details, "- took: %.2fs\n", c.Seconds)
+			if c.Detail != "" {
+				fence := fenceFor(c.Detail)
+				fmt.Fprintf(&details, "\n%s\n%s\n%s\n", fence, strings.TrimRight(c.Detail, "\n"), fence)
+			}
+			details.WriteString("\n")
+		}
+	}
+	if details.Len() > 0 {
+		p("### Failing and warning checks\n\n%s", details.String())
+	}
+
+	if len(r.Notes) > 0 {
+		p("### Notes\n\n")
+		for _, n := range r.Notes {
+			p("- %s\n", mdInline(n))
+		}
+		p("\n")
+	}
+	if empty := emptySeeding(r); len(empty) > 0 {
+		p("### Tables without data\n\nCells touching these tables were computed without rows of that era.\n\n")
+		for _, s := range empty {
+			p("- `%s` (era %s", mdCode(s.Table), mdInline(s.Era))
+			if s.After != "" {
+				p(", after %s", mdInline(s.After))
+			}
+			if s.Error != "" {
+				p("): %s\n", mdInline(s.Error))
+			} else {
+				p("): 0 rows\n")
+			}
+		}
+		p("\n")
+	}
+	return b.Flush()
+}
+
+func writeFindings(p func(string, ...any), r *matrix.Report) {
+	var block, warn []matrix.Finding
+	for _, f := range r.Findings {
+		if f.Action == "block" {
+			block = append(block, f)
+		} else {
+			warn = append(warn, f)
+		}
+	}
+	p("### Blocking findings\n\n")
+	if len(block) == 0 {
+		p("None.\n\n")
+	}
+	for _, f := range block {
+		p("- ⛔ %s\n", findingLine(f))
+	}
+	if len(block) > 0 {
+		p("\n")
+	}
+	if len(warn) > 0 {
+		p("### Warnings\n\n")
+		for _, f := range warn {
+			p("- ⚠ %s\n", findingLine(f))
+		}
+		p("\n")
+	}
+}
+
+func findingLine(f matrix.Finding) string {
+	what := f.Check
+	if what == "" && f.Verdict != "" {
+		what = "verdict " + f.Verdict
+	}
+	s := fmt.Sprintf("`%s`", mdCode(f.Migration))
+	if what != "" {
+		s += " · " + mdInline(what)
+	}
+	s += ": " + mdInline(f.Reason)
+	if f.Waiver != "" {
+		s += " (waived: " + mdInline(f.Waiver) + ")"
+	}
+	return s
+}
+
+// mdInline keeps text on one line and stops it from opening Markdown or
+// HTML constructs in the step summary.
+func mdInline(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	r := strings.NewReplacer(
+		`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`,
+		"<", "&lt;", ">", "&gt;", "|", `\|`, "#", `\#`,
+	)
+	return r.Replace(s)
+}
+
+// mdCell is mdInline for table cells (pipes must not split the cell).
+func mdCell(s string) string {
+	if s == "" {
+		return "–"
+	}
+	return mdInline(s)
+}
+
+// mdCode is for text inside a code span, where backticks cannot be
+// escaped.
+func mdCode(s string) string {
+	return strings.ReplaceAll(strings.Join(strings.Fields(s), " "), "`", "'")
+}
+
+// cellCode is mdCode inside a table cell: GFM splits cells on a pipe even
+// within a code span unless it is escaped.
+func cellCode(s string) string {
+	return strings.ReplaceAll(mdCode(s), "|", `\|`)
+}
+
+// fenceFor returns a backtick fence longer than any backtick run in s, so
+// evidence containing ``` cannot close the block early.
+func fenceFor(s string) string {
+	longest, run := 0, 0
+	for _, ch := range s {
+		if ch == '`' {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	return strings.Repeat("`", max(3, longest+1))
+}
