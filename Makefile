@@ -4,22 +4,30 @@ BIN     := bin/rehearse
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/rehearse-dev/rehearse/harness/version.Version=$(VERSION)
 
-.PHONY: build test rehearse bench lint clean
+.PHONY: setup build test rehearse bench lint clean
+
+# Installs PostgreSQL, git and gcc when missing (Debian/Ubuntu).
+setup:
+	@.ci/setup
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/rehearse
 
 # The test command of the README and of .ci/run.
-test:
+test: setup
 	$(GO) test -count=1 -timeout 45m ./...
 
-# The bundled example: release 1.0 -> 1.2 of the sample migrations, report in reports/sample/.
-rehearse: build
-	./$(BIN) matrix --migrations migrations --from 1.0 --to 1.2 \
-		--old-queries fixtures/queries/release-1.0.sql --out reports/sample
+# The bundled example: the sample app's releases 1.0 -> 1.1 and 1.1 -> 1.2,
+# reports in reports/sample-1.0-1.1/ and reports/sample-1.1-1.2/. Exit 1 from
+# rehearse means "blocking findings", which the sample has by design.
+rehearse: setup build
+	./$(BIN) matrix --migrations migrations --from 1.0 --to 1.1 \
+		--old-queries fixtures/queries/release-1.0.sql --out reports/sample-1.0-1.1 || [ $$? -eq 1 ]
+	./$(BIN) matrix --migrations migrations --from 1.1 --to 1.2 \
+		--old-queries fixtures/queries/release-1.1.sql --out reports/sample-1.1-1.2 || [ $$? -eq 1 ]
 
 # Matrix on a 30-migration set over 100k rows vs a naive replay, same run.
-bench:
+bench: setup
 	$(GO) test -run '^$$' -bench 'BenchmarkMatrixVsReplay' -benchtime 1x -count 1 -timeout 30m ./harness/matrix/
 
 lint:

@@ -162,19 +162,19 @@ type Finding struct {
 
 // Report is everything one matrix run measured; every writer renders it.
 type Report struct {
-	SchemaVersion int       `json:"schemaVersion"`
-	Tool          string    `json:"tool"`
-	RunID         string    `json:"runId"`
-	From          string    `json:"from"`
-	To            string    `json:"to"`
-	Migrations    string    `json:"migrationsSource,omitempty"`
-	Layout        string    `json:"layout,omitempty"`
-	Bookkeeping   string    `json:"bookkeeping,omitempty"`
-	PostgreSQL    string    `json:"postgresql,omitempty"`
-	Seed          int64     `json:"seed"`
-	Rows          int       `json:"rows"`
-	StartedAt     time.Time `json:"startedAt"`
-	Seconds       float64   `json:"seconds"`
+	SchemaVersion int               `json:"schemaVersion"`
+	Tool          string            `json:"tool"`
+	RunID         string            `json:"runId"`
+	From          string            `json:"from"`
+	To            string            `json:"to"`
+	Migrations    string            `json:"migrationsSource,omitempty"`
+	Layout        string            `json:"layout,omitempty"`
+	Bookkeeping   string            `json:"bookkeeping,omitempty"`
+	PostgreSQL    string            `json:"postgresql,omitempty"`
+	Seed          int64             `json:"seed"`
+	Rows          int               `json:"rows"`
+	StartedAt     time.Time         `json:"startedAt"`
+	Seconds       float64           `json:"seconds"`
 	Results       []MigrationResult `json:"migrations"`
 	Seeding       []TableSeed       `json:"seeding,omitempty"`
 	Findings      []Finding         `json:"findings,omitempty"`

@@ -30,10 +30,10 @@ type htmlLegend struct {
 }
 
 type htmlRow struct {
-	ID      string
-	M       *matrix.MigrationResult
-	Emoji   string
-	Cells   []htmlCell
+	ID    string
+	M     *matrix.MigrationResult
+	Emoji string
+	Cells []htmlCell
 }
 
 type htmlCell struct {
@@ -149,13 +149,13 @@ run <b>{{.R.RunID}}</b> · blocking <span class="gate-{{yesno .R.Blocking}}">{{y
 </table>
 <h2>Blocking findings</h2>
 {{- if .Blocking}}
-<ul class="findings">{{range .Blocking}}<li>⛔ <code>{{.Migration}}</code>{{if .Check}} · {{.Check}}{{else if .Verdict}} · verdict {{.Verdict}}{{end}}: {{.Reason}}{{if .Waiver}} <span class="waiver">(waiver: {{.Waiver}})</span>{{end}}</li>{{end}}</ul>
+<ul class="findings">{{range .Blocking}}<li>⛔ <code>{{.Migration}}</code>: {{.Reason}}{{if .Waiver}} <span class="waiver">(waiver: {{.Waiver}})</span>{{end}}</li>{{end}}</ul>
 {{- else}}
 <p>None.</p>
 {{- end}}
 {{- if .Warnings}}
 <h2>Warnings</h2>
-<ul class="findings">{{range .Warnings}}<li>⚠ <code>{{.Migration}}</code>{{if .Check}} · {{.Check}}{{else if .Verdict}} · verdict {{.Verdict}}{{end}}: {{.Reason}}{{if .Waiver}} <span class="waiver">(waived: {{.Waiver}})</span>{{end}}</li>{{end}}</ul>
+<ul class="findings">{{range .Warnings}}<li>⚠ <code>{{.Migration}}</code>: {{.Reason}}{{if .Waiver}} <span class="waiver">(waiver: {{.Waiver}})</span>{{end}}</li>{{end}}</ul>
 {{- end}}
 {{- if .R.Notes}}
 <h2>Notes</h2>

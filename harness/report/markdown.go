@@ -79,8 +79,9 @@ func WriteMarkdown(w io.Writer, r *matrix.Report) error {
 			}
 			fmt.Fprintf(&details, "- took: %.2fs\n", c.Seconds)
 			if c.Detail != "" {
-				fence := fenceFor(c.Detail)
-				fmt.Fprintf(&details, "\n%s\n%s\n%s\n", fence, strings.TrimRight(c.Detail, "\n"), fence)
+				detail := clip(strings.TrimRight(c.Detail, "\n"), maxDetailLines, maxDetailBytes)
+				fence := fenceFor(detail)
+				fmt.Fprintf(&details, "\n%s\n%s\n%s\n", fence, detail, fence)
 			}
 			details.WriteString("\n")
 		}
@@ -142,18 +143,12 @@ func writeFindings(p func(string, ...any), r *matrix.Report) {
 	}
 }
 
+// findingLine renders a finding; its Reason already names the check or
+// verdict and the policy rule that decided.
 func findingLine(f matrix.Finding) string {
-	what := f.Check
-	if what == "" && f.Verdict != "" {
-		what = "verdict " + f.Verdict
-	}
-	s := fmt.Sprintf("`%s`", mdCode(f.Migration))
-	if what != "" {
-		s += " · " + mdInline(what)
-	}
-	s += ": " + mdInline(f.Reason)
+	s := fmt.Sprintf("`%s`: %s", mdCode(f.Migration), mdInline(f.Reason))
 	if f.Waiver != "" {
-		s += " (waived: " + mdInline(f.Waiver) + ")"
+		s += " (waiver: " + mdInline(f.Waiver) + ")"
 	}
 	return s
 }
@@ -187,6 +182,35 @@ func mdCode(s string) string {
 // within a code span unless it is escaped.
 func cellCode(s string) string {
 	return strings.ReplaceAll(mdCode(s), "|", `\|`)
+}
+
+// GitHub caps a step summary at 1 MiB: long evidence (a big schema diff)
+// is clipped here and stays whole in matrix.html and matrix.json.
+const (
+	maxDetailLines = 60
+	maxDetailBytes = 8 << 10
+)
+
+// clip shortens s to at most maxLines lines and about maxBytes bytes,
+// saying how much was left out.
+func clip(s string, maxLines, maxBytes int) string {
+	lines := strings.Split(s, "\n")
+	total := len(lines)
+	if len(lines) > maxLines {
+		lines = lines[:maxLines]
+	}
+	out, size := lines[:0], 0
+	for _, l := range lines {
+		if size+len(l)+1 > maxBytes {
+			break
+		}
+		out = append(out, l)
+		size += len(l) + 1
+	}
+	if len(out) == total {
+		return s
+	}
+	return strings.Join(out, "\n") + fmt.Sprintf("\n… %d more lines: see matrix.html", total-len(out))
 }
 
 // fenceFor returns a backtick fence longer than any backtick run in s, so

@@ -217,8 +217,8 @@ func TestMarkdownLayout(t *testing.T) {
 	blk := strings.Index(md, "### Blocking findings")
 	ev := strings.Index(md, "### Failing and warning checks")
 	require.True(t, blk > 0 && ev > blk)
-	assert.Contains(t, md, "- ⛔ `000007_serial_not_null` · downOnData:")
-	assert.Contains(t, md, "(waived: accepted &lt;loss&gt;)")
+	assert.Contains(t, md, "- ⛔ `000007_serial_not_null`: downOnData failed: 23502\n")
+	assert.Contains(t, md, "- ⚠ `000006_drop_note`: verdict lossy-revert (waiver: accepted &lt;loss&gt;)")
 	assert.Contains(t, md, "- sqlstate: `23502`")
 	assert.Contains(t, md, "- at: `migrations/000006_serial_not_null.down.sql:3`")
 	assert.Contains(t, md, "````\n"+nastyDetail+"\n````")
@@ -241,4 +241,21 @@ func TestMarkdownNoFindings(t *testing.T) {
 	assert.Contains(t, md, "### Blocking findings\n\nNone.")
 	assert.NotContains(t, md, "### Notes")
 	assert.NotContains(t, md, "### Tables without data")
+}
+
+func TestMarkdownClipsLongDetail(t *testing.T) {
+	r := sampleReport()
+	r.Results[3].Checks.DownOnData.Detail = strings.Repeat("- column x differs\n", 500)
+	var md bytes.Buffer
+	require.NoError(t, WriteMarkdown(&md, r))
+	assert.Contains(t, md.String(), "\n… 440 more lines: see matrix.html\n")
+	assert.Equal(t, 60, strings.Count(md.String(), "- column x differs\n"))
+
+	var page bytes.Buffer
+	require.NoError(t, WriteHTML(&page, r))
+	assert.Equal(t, 500, strings.Count(page.String(), "- column x differs\n"), "HTML keeps it whole")
+
+	assert.Equal(t, "short", clip("short", 60, 8<<10))
+	long := strings.Repeat("x", 5000) + "\n" + strings.Repeat("y", 5000)
+	assert.Equal(t, strings.Repeat("x", 5000)+"\n… 1 more lines: see matrix.html", clip(long, 60, 8<<10))
 }

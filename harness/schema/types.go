@@ -30,8 +30,8 @@ type Snapshot struct {
 	Enums      map[string]*Enum     `json:"enums,omitempty"`
 	Domains    map[string]*Domain   `json:"domains,omitempty"`
 	Views      map[string]*View     `json:"views,omitempty"`
-	Functions  map[string]*Function `json:"functions,omitempty"` // key: qualified name + "(" + identity args + ")"
-	Triggers   map[string]*Trigger  `json:"triggers,omitempty"`  // key: table + "." + trigger name
+	Functions  map[string]*Function `json:"functions,omitempty"`  // key: qualified name + "(" + identity args + ")"
+	Triggers   map[string]*Trigger  `json:"triggers,omitempty"`   // key: table + "." + trigger name
 	Extensions map[string]string    `json:"extensions,omitempty"` // name -> version
 }
 
@@ -128,18 +128,28 @@ type Index struct {
 	Valid     bool   `json:"valid"`
 }
 
-// Sequence is a sequence and, when it is owned, its owning column.
+// Sequence is a sequence and, when it is owned, its owning column. For
+// Sequence, Enum, Domain, View and Function, Name is unqualified and the
+// map key is Schema + "." + Name (plus arguments for functions).
 type Sequence struct {
 	OID     uint32 `json:"oid"`
 	Name    string `json:"name"`
 	Type    string `json:"type"`
 	OwnedBy string `json:"ownedBy,omitempty"` // "schema.table.column"
+	Schema  string `json:"schema"`
+	// Parameters from pg_sequence; the current value is data, not schema.
+	Increment int64 `json:"increment"`
+	Start     int64 `json:"start"`
+	Min       int64 `json:"min"`
+	Max       int64 `json:"max"`
+	Cycle     bool  `json:"cycle,omitempty"`
 }
 
 // Enum is an enum type with its labels in sort order.
 type Enum struct {
 	OID    uint32   `json:"oid"`
 	Name   string   `json:"name"`
+	Schema string   `json:"schema"`
 	Labels []string `json:"labels"`
 }
 
@@ -147,6 +157,7 @@ type Enum struct {
 type Domain struct {
 	OID      uint32   `json:"oid"`
 	Name     string   `json:"name"`
+	Schema   string   `json:"schema"`
 	BaseType string   `json:"baseType"` // format_type of the base
 	NotNull  bool     `json:"notNull,omitempty"`
 	Checks   []string `json:"checks,omitempty"` // pg_get_constraintdef
@@ -157,20 +168,23 @@ type Domain struct {
 type View struct {
 	OID          uint32 `json:"oid"`
 	Name         string `json:"name"`
+	Schema       string `json:"schema"`
 	Materialized bool   `json:"materialized,omitempty"`
 	Def          string `json:"def"`
 }
 
 // Function is a function or procedure.
 type Function struct {
-	OID  uint32 `json:"oid"`
-	Name string `json:"name"`
-	Def  string `json:"def"` // pg_get_functiondef
+	OID    uint32 `json:"oid"`
+	Name   string `json:"name"`
+	Schema string `json:"schema"`
+	Def    string `json:"def"` // pg_get_functiondef
 }
 
 // Trigger is a user trigger on a table.
 type Trigger struct {
-	OID   uint32 `json:"oid"`
+	OID uint32 `json:"oid"`
+	// Table is the qualified name of the trigger's table.
 	Table string `json:"table"`
 	Name  string `json:"name"`
 	Def   string `json:"def"` // pg_get_triggerdef

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+
+	"github.com/rehearse-dev/rehearse/harness/matrix"
+	"github.com/rehearse-dev/rehearse/harness/rehearsal"
+	"github.com/spf13/cobra"
+)
+
+func newMatrixCmd() *cobra.Command {
+	o := rehearsal.MatrixOptions{}
+	cmd := &cobra.Command{
+		Use:   "matrix --migrations DIR --from N --to M",
+		Short: "Judge every migration of N+1 on production-like data: the per-migration safety matrix",
+		Long: `matrix starts a throwaway PostgreSQL, builds release N's schema, seeds N-era
+data, applies each migration of N+1 (seeding N+1-era data after each) and,
+for every migration, runs the down on data and on the pristine schema,
+compares schemas and data fingerprints, and probes release N's SQL.
+
+N and M are migration versions, release names from DIR/releases.yaml, or,
+with --git, git refs.
+
+Exit codes: 0 nothing blocking, 1 a blocking finding, 2 the harness failed.`,
+		Example: `  rehearse matrix --migrations migrations --from 1.0 --to 1.2 --old-queries fixtures/queries/release-1.0.sql
+  rehearse matrix --git --migrations db/migrations --from v1.4.0 --to HEAD`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.Logger = slog.Default()
+			o.Progress = cmd.ErrOrStderr()
+			out, err := rehearsal.RunMatrix(cmd.Context(), o)
+			if err != nil {
+				return exitError{code: exitHarness, err: err}
+			}
+			printSummary(cmd, out)
+			if out.Report.Blocking {
+				return exitError{code: exitFinding}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Migrations, "migrations", "migrations", "migration folder (a path inside the repository with --git)")
+	f.BoolVar(&o.Git, "git", false, "--from and --to are git refs; the set is read with git show")
+	f.StringVar(&o.RepoDir, "repo", ".", "git repository, with --git")
+	f.StringVar(&o.From, "from", "", "release N: last migration version, release name or (with --git) ref")
+	f.StringVar(&o.To, "to", "", "release N+1: last migration version, release name or ref (default: the newest)")
+	f.StringVar(&o.Layout, "layout", "", "golang-migrate | goose | dbmate (default: detected)")
+	f.StringVar(&o.Bookkeeping, "bookkeeping", "", "golang-migrate | goose | dbmate | none (default: the layout's tool)")
+	f.StringVar(&o.OldQueries, "old-queries", "", "SQL release N runs, one probe per statement (';' + newline)")
+	f.StringVar(&o.Out, "out", "", "report folder (default reports/<run-id>)")
+	f.Int64Var(&o.Seed, "seed", 1, "data generator seed (same seed, same data)")
+	f.IntVar(&o.Rows, "rows", 200, "rows per table of N-era data")
+	f.StringVar(&o.Profile, "profile", "", "data profile YAML (per-table rows, column pins)")
+	f.IntVar(&o.Parallel, "parallel", 0, "cells run at once (default: number of cores)")
+	f.BoolVar(&o.Keep, "keep", false, "leave the databases running and print the DSN")
+	f.StringVar(&o.PolicyFile, "policy", "", "policy YAML (default: block on broken and on any down defect)")
+	f.StringVar(&o.PGBin, "pg-bin", "", "folder with initdb and postgres (default: searched)")
+	f.StringVar(&o.PGUser, "pg-user", "", "OS user that runs PostgreSQL when rehearse runs as root (default nobody)")
+	f.StringVar(&o.DSN, "dsn", "", "use this existing server instead of starting one (the harness only creates and drops its own rehearse_* databases)")
+	return cmd
+}
+
+func printSummary(cmd *cobra.Command, out *rehearsal.Outcome) {
+	w := cmd.OutOrStdout()
+	r := out.Report
+	counts := map[matrix.Verdict]int{}
+	for _, m := range r.Results {
+		counts[m.Verdict]++
+	}
+	var parts []string
+	for _, v := range matrix.Verdicts {
+		if counts[v] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", counts[v], v))
+		}
+	}
+	fmt.Fprintf(w, "%d migrations %s -> %s: %s (%.1fs)\n", len(r.Results), r.From, r.To, strings.Join(parts, ", "), r.Seconds)
+	for _, m := range r.Results {
+		fmt.Fprintf(w, "  %-40s %-16s %s\n", m.Version+"_"+m.Name, m.Class, m.Verdict)
+	}
+	for _, f := range r.Findings {
+		if f.Action == "block" {
+			fmt.Fprintf(w, "BLOCKING %s %s: %s\n", f.Migration, f.Check+f.Verdict, f.Reason)
+		}
+	}
+	fmt.Fprintf(w, "report: %s\n", filepath.Join(out.OutDir, "matrix.html"))
+	if out.KeptDSN != "" {
+		fmt.Fprintf(w, "kept: %s (databases %s_*)\n", out.KeptDSN, "rehearse")
+	}
+}

@@ -1,0 +1,169 @@
+package matrix_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/rehearse-dev/rehearse/harness/era"
+	"github.com/rehearse-dev/rehearse/harness/fingerprint"
+	"github.com/rehearse-dev/rehearse/harness/matrix"
+	"github.com/rehearse-dev/rehearse/harness/migrate"
+	"github.com/rehearse-dev/rehearse/harness/pgadmin"
+	"github.com/rehearse-dev/rehearse/harness/pgtest"
+	"github.com/rehearse-dev/rehearse/harness/schema"
+	"github.com/rehearse-dev/rehearse/harness/seed"
+)
+
+// benchMigrations writes a base migration (5 tables) and n additive or
+// reversible migrations with correct downs, cycling through the classes.
+func benchMigrations(tb testing.TB, n int) string {
+	dir := tb.TempDir()
+	write := func(name, sql string) {
+		require.NoError(tb, os.WriteFile(filepath.Join(dir, name), []byte(sql), 0o644))
+	}
+	write("000000_base.up.sql", `
+CREATE TABLE customers (id bigserial PRIMARY KEY, email text NOT NULL UNIQUE, name varchar(80) NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
+CREATE TABLE products (id bigserial PRIMARY KEY, sku varchar(32) NOT NULL UNIQUE, title text NOT NULL, price numeric(10,2) NOT NULL CHECK (price >= 0));
+CREATE TABLE orders (id bigserial PRIMARY KEY, customer_id bigint NOT NULL REFERENCES customers(id), status text NOT NULL CHECK (status IN ('new','paid','shipped')), created_at timestamptz NOT NULL DEFAULT now());
+CREATE TABLE order_lines (id bigserial PRIMARY KEY, order_id bigint NOT NULL REFERENCES orders(id), product_id bigint NOT NULL REFERENCES products(id), qty integer NOT NULL CHECK (qty > 0));
+CREATE TABLE events (id bigserial PRIMARY KEY, kind varchar(40) NOT NULL, payload text, occurred_at timestamptz NOT NULL DEFAULT now());
+`)
+	write("000000_base.down.sql", "DROP TABLE order_lines, orders, products, customers, events;")
+	tables := []string{"customers", "products", "orders", "order_lines", "events"}
+	for i := 1; i <= n; i++ {
+		t := tables[i%len(tables)]
+		var up, down string
+		switch i % 5 {
+		case 0:
+			up = fmt.Sprintf("ALTER TABLE %s ADD COLUMN c%d text NOT NULL DEFAULT 'x';", t, i)
+			down = fmt.Sprintf("ALTER TABLE %s DROP COLUMN c%d;", t, i)
+		case 1:
+			up = fmt.Sprintf("CREATE INDEX ix%d ON %s (id DESC);", i, t)
+			down = fmt.Sprintf("DROP INDEX ix%d;", i)
+		case 2:
+			up = fmt.Sprintf("CREATE TABLE side%d (id bigserial PRIMARY KEY, ref bigint REFERENCES %s(id), label text NOT NULL);", i, t)
+			down = fmt.Sprintf("DROP TABLE side%d;", i)
+		case 3:
+			up = fmt.Sprintf("ALTER TABLE %s ADD COLUMN n%d integer;", t, i)
+			down = fmt.Sprintf("ALTER TABLE %s DROP COLUMN n%d;", t, i)
+		case 4:
+			up = fmt.Sprintf("COMMENT ON TABLE %s IS 'v%d'; CREATE INDEX ix%d ON %s (id);", t, i, i, t)
+			down = fmt.Sprintf("DROP INDEX ix%d;", i)
+		}
+		write(fmt.Sprintf("%06d_m%d.up.sql", i, i), up)
+		write(fmt.Sprintf("%06d_m%d.down.sql", i, i), down)
+	}
+	return dir
+}
+
+// BenchmarkMatrixVsReplay times the matrix on 30 migrations over 100k rows
+// and, in the same run on the same server, a naive replay that rebuilds
+// states 1..k from scratch for every k. It reports both and their ratio.
+func BenchmarkMatrixVsReplay(b *testing.B) {
+	const migrations, rowsPerTable = 30, 20000 // 5 tables: 100k rows
+	dir := benchMigrations(b, migrations)
+	set, err := migrate.LoadDir(dir, migrate.Options{})
+	require.NoError(b, err)
+	bk, err := migrate.BookkeepingFor("golang-migrate")
+	require.NoError(b, err)
+	seedOpts := seed.Options{Seed: 1, Rows: rowsPerTable}
+	admin := pgtest.AdminDSN(b)
+	ctx := context.Background()
+	last := set.Migrations[len(set.Migrations)-1].Version
+
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		rep, err := matrix.Run(ctx, matrix.Config{
+			AdminDSN: admin, Prefix: fmt.Sprintf("bench_m%d", i), Set: set, From: "000000", To: last,
+			Bookkeeping: bk, Seeder: seed.New(seedOpts), Parallel: 2,
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		})
+		require.NoError(b, err)
+		matrixTime := time.Since(t0)
+		for _, r := range rep.Results {
+			require.Equal(b, matrix.StatusOK, r.Checks.DownOnData.Status, "%s: %s", r.Name, r.Checks.DownOnData.Error)
+		}
+
+		t1 := time.Now()
+		naiveReplay(b, ctx, admin, set, bk, seedOpts)
+		naiveTime := time.Since(t1)
+
+		b.ReportMetric(matrixTime.Seconds(), "matrix-s")
+		b.ReportMetric(naiveTime.Seconds(), "naive-s")
+		b.ReportMetric(matrixTime.Seconds()/migrations, "matrix-s/migration")
+		b.ReportMetric(matrixTime.Seconds()/naiveTime.Seconds(), "ratio")
+		fmt.Fprintf(os.Stderr, "matrix %.1fs (%.2fs/migration), naive replay %.1fs, ratio %.3f (target <= 0.2)\n",
+			matrixTime.Seconds(), matrixTime.Seconds()/migrations, naiveTime.Seconds(), matrixTime.Seconds()/naiveTime.Seconds())
+	}
+}
+
+// naiveReplay measures what the matrix measures without reusing states:
+// for each k it rebuilds N's schema, seeds, replays ups 1..k (with N+1-era
+// writes), then runs the down on that data and on a freshly replayed
+// pristine schema.
+func naiveReplay(b *testing.B, ctx context.Context, admin string, set *migrate.Set, bk migrate.Bookkeeping, seedOpts seed.Options) {
+	base, next := set.Migrations[:1], set.Migrations[1:]
+	for k := 1; k <= len(next); k++ {
+		// data state k
+		name := fmt.Sprintf("naive_d_%d", k)
+		require.NoError(b, pgadmin.Create(ctx, admin, name, ""))
+		dsn, _ := pgadmin.WithDatabase(admin, name)
+		conn, err := pgx.Connect(ctx, dsn)
+		require.NoError(b, err)
+		for _, m := range base {
+			require.NoError(b, migrate.Apply(ctx, conn, m.Up))
+		}
+		snap, err := schema.Take(ctx, conn, schema.Options{})
+		require.NoError(b, err)
+		s := seed.New(seedOpts)
+		_, err = s.Base(ctx, dsn, snap, nil)
+		require.NoError(b, err)
+		require.NoError(b, era.Ensure(ctx, conn))
+		require.NoError(b, bk.Ensure(ctx, conn))
+		for j := 1; j <= k; j++ {
+			before, err := schema.Take(ctx, conn, schema.Options{})
+			require.NoError(b, err)
+			require.NoError(b, migrate.Apply(ctx, conn, next[j-1].Up))
+			after, err := schema.Take(ctx, conn, schema.Options{})
+			require.NoError(b, err)
+			_, err = s.Next(ctx, dsn, next[j-1].Version, before, after)
+			require.NoError(b, err)
+		}
+		snap, err = schema.Take(ctx, conn, schema.Options{})
+		require.NoError(b, err)
+		_, err = fingerprint.Take(ctx, conn, snap, fingerprint.NEraOnly)
+		require.NoError(b, err)
+		require.NoError(b, migrate.Apply(ctx, conn, next[k-1].Down))
+		snap, err = schema.Take(ctx, conn, schema.Options{})
+		require.NoError(b, err)
+		_, err = fingerprint.Take(ctx, conn, snap, fingerprint.NEraOnly)
+		require.NoError(b, err)
+		conn.Close(ctx)
+		require.NoError(b, pgadmin.Drop(ctx, admin, name))
+
+		// pristine state k
+		name = fmt.Sprintf("naive_p_%d", k)
+		require.NoError(b, pgadmin.Create(ctx, admin, name, ""))
+		dsn, _ = pgadmin.WithDatabase(admin, name)
+		conn, err = pgx.Connect(ctx, dsn)
+		require.NoError(b, err)
+		for _, m := range set.Migrations[:k+1] {
+			require.NoError(b, migrate.Apply(ctx, conn, m.Up))
+		}
+		require.NoError(b, migrate.Apply(ctx, conn, next[k-1].Down))
+		_, err = schema.Take(ctx, conn, schema.Options{})
+		require.NoError(b, err)
+		require.NoError(b, migrate.Apply(ctx, conn, next[k-1].Up))
+		conn.Close(ctx)
+		require.NoError(b, pgadmin.Drop(ctx, admin, name))
+	}
+}

@@ -1,0 +1,396 @@
+package matrix
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/rehearse-dev/rehearse/harness/fingerprint"
+	"github.com/rehearse-dev/rehearse/harness/migrate"
+	"github.com/rehearse-dev/rehearse/harness/schema"
+)
+
+// startCells runs migration k's cells in the background, each on its own
+// clone: down on data (downOnData, nEraKept, nextEraLoss) and down on the
+// pristine schema (downPristine, schemaRestored, roundTrip).
+func (r *runner) startCells(ctx context.Context, k int, prev, cur *dataState) {
+	m := r.next[k-1]
+	res := &r.results[k-1]
+	label := m.Version + "_" + m.Name
+	if m.Down == nil {
+		msg := "no down file: " + expectedDownName(m)
+		for _, name := range []string{CheckDownPristine, CheckSchemaRestored, CheckDownOnData, CheckNEraKept, CheckNextEraLoss, CheckRoundTrip} {
+			*res.Checks.Get(name) = Check{Status: StatusFail, Error: msg}
+		}
+		r.cellDone(label + " down: fail (" + msg + ")")
+		r.cellDone(label + " pristine: fail (" + msg + ")")
+	} else {
+		r.spawn(ctx, label+" down on data", func(ctx context.Context) (string, error) {
+			return r.downOnDataCell(ctx, k, prev, cur)
+		})
+		r.spawn(ctx, label+" down pristine", func(ctx context.Context) (string, error) {
+			return r.pristineCell(ctx, k)
+		})
+	}
+	if r.bootChecks != nil {
+		r.mu.Lock()
+		r.total++
+		r.mu.Unlock()
+		r.spawn(ctx, label+" boot probe", func(ctx context.Context) (string, error) {
+			return r.bootCell(ctx, k, cur)
+		})
+	}
+}
+
+func expectedDownName(m *migrate.Migration) string {
+	if strings.HasSuffix(m.Up.File, ".up.sql") {
+		return strings.TrimSuffix(m.Up.File, ".up.sql") + ".down.sql is missing"
+	}
+	return m.Up.File + " has no down section"
+}
+
+// spawn runs a cell under the parallelism limit. A cell returns a one-line
+// summary for the progress output, or an error when the harness itself
+// failed (not the migration).
+func (r *runner) spawn(ctx context.Context, label string, cell func(context.Context) (string, error)) {
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		select {
+		case r.sem <- struct{}{}:
+		case <-ctx.Done():
+			r.fail(ctx.Err())
+			return
+		}
+		defer func() { <-r.sem }()
+		cctx, cancel := context.WithTimeout(ctx, r.cfg.CellTimeout)
+		defer cancel()
+		summary, err := cell(cctx)
+		if err != nil {
+			r.fail(fmt.Errorf("%s: %w", label, err))
+			return
+		}
+		r.cellDone(label + ": " + summary)
+	}()
+}
+
+// downOnDataCell applies the down on a clone of state k (N-era plus N+1-era
+// data) and compares what is left with state k-1.
+func (r *runner) downOnDataCell(ctx context.Context, k int, prev, cur *dataState) (string, error) {
+	res := &r.results[k-1]
+	db := r.dbName("dd", k)
+	if err := r.create(ctx, db, cur.db); err != nil {
+		return "", err
+	}
+	defer r.drop(db)
+	conn, err := r.connect(ctx, db)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close(context.Background())
+
+	t0 := time.Now()
+	downErr := r.down(ctx, conn, k)
+	res.Checks.DownOnData = checkFromErr(downErr, time.Since(t0))
+	if downErr != nil {
+		res.Checks.NEraKept = Check{Status: StatusSkip, Error: "down failed on data"}
+		res.Checks.NextEraLoss = Check{Status: StatusSkip, Error: "down failed on data"}
+		return "fail (" + firstLine(downErr.Error()) + ")", nil
+	}
+	after, err := schema.Take(ctx, conn, schema.Options{})
+	if err != nil {
+		return "", fmt.Errorf("snapshot after down: %w", err)
+	}
+	// N-era data: the rows of state k-1 that the seeder did not write in the
+	// N+1 era must come back exactly.
+	t1 := time.Now()
+	nEra, err := takeFingerprint(ctx, conn, after, fingerprint.NEraOnly, present(after, keys(prev.nEra)))
+	if err != nil {
+		return "", fmt.Errorf("fingerprint N-era data after down: %w", err)
+	}
+	nEra = renamedLike(nEra, after, prev.snap)
+	res.Checks.NEraKept = compareCheck(prev.nEra, nEra, "N-era data differs from before the up", time.Since(t1))
+
+	t2 := time.Now()
+	nextEra, err := takeFingerprint(ctx, conn, after, fingerprint.NextEraOnly, presentByOID(after, cur.snap, keys(cur.nextEra)))
+	if err != nil {
+		return "", fmt.Errorf("fingerprint N+1-era data after down: %w", err)
+	}
+	nextEra = renamedLike(nextEra, after, cur.snap)
+	res.Checks.NextEraLoss = lossCheck(cur, nextEra, schema.Diff(cur.snap, after), time.Since(t2))
+	return fmt.Sprintf("downOnData ok, nEraKept %s, nextEraLoss %s", res.Checks.NEraKept.Status, res.Checks.NextEraLoss.Status), nil
+}
+
+// pristineCell applies the down on a clone of the pristine state k, diffs
+// the schema with state k-1, then re-applies the up (round trip).
+func (r *runner) pristineCell(ctx context.Context, k int) (string, error) {
+	res := &r.results[k-1]
+	if r.pristine[k] == "" {
+		msg := "the up fails on an empty schema"
+		if r.pristineErr[k] != nil {
+			msg += ": " + firstLine(r.pristineErr[k].Error())
+		}
+		for _, name := range []string{CheckDownPristine, CheckSchemaRestored, CheckRoundTrip} {
+			*res.Checks.Get(name) = Check{Status: StatusSkip, Error: msg}
+		}
+		return "skip (" + msg + ")", nil
+	}
+	db := r.dbName("dp", k)
+	if err := r.create(ctx, db, r.pristine[k]); err != nil {
+		return "", err
+	}
+	defer r.drop(db)
+	conn, err := r.connect(ctx, db)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close(context.Background())
+
+	t0 := time.Now()
+	downErr := r.down(ctx, conn, k)
+	res.Checks.DownPristine = checkFromErr(downErr, time.Since(t0))
+	if downErr != nil {
+		res.Checks.SchemaRestored = Check{Status: StatusSkip, Error: "down failed on an empty schema"}
+		res.Checks.RoundTrip = Check{Status: StatusSkip, Error: "down failed on an empty schema"}
+		return "fail (" + firstLine(downErr.Error()) + ")", nil
+	}
+	t1 := time.Now()
+	after, err := schema.Take(ctx, conn, schema.Options{})
+	if err != nil {
+		return "", fmt.Errorf("snapshot after down: %w", err)
+	}
+	res.Checks.SchemaRestored = schemaCheck(schema.Diff(r.pristineSnap[k-1], after), "schema after down differs from before the up", time.Since(t1))
+
+	t2 := time.Now()
+	upErr := r.up(ctx, conn, r.next[k-1])
+	if upErr != nil {
+		res.Checks.RoundTrip = checkFromErr(upErr, time.Since(t2))
+		res.Checks.RoundTrip.Error = "up after down fails: " + res.Checks.RoundTrip.Error
+	} else {
+		again, err := schema.Take(ctx, conn, schema.Options{})
+		if err != nil {
+			return "", fmt.Errorf("snapshot after round trip: %w", err)
+		}
+		res.Checks.RoundTrip = schemaCheck(schema.Diff(r.pristineSnap[k], again), "up after down gives a different schema", time.Since(t2))
+	}
+	return fmt.Sprintf("downPristine ok, schemaRestored %s, roundTrip %s", res.Checks.SchemaRestored.Status, res.Checks.RoundTrip.Status), nil
+}
+
+// bootCell probes what release N's server does at boot when the app keeps no
+// bookkeeping: it re-runs every one of N's up files over state k.
+func (r *runner) bootCell(ctx context.Context, k int, cur *dataState) (string, error) {
+	db := r.dbName("db", k)
+	if err := r.create(ctx, db, cur.db); err != nil {
+		return "", err
+	}
+	defer r.drop(db)
+	conn, err := r.connect(ctx, db)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close(context.Background())
+	c := &Check{Status: StatusOK}
+	t0 := time.Now()
+	for _, m := range r.base {
+		if err := migrate.Apply(ctx, conn, m.Up); err != nil {
+			*c = checkFromErr(err, time.Since(t0))
+			c.Error = "release N's boot (re-running its up files) fails: " + c.Error
+			break
+		}
+	}
+	if c.Status == StatusOK {
+		after, err := schema.Take(ctx, conn, schema.Options{})
+		if err != nil {
+			return "", fmt.Errorf("snapshot after boot: %w", err)
+		}
+		if d := schema.Diff(cur.snap, after); !d.Empty() {
+			c.Notes = append(c.Notes, "release N's boot changed the schema (re-added what N+1 changed?):\n"+d.String())
+		}
+	}
+	c.Seconds = time.Since(t0).Seconds()
+	r.mu.Lock()
+	r.bootChecks[k-1] = c
+	r.mu.Unlock()
+	return "boot " + string(c.Status), nil
+}
+
+// mergeBootProbe folds the boot probe into the oldCode check. Boot on state
+// k-1 is assumed to pass (it is release N's own boot on N's schema for k=1).
+func mergeBootProbe(oc *Check, boot Check) {
+	if boot.Status == StatusFail {
+		if oc.Status != StatusFail {
+			oc.Status, oc.Error = StatusFail, boot.Error
+		}
+		oc.Detail = strings.TrimSpace(oc.Detail + "\nboot: " + boot.Error + "\n" + boot.Detail)
+		oc.SQLState, oc.File, oc.Line = boot.SQLState, boot.File, boot.Line
+	} else if oc.Status == StatusSkip {
+		oc.Status, oc.Error = StatusOK, ""
+		oc.Notes = append(oc.Notes, "no SQL probes; release N's boot (re-running its up files) passes")
+	}
+	oc.Notes = append(oc.Notes, boot.Notes...)
+}
+
+func compareCheck(before, after fingerprint.Set, msg string, d time.Duration) Check {
+	diffs := fingerprint.Compare(before, after)
+	if len(diffs) == 0 {
+		return Check{Status: StatusOK, Seconds: d.Seconds(), Notes: []string{fmt.Sprintf("%d tables equal", len(before))}}
+	}
+	lines := make([]string, len(diffs))
+	for i, df := range diffs {
+		lines[i] = df.String()
+	}
+	return Check{Status: StatusFail, Error: fmt.Sprintf("%s: %s", msg, lines[0]), Detail: strings.Join(lines, "\n"), Seconds: d.Seconds()}
+}
+
+func schemaCheck(d *schema.Diff, msg string, dur time.Duration) Check {
+	if d.Empty() {
+		return Check{Status: StatusOK, Seconds: dur.Seconds()}
+	}
+	if d.OnlyColumnOrder() {
+		return Check{Status: StatusOK, Seconds: dur.Seconds(), Notes: []string{"column order differs (a dropped and re-added column goes last): " + firstLine(d.String())}, Detail: d.String()}
+	}
+	return Check{Status: StatusFail, Error: msg + ": " + firstLine(d.String()), Detail: d.String(), Seconds: dur.Seconds()}
+}
+
+// lossCheck counts the N+1-era data a down lost: N+1-era rows gone or
+// changed, and values in columns the down dropped.
+func lossCheck(cur *dataState, after fingerprint.Set, down *schema.Diff, d time.Duration) Check {
+	var lines []string
+	var rowsLost int64
+	for _, df := range fingerprint.Compare(cur.nextEra, after) {
+		switch df.Kind {
+		case "missing-table":
+			if t := cur.nextEra[df.Table]; t != nil && t.Rows > 0 {
+				rowsLost += t.Rows
+				lines = append(lines, fmt.Sprintf("%s: table dropped, %d N+1-era rows lost", df.Table, t.Rows))
+			}
+		case "row-count":
+			lines = append(lines, df.String())
+			rowsLost += parseInt(df.Before) - parseInt(df.After)
+		case "missing-column":
+			// counted below from the down's own diff, with the values it held
+		default:
+			lines = append(lines, df.String())
+		}
+	}
+	var valuesLost int64
+	for _, c := range down.Changes {
+		if c.Kind != "drop-column" {
+			continue
+		}
+		if n := cur.nonNull[c.Table+"."+c.Column]; n > 0 {
+			valuesLost += n
+			lines = append(lines, fmt.Sprintf("%s.%s: column dropped, %d non-NULL values lost", c.Table, c.Column, n))
+		}
+	}
+	sort.Strings(lines)
+	if len(lines) == 0 {
+		return Check{Status: StatusOK, Seconds: d.Seconds()}
+	}
+	summary := fmt.Sprintf("%d N+1-era rows and %d values lost", rowsLost, valuesLost)
+	return Check{Status: StatusWarn, Error: summary, Detail: strings.Join(lines, "\n"), Seconds: d.Seconds()}
+}
+
+func parseInt(s string) int64 {
+	var n int64
+	fmt.Sscan(s, &n)
+	return n
+}
+
+func keys(s fingerprint.Set) []string {
+	out := make([]string, 0, len(s))
+	for k := range s {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// present keeps the tables that exist in snap; the others show up as
+// missing in the comparison.
+func present(snap *schema.Snapshot, tables []string) []string {
+	var out []string
+	for _, t := range tables {
+		if _, ok := snap.Tables[t]; ok {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// takeFingerprint fingerprints exactly tables (none when empty).
+func takeFingerprint(ctx context.Context, q schema.Querier, snap *schema.Snapshot, f fingerprint.Filter, tables []string) (fingerprint.Set, error) {
+	if len(tables) == 0 {
+		return fingerprint.Set{}, nil
+	}
+	return fingerprint.Take(ctx, q, snap, f, tables...)
+}
+
+// presentByOID maps tables named as in ref to their names in snap, matching
+// by OID first (a table renamed by the down is the same table).
+func presentByOID(snap, ref *schema.Snapshot, tables []string) []string {
+	byOID := map[uint32]string{}
+	for name, t := range snap.Tables {
+		byOID[t.OID] = name
+	}
+	var out []string
+	for _, tn := range tables {
+		if rt := ref.Tables[tn]; rt != nil {
+			if name, ok := byOID[rt.OID]; ok {
+				out = append(out, name)
+				continue
+			}
+		}
+		if _, ok := snap.Tables[tn]; ok {
+			out = append(out, tn)
+		}
+	}
+	return out
+}
+
+// renamedLike re-keys a fingerprint taken on snap with the table and column
+// names of ref (matched by table OID and column attnum), so a rename undone
+// by a down is not mistaken for a loss.
+func renamedLike(set fingerprint.Set, snap, ref *schema.Snapshot) fingerprint.Set {
+	refByOID := map[uint32]*schema.Table{}
+	for _, t := range ref.Tables {
+		refByOID[t.OID] = t
+	}
+	out := fingerprint.Set{}
+	for name, fp := range set {
+		t := snap.Tables[name]
+		rt := (*schema.Table)(nil)
+		if t != nil {
+			rt = refByOID[t.OID]
+		}
+		if rt == nil {
+			out[name] = fp
+			continue
+		}
+		cp := *fp
+		cp.Table = rt.QualifiedName()
+		cp.Columns = map[string]string{}
+		for col, h := range fp.Columns {
+			newName := col
+			if c := t.Column(col); c != nil {
+				for _, rc := range rt.Columns {
+					if rc.Attnum == c.Attnum {
+						newName = rc.Name
+					}
+				}
+			}
+			cp.Columns[newName] = h
+		}
+		out[rt.QualifiedName()] = &cp
+	}
+	return out
+}

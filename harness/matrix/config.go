@@ -1,0 +1,74 @@
+package matrix
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime"
+	"time"
+
+	"github.com/rehearse-dev/rehearse/harness/migrate"
+	"github.com/rehearse-dev/rehearse/harness/seed"
+)
+
+// Config is one matrix run: the migrations from release N (From) to N+1
+// (To) of Set, judged on databases the harness creates on AdminDSN's server.
+type Config struct {
+	// AdminDSN points at a server the harness owns; every database it makes
+	// there is named Prefix + "_...", and dropped at the end unless Keep.
+	AdminDSN string
+	Prefix   string
+	Set      *migrate.Set
+	// From and To are versions of Set: N = migrations <= From, N+1 adds the
+	// ones in (From, To].
+	From, To    string
+	Bookkeeping migrate.Bookkeeping
+	Seeder      seed.Seeder
+	// Probes are release N's SQL (old-code probes); none means the oldCode
+	// check is skipped and says so.
+	Probes []Probe
+	// Parallel is how many cells run at once (default: number of cores).
+	Parallel int
+	// Keep leaves the databases in place (the CLI prints their DSNs).
+	Keep bool
+	// CellTimeout bounds each database operation of a cell (default 10m).
+	CellTimeout time.Duration
+	Logger      *slog.Logger
+	// Progress receives one line per finished cell (nil: discard).
+	Progress io.Writer
+}
+
+func (c *Config) defaults() error {
+	if c.Set == nil || len(c.Set.Migrations) == 0 {
+		return fmt.Errorf("no migrations to judge")
+	}
+	if c.AdminDSN == "" {
+		return fmt.Errorf("no database server (AdminDSN)")
+	}
+	if c.Seeder == nil {
+		return fmt.Errorf("no seeder")
+	}
+	if c.Bookkeeping == nil {
+		bk, err := migrate.BookkeepingFor("none")
+		if err != nil {
+			return err
+		}
+		c.Bookkeeping = bk
+	}
+	if c.Prefix == "" {
+		c.Prefix = "rehearse_" + time.Now().UTC().Format("20060102150405")
+	}
+	if c.Parallel <= 0 {
+		c.Parallel = runtime.NumCPU()
+	}
+	if c.CellTimeout <= 0 {
+		c.CellTimeout = 10 * time.Minute
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if c.Progress == nil {
+		c.Progress = io.Discard
+	}
+	return nil
+}

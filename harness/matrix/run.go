@@ -1,0 +1,662 @@
+package matrix
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/rehearse-dev/rehearse/harness/era"
+	"github.com/rehearse-dev/rehearse/harness/fingerprint"
+	"github.com/rehearse-dev/rehearse/harness/migrate"
+	"github.com/rehearse-dev/rehearse/harness/pgadmin"
+	"github.com/rehearse-dev/rehearse/harness/schema"
+	"github.com/rehearse-dev/rehearse/harness/seed"
+	"github.com/rehearse-dev/rehearse/harness/version"
+)
+
+// Run measures every cell of the matrix and returns the report (verdicts
+// set, no policy applied). Each state is built once: the pristine chain
+// P0..Pn (schema only) and the data chain D0..Dn (N-era data, plus N+1-era
+// data written after each up); every cell works on its own clone
+// (CREATE DATABASE ... TEMPLATE), so cost grows linearly with the number of
+// migrations and independent cells run in parallel.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	base, next, err := cfg.Set.Range(cfg.From, cfg.To)
+	if err != nil {
+		return nil, err
+	}
+	if len(next) == 0 {
+		return nil, fmt.Errorf("no migrations between --from %s and --to %s", cfg.From, cfg.To)
+	}
+	r := &runner{cfg: cfg, base: base, next: next}
+	defer func() {
+		if !cfg.Keep {
+			r.dropAll()
+		}
+	}()
+	start := time.Now()
+	rep := &Report{
+		SchemaVersion: SchemaVersion,
+		Tool:          "rehearse " + version.Version,
+		RunID:         cfg.Prefix,
+		From:          cfg.From,
+		To:            cfg.To,
+		Migrations:    cfg.Set.Source,
+		Layout:        string(cfg.Set.Layout),
+		Bookkeeping:   cfg.Bookkeeping.Name(),
+		StartedAt:     start.UTC(),
+	}
+	r.results = make([]MigrationResult, len(next))
+	for i, m := range next {
+		res := &r.results[i]
+		res.Version, res.Name, res.Comment = m.Version, m.Name, m.Comment
+		res.UpFile = m.Up.File
+		res.NoTransaction = m.Up.NoTransaction
+		if m.Down != nil {
+			res.DownFile = m.Down.File
+			res.NoTransaction = res.NoTransaction || m.Down.NoTransaction
+		}
+		for _, nc := range res.Checks.List() {
+			*nc.Check = Check{Status: StatusSkip, Error: "not measured"}
+		}
+	}
+	r.total = len(next) * 2
+
+	if err := r.buildPristine(ctx); err != nil {
+		return nil, err
+	}
+	if err := r.buildData(ctx, rep); err != nil {
+		r.wg.Wait()
+		return nil, err
+	}
+	r.wg.Wait()
+	if r.cellErr != nil {
+		return nil, r.cellErr
+	}
+	for i, m := range next {
+		res := &r.results[i]
+		res.Checks.OldCode = r.probes.judge(i+1, r.names())
+		if r.bootChecks != nil && r.bootChecks[i] != nil {
+			mergeBootProbe(&res.Checks.OldCode, *r.bootChecks[i])
+		}
+		if res.Checks.Up.Status == StatusSkip {
+			res.Checks.OldCode = Check{Status: StatusSkip, Error: res.Checks.Up.Error}
+		}
+		res.Verdict, res.Reasons = DecideVerdict(&res.Checks, m.Down != nil)
+	}
+	rep.Results = r.results
+	rep.Seeding = r.seeding
+	rep.Notes = append(rep.Notes, r.notes...)
+	if cfg.Bookkeeping.Name() == "none" {
+		rep.Notes = append(rep.Notes, "bookkeeping: none — the app keeps no table of applied migrations, so a runbook step like `DELETE FROM schema_migrations ...` fails; release N's boot (re-running its up files) was probed on every state instead")
+	}
+	rep.Seconds = time.Since(start).Seconds()
+	return rep, nil
+}
+
+type runner struct {
+	cfg        Config
+	base, next []*migrate.Migration
+
+	mu      sync.Mutex
+	dbs     []string
+	results []MigrationResult
+	seeding []TableSeed
+	notes   []string
+	cellErr error
+	wg      sync.WaitGroup
+	sem     chan struct{}
+	done    int
+	total   int
+
+	// pristine[k] is the database of state k (0 = release N) without data;
+	// "" when the up of migration k failed even on an empty schema.
+	pristine     []string
+	pristineSnap []*schema.Snapshot
+	pristineErr  []error
+
+	probes     probeHistory
+	bootChecks []*Check
+}
+
+func (r *runner) names() []string {
+	out := make([]string, len(r.next))
+	for i, m := range r.next {
+		out[i] = m.Version + "_" + m.Name
+	}
+	return out
+}
+
+func (r *runner) dbName(kind string, k int) string {
+	return pgadmin.Name(r.cfg.Prefix, kind, fmt.Sprint(k))
+}
+
+func (r *runner) dsn(db string) string {
+	dsn, _ := pgadmin.WithDatabase(r.cfg.AdminDSN, db)
+	return dsn
+}
+
+// create makes database name (a clone of template when not empty) and
+// remembers it for cleanup.
+func (r *runner) create(ctx context.Context, name, template string) error {
+	if err := pgadmin.Create(ctx, r.cfg.AdminDSN, name, template); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.dbs = append(r.dbs, name)
+	r.mu.Unlock()
+	return nil
+}
+
+func (r *runner) drop(name string) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := pgadmin.Drop(ctx, r.cfg.AdminDSN, name); err != nil {
+		r.cfg.Logger.Warn("drop database", "db", name, "err", err)
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i, d := range r.dbs {
+		if d == name {
+			r.dbs = append(r.dbs[:i], r.dbs[i+1:]...)
+			break
+		}
+	}
+}
+
+func (r *runner) dropAll() {
+	r.mu.Lock()
+	dbs := append([]string(nil), r.dbs...)
+	r.mu.Unlock()
+	for _, d := range dbs {
+		r.drop(d)
+	}
+}
+
+// Databases lists the databases a kept run left, for --keep.
+func (r *runner) Databases() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.dbs...)
+}
+
+func (r *runner) connect(ctx context.Context, db string) (*pgx.Conn, error) {
+	conn, err := pgx.Connect(ctx, r.dsn(db))
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", db, err)
+	}
+	return conn, nil
+}
+
+// buildPristine builds P0 (release N's schema, bookkeeping included) and
+// P1..Pn, each a clone of the previous plus one up.
+func (r *runner) buildPristine(ctx context.Context) error {
+	n := len(r.next)
+	r.pristine = make([]string, n+1)
+	r.pristineSnap = make([]*schema.Snapshot, n+1)
+	r.pristineErr = make([]error, n+1)
+
+	p0 := r.dbName("p", 0)
+	if err := r.create(ctx, p0, ""); err != nil {
+		return err
+	}
+	conn, err := r.connect(ctx, p0)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	for _, m := range r.base {
+		if err := migrate.Apply(ctx, conn, m.Up); err != nil {
+			return fmt.Errorf("release N's migration %s_%s fails on an empty database, so there is no release N to rehearse from: %w", m.Version, m.Name, err)
+		}
+	}
+	// D0 is cloned before bookkeeping exists so the seeder never fills the
+	// bookkeeping table.
+	if err := r.create(ctx, r.dbName("d", 0), p0); err != nil {
+		return err
+	}
+	if err := r.recordBase(ctx, conn); err != nil {
+		return err
+	}
+	r.pristine[0] = p0
+	if r.pristineSnap[0], err = schema.Take(ctx, conn, schema.Options{}); err != nil {
+		return fmt.Errorf("snapshot release N's schema: %w", err)
+	}
+	conn.Close(ctx)
+
+	for k := 1; k <= n; k++ {
+		m := r.next[k-1]
+		if r.pristine[k-1] == "" {
+			r.pristineErr[k] = r.pristineErr[k-1]
+			continue
+		}
+		name := r.dbName("p", k)
+		if err := r.create(ctx, name, r.pristine[k-1]); err != nil {
+			return err
+		}
+		conn, err := r.connect(ctx, name)
+		if err != nil {
+			return err
+		}
+		upErr := r.up(ctx, conn, m)
+		if upErr == nil {
+			r.pristineSnap[k], err = schema.Take(ctx, conn, schema.Options{})
+		}
+		conn.Close(context.Background())
+		if err != nil {
+			return fmt.Errorf("snapshot after %s: %w", m.Up.File, err)
+		}
+		if upErr != nil {
+			r.pristineErr[k] = upErr
+			continue
+		}
+		r.pristine[k] = name
+	}
+	return nil
+}
+
+// recordBase creates the bookkeeping table and records release N as applied.
+func (r *runner) recordBase(ctx context.Context, conn *pgx.Conn) error {
+	bk := r.cfg.Bookkeeping
+	if err := bk.Ensure(ctx, conn); err != nil {
+		return fmt.Errorf("create %s bookkeeping: %w", bk.Name(), err)
+	}
+	for _, m := range r.base {
+		if err := bk.BeforeUp(ctx, conn, m); err != nil {
+			return fmt.Errorf("record %s_%s as applied: %w", m.Version, m.Name, err)
+		}
+		if err := bk.AfterUp(ctx, conn, m); err != nil {
+			return fmt.Errorf("record %s_%s as applied: %w", m.Version, m.Name, err)
+		}
+	}
+	return nil
+}
+
+// up applies m's up with bookkeeping, as the migration tool would.
+func (r *runner) up(ctx context.Context, conn *pgx.Conn, m *migrate.Migration) error {
+	bk := r.cfg.Bookkeeping
+	if err := bk.BeforeUp(ctx, conn, m); err != nil {
+		return fmt.Errorf("bookkeeping before %s: %w", m.Up.File, err)
+	}
+	if err := migrate.Apply(ctx, conn, m.Up); err != nil {
+		return err
+	}
+	if err := bk.AfterUp(ctx, conn, m); err != nil {
+		return fmt.Errorf("bookkeeping after %s: %w", m.Up.File, err)
+	}
+	return nil
+}
+
+// down applies m's down with bookkeeping.
+func (r *runner) down(ctx context.Context, conn *pgx.Conn, k int) error {
+	m := r.next[k-1]
+	if err := migrate.Apply(ctx, conn, m.Down); err != nil {
+		return err
+	}
+	var prev *migrate.Migration
+	if k >= 2 {
+		prev = r.next[k-2]
+	} else if len(r.base) > 0 {
+		prev = r.base[len(r.base)-1]
+	}
+	if err := r.cfg.Bookkeeping.AfterDown(ctx, conn, m, prev); err != nil {
+		return fmt.Errorf("bookkeeping after %s: %w", m.Down.File, err)
+	}
+	return nil
+}
+
+// dataState is what the data chain measured at state k, for the cells.
+type dataState struct {
+	db string
+	// snap is the catalog after the up and the N+1-era writes of step k.
+	snap *schema.Snapshot
+	// nEra and nextEra are fingerprints of N-era rows and N+1-era rows.
+	nEra, nextEra fingerprint.Set
+	// nonNull counts the non-NULL values of each column ("table.column") of
+	// state k, for the columns a down may drop.
+	nonNull map[string]int64
+}
+
+// buildData seeds N-era data on D0, then builds D1..Dn (up, N+1-era writes)
+// and starts each migration's cells as soon as its states exist.
+func (r *runner) buildData(ctx context.Context, rep *Report) error {
+	n := len(r.next)
+	r.sem = make(chan struct{}, r.cfg.Parallel)
+	d0 := r.dbName("d", 0)
+	conn, err := r.connect(ctx, d0)
+	if err != nil {
+		return err
+	}
+	snap0, err := schema.Take(ctx, conn, schema.Options{})
+	if err != nil {
+		conn.Close(ctx)
+		return fmt.Errorf("snapshot release N's schema: %w", err)
+	}
+	conn.Close(ctx)
+	future := r.pristineSnap[n]
+	if future == nil {
+		future = r.lastPristineSnap()
+	}
+	seedStart := time.Now()
+	res, err := r.cfg.Seeder.Base(ctx, r.dsn(d0), snap0, future)
+	if err != nil {
+		return fmt.Errorf("seed N-era data: %w", err)
+	}
+	r.addSeeding("n", "", res)
+	r.cfg.Logger.Info("seeded N-era data", "seconds", time.Since(seedStart).Seconds())
+
+	conn, err = r.connect(ctx, d0)
+	if err != nil {
+		return err
+	}
+	if err := era.Ensure(ctx, conn); err != nil {
+		conn.Close(ctx)
+		return err
+	}
+	if err := r.recordBase(ctx, conn); err != nil {
+		conn.Close(ctx)
+		return err
+	}
+	prev, err := r.measureState(ctx, conn, d0)
+	if err != nil {
+		conn.Close(ctx)
+		return err
+	}
+	r.probes.probes = r.cfg.Probes
+	r.probes.states = make([][]ProbeOutcome, n+1)
+	r.probes.states[0] = runProbes(ctx, conn, r.cfg.Probes)
+	if r.cfg.Bookkeeping.Name() == "none" {
+		r.bootChecks = make([]*Check, n)
+	}
+	prevAll, err := takeFingerprint(ctx, conn, prev.snap, fingerprint.All, r.userTables(prev.snap))
+	conn.Close(ctx)
+	if err != nil {
+		return fmt.Errorf("fingerprint N-era data: %w", err)
+	}
+
+	for k := 1; k <= n; k++ {
+		m := r.next[k-1]
+		res := &r.results[k-1]
+		name := r.dbName("d", k)
+		if err := r.create(ctx, name, prev.db); err != nil {
+			return err
+		}
+		conn, err := r.connect(ctx, name)
+		if err != nil {
+			return err
+		}
+		// Counted rows make the rewrite report say how big each rewritten table was.
+		before, err := schema.Take(ctx, conn, schema.Options{CountRows: true})
+		if err != nil {
+			conn.Close(ctx)
+			return fmt.Errorf("snapshot before %s: %w", m.Up.File, err)
+		}
+		t0 := time.Now()
+		upErr := r.up(ctx, conn, m)
+		res.Checks.Up = checkFromErr(upErr, time.Since(t0))
+		if upErr != nil {
+			if r.pristineErr[k] != nil {
+				res.Checks.Up.Notes = append(res.Checks.Up.Notes, "fails on an empty schema too")
+			} else {
+				res.Checks.Up.Notes = append(res.Checks.Up.Notes, "passes on an empty schema: only production-like data shows this")
+			}
+			res.Class = r.pristineClass(k)
+			conn.Close(ctx)
+			r.markNotReached(k)
+			return nil
+		}
+		after, err := schema.Take(ctx, conn, schema.Options{})
+		if err != nil {
+			conn.Close(ctx)
+			return fmt.Errorf("snapshot after %s: %w", m.Up.File, err)
+		}
+		afterAll, err := takeFingerprint(ctx, conn, after, fingerprint.All, present(after, r.userTables(before)))
+		if err != nil {
+			conn.Close(ctx)
+			return fmt.Errorf("fingerprint after %s: %w", m.Up.File, err)
+		}
+		diff := schema.Diff(before, after)
+		res.Class = schema.Classify(diff, dataChanged(prevAll, renamedLike(afterAll, after, before), diff))
+		res.Changes = schema.Changes(diff)
+		for _, rw := range schema.Rewrites(before, after) {
+			res.Rewrites = append(res.Rewrites, Rewrite{Table: rw.Table, Rows: rw.Rows})
+		}
+		if len(res.Rewrites) > 0 {
+			res.Checks.Up.Notes = append(res.Checks.Up.Notes, rewriteNote(res.Rewrites))
+		}
+		conn.Close(ctx)
+
+		seedRes, err := r.cfg.Seeder.Next(ctx, r.dsn(name), m.Version+"_"+m.Name, before, after)
+		if err != nil {
+			return fmt.Errorf("seed N+1-era data after %s: %w", m.Up.File, err)
+		}
+		r.addSeeding("next", m.Version+"_"+m.Name, seedRes)
+
+		conn, err = r.connect(ctx, name)
+		if err != nil {
+			return err
+		}
+		cur, err := r.measureState(ctx, conn, name)
+		if err == nil {
+			r.probes.states[k] = runProbes(ctx, conn, r.cfg.Probes)
+			prevAll, err = takeFingerprint(ctx, conn, cur.snap, fingerprint.All, r.userTables(cur.snap))
+		}
+		conn.Close(ctx)
+		if err != nil {
+			return fmt.Errorf("measure state after %s: %w", m.Up.File, err)
+		}
+		r.startCells(ctx, k, prev, cur)
+		prev = cur
+	}
+	return nil
+}
+
+func (r *runner) lastPristineSnap() *schema.Snapshot {
+	for k := len(r.pristineSnap) - 1; k >= 0; k-- {
+		if r.pristineSnap[k] != nil {
+			return r.pristineSnap[k]
+		}
+	}
+	return nil
+}
+
+// pristineClass classifies migration k from the pristine chain, for a
+// migration whose up failed on data.
+func (r *runner) pristineClass(k int) string {
+	if r.pristineSnap[k] == nil || r.pristineSnap[k-1] == nil {
+		return "unknown"
+	}
+	return schema.Classify(schema.Diff(r.pristineSnap[k-1], r.pristineSnap[k]), false)
+}
+
+func (r *runner) markNotReached(k int) {
+	failed := r.next[k-1]
+	for j := k + 1; j <= len(r.next); j++ {
+		res := &r.results[j-1]
+		res.Class = r.pristineClass(j)
+		for _, nc := range res.Checks.List() {
+			*nc.Check = Check{Status: StatusSkip, Error: fmt.Sprintf("not reached: the up of %s_%s failed on data", failed.Version, failed.Name)}
+		}
+	}
+	res := &r.results[k-1]
+	for _, nc := range res.Checks.List() {
+		if nc.Name != CheckUp {
+			*nc.Check = Check{Status: StatusSkip, Error: "up failed on data"}
+		}
+	}
+	r.progress(fmt.Sprintf("%s_%s up: fail (%s)", failed.Version, failed.Name, res.Checks.Up.Error))
+}
+
+// measureState snapshots and fingerprints a finished state of the data chain.
+func (r *runner) measureState(ctx context.Context, conn *pgx.Conn, db string) (*dataState, error) {
+	snap, err := schema.Take(ctx, conn, schema.Options{})
+	if err != nil {
+		return nil, err
+	}
+	st := &dataState{db: db, snap: snap, nonNull: map[string]int64{}}
+	tables := r.userTables(snap)
+	if st.nEra, err = takeFingerprint(ctx, conn, snap, fingerprint.NEraOnly, tables); err != nil {
+		return nil, err
+	}
+	if st.nextEra, err = takeFingerprint(ctx, conn, snap, fingerprint.NextEraOnly, tables); err != nil {
+		return nil, err
+	}
+	if err := countNonNull(ctx, conn, snap, tables, st.nonNull); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// userTables lists the tables whose data is judged: all but the bookkeeping
+// table, whose rows change by design.
+func (r *runner) userTables(snap *schema.Snapshot) []string {
+	bkTable := bookkeepingTable(r.cfg.Bookkeeping.Name())
+	var out []string
+	for name := range snap.Tables {
+		if name != bkTable {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func bookkeepingTable(name string) string {
+	switch name {
+	case "golang-migrate", "dbmate":
+		return "public.schema_migrations"
+	case "goose":
+		return "public.goose_db_version"
+	}
+	return ""
+}
+
+func countNonNull(ctx context.Context, conn *pgx.Conn, snap *schema.Snapshot, tables []string, out map[string]int64) error {
+	for _, tn := range tables {
+		t := snap.Tables[tn]
+		if len(t.Columns) == 0 {
+			continue
+		}
+		parts := make([]string, len(t.Columns))
+		for i, c := range t.Columns {
+			parts[i] = "count(" + pgx.Identifier{c.Name}.Sanitize() + ")"
+		}
+		sql := "SELECT " + strings.Join(parts, ", ") + " FROM " + pgx.Identifier{t.Schema, t.Name}.Sanitize()
+		vals := make([]int64, len(t.Columns))
+		dest := make([]any, len(vals))
+		for i := range vals {
+			dest[i] = &vals[i]
+		}
+		if err := conn.QueryRow(ctx, sql).Scan(dest...); err != nil {
+			return fmt.Errorf("count values of %s: %w", tn, err)
+		}
+		for i, c := range t.Columns {
+			out[tn+"."+c.Name] = vals[i]
+		}
+	}
+	return nil
+}
+
+// dataChanged reports whether an up changed data beyond what its schema
+// change implies: rows added or removed, or values changed in a column
+// whose type it did not change (a backfill).
+func dataChanged(before, after fingerprint.Set, d *schema.Diff) bool {
+	retyped := map[string]bool{}
+	for _, c := range d.Changes {
+		if c.Kind == "column-type" {
+			retyped[c.Table+"."+c.Column] = true
+		}
+	}
+	for _, df := range fingerprint.Compare(before, after) {
+		switch df.Kind {
+		case "row-count":
+			return true
+		case "column-content":
+			if !retyped[df.Table+"."+df.Column] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (r *runner) addSeeding(era, after string, res *seed.Result) {
+	if res == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, t := range res.Tables {
+		ts := TableSeed{Table: t.Table, Era: era, After: after, Rows: t.Rows, Error: t.Skipped}
+		if len(t.Unsatisfied) > 0 {
+			msg := "could not satisfy CHECK on " + strings.Join(t.Unsatisfied, ", ")
+			if ts.Error != "" {
+				ts.Error += "; " + msg
+			} else {
+				ts.Error = msg
+			}
+		}
+		r.seeding = append(r.seeding, ts)
+	}
+}
+
+func rewriteNote(rws []Rewrite) string {
+	parts := make([]string, len(rws))
+	for i, rw := range rws {
+		parts[i] = fmt.Sprintf("%s (%d rows)", rw.Table, rw.Rows)
+	}
+	return "rewrites " + strings.Join(parts, ", ") + ": an exclusive lock for the whole rewrite in production"
+}
+
+// checkFromErr turns a migration error into a check, keeping the SQLSTATE
+// and the file:line of the failing statement.
+func checkFromErr(err error, d time.Duration) Check {
+	c := Check{Status: StatusOK, Seconds: d.Seconds()}
+	if err == nil {
+		return c
+	}
+	c.Status = StatusFail
+	c.Error = err.Error()
+	var ae *migrate.ApplyError
+	if errors.As(err, &ae) {
+		c.File, c.Line, c.SQLState = ae.File, ae.Line, ae.SQLState
+		c.Detail = ae.Statement
+	}
+	var pgErr *pgconn.PgError
+	if c.SQLState == "" && errors.As(err, &pgErr) {
+		c.SQLState = pgErr.Code
+	}
+	return c
+}
+
+func (r *runner) progress(line string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	fmt.Fprintf(r.cfg.Progress, "[%d/%d] %s\n", r.done, r.total, line)
+}
+
+func (r *runner) cellDone(line string) {
+	r.mu.Lock()
+	r.done++
+	fmt.Fprintf(r.cfg.Progress, "[%d/%d] %s\n", r.done, r.total, line)
+	r.mu.Unlock()
+}
+
+func (r *runner) fail(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cellErr == nil {
+		r.cellErr = err
+	}
+}

@@ -1,0 +1,1 @@
+SELECT id, note FROM items ORDER BY id LIMIT 10;

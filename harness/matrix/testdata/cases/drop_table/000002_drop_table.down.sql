@@ -1,0 +1,1 @@
+CREATE TABLE legacy (id bigserial PRIMARY KEY, payload text);

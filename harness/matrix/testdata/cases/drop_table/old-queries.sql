@@ -1,0 +1,1 @@
+SELECT id, payload FROM legacy LIMIT 5;

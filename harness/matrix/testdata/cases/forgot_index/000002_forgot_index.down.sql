@@ -1,0 +1,2 @@
+-- Wrong: forgets items_note_idx.
+ALTER TABLE items ADD COLUMN note text;

@@ -1,0 +1,3 @@
+-- expect: class=drop-column verdict=restore-only schemaRestored=fail
+DROP INDEX items_note_idx;
+ALTER TABLE items DROP COLUMN note;

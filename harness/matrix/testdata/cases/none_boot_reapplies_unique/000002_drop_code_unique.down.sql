@@ -1,0 +1,1 @@
+CREATE UNIQUE INDEX items_code_key ON items (code);

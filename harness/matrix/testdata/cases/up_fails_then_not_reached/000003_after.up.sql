@@ -1,0 +1,2 @@
+-- expect: verdict=not-reached
+ALTER TABLE items ADD COLUMN color text;

@@ -1,0 +1,56 @@
+package matrix
+
+import "fmt"
+
+// DecideVerdict computes a migration's verdict from its measured checks, as
+// DESIGN.md defines them. hasDown is false when the migration has no down
+// script. It returns the verdict and the reasons behind it.
+func DecideVerdict(c *Checks, hasDown bool) (Verdict, []string) {
+	switch {
+	case c.Up.Status == StatusFail:
+		return VerdictBroken, []string{"up fails on N-era data: " + c.Up.Error}
+	case c.Up.Status == StatusSkip:
+		return VerdictNotReached, []string{c.Up.Error}
+	case !hasDown:
+		if c.OldCode.Status == StatusOK {
+			return VerdictBroken, []string{"no down file (old code still works on the new schema, so a standard rollback would do)"}
+		}
+		return VerdictBroken, []string{"no down file"}
+	}
+	var reasons []string
+	if c.OldCode.Status == StatusOK {
+		reasons = append(reasons, "old code works on the new schema: a standard rollback is enough")
+		if d := downDefects(c); len(d) > 0 {
+			reasons = append(reasons, d...)
+		}
+		return VerdictSafe, reasons
+	}
+	if c.OldCode.Status == StatusFail {
+		reasons = append(reasons, "old code breaks on the new schema")
+	} else {
+		reasons = append(reasons, "old code not probed: "+c.OldCode.Error)
+	}
+	if d := downDefects(c); len(d) > 0 {
+		return VerdictRestoreOnly, append(reasons, d...)
+	}
+	if c.NextEraLoss.Status == StatusWarn || c.NextEraLoss.Status == StatusFail {
+		return VerdictLossyRevert, append(reasons, "down loses N+1-era data: "+c.NextEraLoss.Error)
+	}
+	return VerdictRevertible, append(reasons, "down works on data, schema restored, N-era data intact")
+}
+
+// downDefects lists what makes a down unusable on production data.
+func downDefects(c *Checks) []string {
+	var out []string
+	add := func(name string, ch Check) {
+		if ch.Status == StatusFail {
+			out = append(out, fmt.Sprintf("%s: %s", name, ch.Error))
+		}
+	}
+	add(CheckDownOnData, c.DownOnData)
+	add(CheckSchemaRestored, c.SchemaRestored)
+	add(CheckNEraKept, c.NEraKept)
+	add(CheckDownPristine, c.DownPristine)
+	add(CheckRoundTrip, c.RoundTrip)
+	return out
+}

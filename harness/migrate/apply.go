@@ -1,0 +1,117 @@
+package migrate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// ApplyError is a statement of a script that failed.
+type ApplyError struct {
+	File      string
+	Line      int // file line of the error (the statement's line, moved to PostgreSQL's error position when it gives one)
+	Statement string
+	SQLState  string // "" when the error did not come from PostgreSQL (e.g. a lost connection)
+	Message   string // PostgreSQL's message, e.g. `column "a" contains null values`
+	Detail    string // PostgreSQL's DETAIL, e.g. "Key (email)=(a@b) is duplicated."
+	Err       error
+}
+
+func (e *ApplyError) Error() string {
+	loc := e.File
+	if e.Line > 0 {
+		loc = fmt.Sprintf("%s:%d", e.File, e.Line)
+	}
+	if e.SQLState == "" {
+		return fmt.Sprintf("%s: %s", loc, e.Message)
+	}
+	s := fmt.Sprintf("%s: ERROR: %s (SQLSTATE %s)", loc, e.Message, e.SQLState)
+	if e.Detail != "" {
+		s += ": " + e.Detail
+	}
+	return s
+}
+
+func (e *ApplyError) Unwrap() error { return e.Err }
+
+// Hook runs before statement i of a script (a fault injector can kill the
+// connection there). An error stops the script and is returned wrapped.
+type Hook func(i int, st Statement) error
+
+// Apply runs s on conn: in one transaction, unless s.NoTransaction (then
+// statement by statement, as the tools do) or s manages its own
+// transaction with BEGIN/COMMIT.
+func Apply(ctx context.Context, conn *pgx.Conn, s *Script) error {
+	return ApplyStatements(ctx, conn, s, nil)
+}
+
+// ApplyStatements is Apply with a hook called before each statement.
+func ApplyStatements(ctx context.Context, conn *pgx.Conn, s *Script, hook Hook) error {
+	if s == nil {
+		return errors.New("apply: no script (the migration has no such file or section)")
+	}
+	ownTx := false
+	for _, st := range s.Statements {
+		ownTx = ownTx || isTxControl(st)
+	}
+	if s.NoTransaction || ownTx {
+		for i, st := range s.Statements {
+			if err := runStatement(ctx, conn, s, i, st, hook); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return &ApplyError{File: s.File, Message: "begin transaction: " + err.Error(), Err: err}
+	}
+	for i, st := range s.Statements {
+		if err := runStatement(ctx, conn, s, i, st, hook); err != nil {
+			rollback(ctx, tx)
+			return err
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		// A deferred constraint fails at commit: name the file, no line.
+		return applyError(s, Statement{}, err)
+	}
+	return nil
+}
+
+func runStatement(ctx context.Context, conn *pgx.Conn, s *Script, i int, st Statement, hook Hook) error {
+	if hook != nil {
+		if err := hook(i, st); err != nil {
+			return &ApplyError{File: s.File, Line: st.Line, Statement: st.SQL, Message: fmt.Sprintf("before statement %d: %v", i+1, err), Err: err}
+		}
+	}
+	if _, err := conn.Exec(ctx, st.SQL); err != nil {
+		return applyError(s, st, err)
+	}
+	return nil
+}
+
+func applyError(s *Script, st Statement, err error) *ApplyError {
+	ae := &ApplyError{File: s.File, Line: st.Line, Statement: st.SQL, Message: err.Error(), Err: err}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		ae.SQLState, ae.Message, ae.Detail = pgErr.Code, pgErr.Message, pgErr.Detail
+		if pgErr.Position > 0 && st.SQL != "" {
+			ae.Line += strings.Count(st.SQL[:byteOffset(st.SQL, int(pgErr.Position)-1)], "\n")
+		}
+	}
+	return ae
+}
+
+// rollback ends a failed transaction even when ctx is already cancelled;
+// a dead connection makes it fail, which changes nothing for the caller.
+func rollback(ctx context.Context, tx pgx.Tx) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	_ = tx.Rollback(ctx)
+}

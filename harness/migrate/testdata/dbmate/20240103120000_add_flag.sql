@@ -1,0 +1,2 @@
+-- migrate:up
+ALTER TABLE users ADD COLUMN active boolean NOT NULL DEFAULT true;

@@ -1,0 +1,230 @@
+// Package rehearsal wires the parts of a matrix run together for the CLI:
+// environment, migration set, data, probes, engine, policy and reports.
+package rehearsal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/rehearse-dev/rehearse/harness/env/local"
+	"github.com/rehearse-dev/rehearse/harness/matrix"
+	"github.com/rehearse-dev/rehearse/harness/migrate"
+	"github.com/rehearse-dev/rehearse/harness/policy"
+	"github.com/rehearse-dev/rehearse/harness/report"
+	"github.com/rehearse-dev/rehearse/harness/seed"
+)
+
+// InputError is bad input from the user (exit code 2, like any harness
+// failure, but the message says what to fix).
+type InputError struct{ Err error }
+
+func (e *InputError) Error() string { return e.Err.Error() }
+func (e *InputError) Unwrap() error { return e.Err }
+
+// MatrixOptions is everything `rehearse matrix` takes.
+type MatrixOptions struct {
+	Migrations  string // folder (or path inside the repo with Git)
+	Git         bool   // From and To are git refs
+	RepoDir     string // with Git; default "."
+	From, To    string
+	Layout      string
+	Bookkeeping string // "" = the layout's own tool
+	OldQueries  string
+	Out         string
+	Seed        int64
+	Rows        int
+	Profile     string
+	Parallel    int
+	Keep        bool
+	PolicyFile  string
+	PGBin       string
+	PGUser      string
+	// DSN, when set, is an existing server the user points the harness at
+	// (it creates and drops its own databases there).
+	DSN      string
+	Logger   *slog.Logger
+	Progress io.Writer
+	// Now is the clock for waiver expiry (tests).
+	Now func() time.Time
+}
+
+// Outcome is what a matrix run produced.
+type Outcome struct {
+	Report    *matrix.Report
+	OutDir    string
+	KeptDSN   string // with Keep: where the databases still are
+	Databases []string
+}
+
+// RunMatrix runs the whole matrix and writes the reports.
+func RunMatrix(ctx context.Context, o MatrixOptions) (*Outcome, error) {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Progress == nil {
+		o.Progress = io.Discard
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	runID := "run-" + o.Now().UTC().Format("20060102-150405")
+	if o.Out == "" {
+		o.Out = filepath.Join("reports", runID)
+	}
+	if err := checkWritable(o.Out); err != nil {
+		return nil, &InputError{err}
+	}
+	pol := policy.Default()
+	if o.PolicyFile != "" {
+		p, err := policy.Load(o.PolicyFile)
+		if err != nil {
+			return nil, &InputError{err}
+		}
+		pol = p
+	}
+	set, from, to, err := loadSet(ctx, o)
+	if err != nil {
+		return nil, &InputError{err}
+	}
+	bkName := o.Bookkeeping
+	if bkName == "" {
+		bkName = string(set.Layout)
+	}
+	bk, err := migrate.BookkeepingFor(bkName)
+	if err != nil {
+		return nil, &InputError{err}
+	}
+	var probes []matrix.Probe
+	if o.OldQueries != "" {
+		if probes, err = matrix.LoadProbes(o.OldQueries); err != nil {
+			return nil, &InputError{err}
+		}
+	}
+	seedOpts := seed.Options{Seed: o.Seed, Rows: o.Rows, Logger: o.Logger}
+	if o.Profile != "" {
+		prof, err := seed.LoadProfile(o.Profile)
+		if err != nil {
+			return nil, &InputError{err}
+		}
+		seedOpts.Profile = prof
+	}
+
+	adminDSN := o.DSN
+	var server *local.Server
+	if adminDSN == "" {
+		fmt.Fprintln(o.Progress, "starting a local PostgreSQL ...")
+		server, err = local.Start(ctx, local.Options{BinDir: o.PGBin, RunAs: o.PGUser, Logger: o.Logger})
+		if err != nil {
+			return nil, fmt.Errorf("start local PostgreSQL: %w", err)
+		}
+		if !o.Keep {
+			defer server.Stop(context.Background())
+		}
+		adminDSN = server.DSN("postgres")
+		fmt.Fprintf(o.Progress, "PostgreSQL %s on 127.0.0.1:%d\n", server.Version, server.Port)
+	}
+	cfg := matrix.Config{
+		AdminDSN:    adminDSN,
+		Prefix:      "rehearse_" + o.Now().UTC().Format("20060102150405"),
+		Set:         set,
+		From:        from,
+		To:          to,
+		Bookkeeping: bk,
+		Seeder:      seed.New(seedOpts),
+		Probes:      probes,
+		Parallel:    o.Parallel,
+		Keep:        o.Keep,
+		Logger:      o.Logger,
+		Progress:    o.Progress,
+	}
+	rep, err := matrix.Run(ctx, cfg)
+	if err != nil {
+		if server != nil && o.Keep {
+			server.Stop(context.Background())
+		}
+		return nil, err
+	}
+	rep.RunID = runID
+	rep.Seed, rep.Rows = o.Seed, o.Rows
+	if server != nil {
+		rep.PostgreSQL = server.Version
+	}
+	pol.Apply(rep, o.Now())
+	if err := report.WriteAll(o.Out, rep); err != nil {
+		return nil, err
+	}
+	out := &Outcome{Report: rep, OutDir: o.Out}
+	if o.Keep {
+		out.KeptDSN = adminDSN
+	}
+	return out, nil
+}
+
+// loadSet reads the migration set (folder or git refs) and resolves From and
+// To, which may be release names from the folder's releases.yaml.
+func loadSet(ctx context.Context, o MatrixOptions) (*migrate.Set, string, string, error) {
+	opts := migrate.Options{Layout: migrate.Layout(o.Layout)}
+	if o.Git {
+		repo := o.RepoDir
+		if repo == "" {
+			repo = "."
+		}
+		fromSet, err := migrate.LoadGit(ctx, repo, o.From, o.Migrations, opts)
+		if err != nil {
+			return nil, "", "", err
+		}
+		toSet, err := migrate.LoadGit(ctx, repo, o.To, o.Migrations, opts)
+		if err != nil {
+			return nil, "", "", err
+		}
+		from := "0"
+		if n := len(fromSet.Migrations); n > 0 {
+			from = fromSet.Migrations[n-1].Version
+		}
+		to := "0"
+		if n := len(toSet.Migrations); n > 0 {
+			to = toSet.Migrations[n-1].Version
+		}
+		return toSet, from, to, nil
+	}
+	if _, err := os.Stat(o.Migrations); err != nil {
+		return nil, "", "", fmt.Errorf("--migrations %s: %w", o.Migrations, err)
+	}
+	set, err := migrate.LoadDir(o.Migrations, opts)
+	if err != nil {
+		return nil, "", "", err
+	}
+	from, err := resolveRelease(o.Migrations, o.From)
+	if err != nil {
+		return nil, "", "", err
+	}
+	to, err := resolveRelease(o.Migrations, o.To)
+	if err != nil {
+		return nil, "", "", err
+	}
+	if to == "" && len(set.Migrations) > 0 {
+		to = set.Migrations[len(set.Migrations)-1].Version
+	}
+	if from == "" {
+		return nil, "", "", errors.New("--from is required: the last migration version (or release name) of release N")
+	}
+	return set, from, to, nil
+}
+
+func checkWritable(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("--out %s: cannot create the report folder: %w", dir, err)
+	}
+	f, err := os.CreateTemp(dir, ".write-test-*")
+	if err != nil {
+		return fmt.Errorf("--out %s: cannot write there: %w", dir, err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}

@@ -1,0 +1,52 @@
+package rehearsal
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// ReleasesFile maps release names to the last migration version of each
+// release, so `--from 1.0` can stand for a version.
+const ReleasesFile = "releases.yaml"
+
+type releasesDoc struct {
+	Releases []struct {
+		Name string `yaml:"name"`
+		Last string `yaml:"last"`
+	} `yaml:"releases"`
+}
+
+// resolveRelease returns v itself unless the folder's releases.yaml names a
+// release v, in which case it returns that release's last version.
+func resolveRelease(dir, v string) (string, error) {
+	if v == "" {
+		return "", nil
+	}
+	path := filepath.Join(dir, ReleasesFile)
+	b, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return v, nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read %s: %w", path, err)
+	}
+	var doc releasesDoc
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	var names []string
+	for _, r := range doc.Releases {
+		if r.Name == v {
+			return r.Last, nil
+		}
+		names = append(names, r.Name)
+	}
+	if strings.Contains(v, ".") && !strings.ContainsAny(v, "_/") {
+		return "", fmt.Errorf("%q is not a release in %s (releases: %s) nor a migration version", v, path, strings.Join(names, ", "))
+	}
+	return v, nil
+}

@@ -1,0 +1,405 @@
+package seed
+
+import (
+	"errors"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode/utf8"
+)
+
+// errOpaque means an expression uses something the evaluator does not know;
+// the constraint is then checked by PostgreSQL instead (see load.go).
+var errOpaque = errors.New("expression not evaluable by the seeder")
+
+type vkind int
+
+const (
+	vNull vkind = iota
+	vBool
+	vNum
+	vStr
+)
+
+type value struct {
+	k vkind
+	b bool
+	n float64
+	s string
+}
+
+// rowLookup returns a column's value in the row being checked.
+type rowLookup func(col string) (value, error)
+
+var regexCache sync.Map
+
+func compileRegex(pat string, ci bool) (*regexp.Regexp, error) {
+	key := pat
+	if ci {
+		key = "(?i)" + pat
+	}
+	if re, ok := regexCache.Load(key); ok {
+		return re.(*regexp.Regexp), nil
+	}
+	re, err := regexp.Compile(key)
+	if err != nil {
+		return nil, errOpaque
+	}
+	regexCache.Store(key, re)
+	return re, nil
+}
+
+func likeToRegex(pat string) string {
+	var b strings.Builder
+	b.WriteString("^")
+	for i := 0; i < len(pat); i++ {
+		switch c := pat[i]; c {
+		case '%':
+			b.WriteString(".*")
+		case '_':
+			b.WriteString(".")
+		case '\\':
+			if i+1 < len(pat) {
+				i++
+				b.WriteString(regexp.QuoteMeta(string(pat[i])))
+			}
+		default:
+			b.WriteString(regexp.QuoteMeta(string(c)))
+		}
+	}
+	b.WriteString("$")
+	return b.String()
+}
+
+func asText(v value) string {
+	switch v.k {
+	case vNum:
+		return strconv.FormatFloat(v.n, 'f', -1, 64)
+	case vBool:
+		if v.b {
+			return "true"
+		}
+		return "false"
+	}
+	return v.s
+}
+
+func asNum(v value) (float64, error) {
+	switch v.k {
+	case vNum:
+		return v.n, nil
+	case vStr:
+		f, err := strconv.ParseFloat(strings.TrimSpace(v.s), 64)
+		if err != nil {
+			return 0, errOpaque
+		}
+		return f, nil
+	}
+	return 0, errOpaque
+}
+
+var numericTypes = map[string]bool{"integer": true, "bigint": true, "smallint": true, "numeric": true, "real": true,
+	"double precision": true, "int": true, "int2": true, "int4": true, "int8": true, "float4": true, "float8": true, "decimal": true}
+
+// eval evaluates n over a row with SQL's three-valued logic.
+func eval(n *node, row rowLookup) (value, error) {
+	switch n.op {
+	case "col":
+		return row(n.name)
+	case "lit":
+		if n.num {
+			f, err := strconv.ParseFloat(n.val, 64)
+			if err != nil {
+				return value{}, errOpaque
+			}
+			return value{k: vNum, n: f}, nil
+		}
+		return value{k: vStr, s: n.val}, nil
+	case "null":
+		return value{}, nil
+	case "bool":
+		return value{k: vBool, b: n.val == "true"}, nil
+	case "cast":
+		v, err := eval(n.args[0], row)
+		if err != nil || v.k == vNull {
+			return v, err
+		}
+		t := strings.TrimSuffix(n.name, "[]")
+		switch {
+		case numericTypes[t]:
+			f, err := asNum(v)
+			return value{k: vNum, n: f}, err
+		case t == "text" || t == "character varying" || t == "varchar" || t == "bpchar" || t == "character" || t == "name" || t == "citext":
+			return value{k: vStr, s: asText(v)}, nil
+		case t == "boolean" || t == "bool":
+			if v.k == vBool {
+				return v, nil
+			}
+			return value{k: vBool, b: strings.HasPrefix(strings.ToLower(asText(v)), "t")}, nil
+		case t == "date" || strings.HasPrefix(t, "timestamp") || strings.HasPrefix(t, "time"):
+			// Timestamps compare correctly as text in the fixed format the
+			// seeder writes.
+			return value{k: vStr, s: asText(v)}, nil
+		}
+		// An enum or other user type: its label.
+		if n.name != "" && !strings.Contains(n.name, " ") {
+			return value{k: vStr, s: asText(v)}, nil
+		}
+		return value{}, errOpaque
+	case "and", "or":
+		a, err := eval(n.args[0], row)
+		if err != nil {
+			return value{}, err
+		}
+		if n.op == "and" && a.k == vBool && !a.b {
+			return a, nil
+		}
+		if n.op == "or" && a.k == vBool && a.b {
+			return a, nil
+		}
+		b, err := eval(n.args[1], row)
+		if err != nil {
+			return value{}, err
+		}
+		if n.op == "and" && b.k == vBool && !b.b || n.op == "or" && b.k == vBool && b.b {
+			return b, nil
+		}
+		if a.k == vNull || b.k == vNull {
+			return value{}, nil
+		}
+		return b, nil
+	case "not":
+		a, err := eval(n.args[0], row)
+		if err != nil || a.k == vNull {
+			return a, err
+		}
+		return value{k: vBool, b: !a.b}, nil
+	case "isnull", "notnull":
+		a, err := eval(n.args[0], row)
+		if err != nil {
+			return a, err
+		}
+		return value{k: vBool, b: (a.k == vNull) == (n.op == "isnull")}, nil
+	case "istrue":
+		a, err := eval(n.args[0], row)
+		if err != nil {
+			return a, err
+		}
+		r := a.k == vBool && a.b == (n.val == "true")
+		return value{k: vBool, b: r != n.neg}, nil
+	case "cmp":
+		a, err := eval(n.args[0], row)
+		if err != nil {
+			return value{}, err
+		}
+		b, err := eval(n.args[1], row)
+		if err != nil {
+			return value{}, err
+		}
+		return compare(n.name, a, b)
+	case "any", "all":
+		a, err := eval(n.args[0], row)
+		if err != nil {
+			return value{}, err
+		}
+		arr := stripCasts(n.args[1])
+		if arr.op != "array" {
+			return value{}, errOpaque
+		}
+		sawNull := false
+		for _, e := range arr.args {
+			b, err := eval(e, row)
+			if err != nil {
+				return value{}, err
+			}
+			r, err := compare(n.name, a, b)
+			if err != nil {
+				return value{}, err
+			}
+			if r.k == vNull {
+				sawNull = true
+				continue
+			}
+			if n.op == "any" && r.b {
+				return r, nil
+			}
+			if n.op == "all" && !r.b {
+				return r, nil
+			}
+		}
+		if sawNull || a.k == vNull {
+			return value{}, nil
+		}
+		return value{k: vBool, b: n.op == "all"}, nil
+	case "regex", "like":
+		a, err := eval(n.args[0], row)
+		if err != nil {
+			return value{}, err
+		}
+		b, err := eval(n.args[1], row)
+		if err != nil {
+			return value{}, err
+		}
+		if a.k == vNull || b.k == vNull {
+			return value{}, nil
+		}
+		pat := asText(b)
+		if n.op == "like" {
+			pat = likeToRegex(pat)
+		}
+		re, err := compileRegex(pat, n.ci)
+		if err != nil {
+			return value{}, err
+		}
+		return value{k: vBool, b: re.MatchString(asText(a)) != n.neg}, nil
+	case "arith":
+		a, err := eval(n.args[0], row)
+		if err != nil {
+			return value{}, err
+		}
+		b, err := eval(n.args[1], row)
+		if err != nil {
+			return value{}, err
+		}
+		if a.k == vNull || b.k == vNull {
+			return value{}, nil
+		}
+		if n.name == "||" {
+			return value{k: vStr, s: asText(a) + asText(b)}, nil
+		}
+		x, err := asNum(a)
+		if err != nil {
+			return value{}, err
+		}
+		y, err := asNum(b)
+		if err != nil {
+			return value{}, err
+		}
+		switch n.name {
+		case "+":
+			return value{k: vNum, n: x + y}, nil
+		case "-":
+			return value{k: vNum, n: x - y}, nil
+		case "*":
+			return value{k: vNum, n: x * y}, nil
+		case "/":
+			if y == 0 {
+				return value{}, errOpaque
+			}
+			return value{k: vNum, n: x / y}, nil
+		}
+		return value{}, errOpaque
+	case "func":
+		return evalFunc(n, row)
+	}
+	return value{}, errOpaque
+}
+
+func evalFunc(n *node, row rowLookup) (value, error) {
+	args := make([]value, len(n.args))
+	for i, a := range n.args {
+		v, err := eval(a, row)
+		if err != nil {
+			return value{}, err
+		}
+		args[i] = v
+	}
+	if n.name == "coalesce" {
+		for _, a := range args {
+			if a.k != vNull {
+				return a, nil
+			}
+		}
+		return value{}, nil
+	}
+	if len(args) == 0 {
+		return value{}, errOpaque
+	}
+	if args[0].k == vNull {
+		return value{}, nil
+	}
+	s := asText(args[0])
+	switch n.name {
+	case "length", "char_length", "character_length":
+		return value{k: vNum, n: float64(utf8.RuneCountInString(s))}, nil
+	case "octet_length":
+		return value{k: vNum, n: float64(len(s))}, nil
+	case "lower":
+		return value{k: vStr, s: strings.ToLower(s)}, nil
+	case "upper":
+		return value{k: vStr, s: strings.ToUpper(s)}, nil
+	case "btrim", "trim":
+		if len(args) > 1 {
+			return value{k: vStr, s: strings.Trim(s, asText(args[1]))}, nil
+		}
+		return value{k: vStr, s: strings.Trim(s, " ")}, nil
+	case "ltrim":
+		return value{k: vStr, s: strings.TrimLeft(s, " ")}, nil
+	case "rtrim":
+		return value{k: vStr, s: strings.TrimRight(s, " ")}, nil
+	case "abs":
+		f, err := asNum(args[0])
+		if f < 0 {
+			f = -f
+		}
+		return value{k: vNum, n: f}, err
+	}
+	return value{}, errOpaque
+}
+
+func compare(op string, a, b value) (value, error) {
+	if a.k == vNull || b.k == vNull {
+		return value{}, nil
+	}
+	var c int
+	if a.k == vNum || b.k == vNum {
+		x, err := asNum(a)
+		if err != nil {
+			return value{}, err
+		}
+		y, err := asNum(b)
+		if err != nil {
+			return value{}, err
+		}
+		switch {
+		case x < y:
+			c = -1
+		case x > y:
+			c = 1
+		}
+	} else if a.k == vBool || b.k == vBool {
+		if a.k != b.k {
+			return value{}, errOpaque
+		}
+		if a.b != b.b {
+			c = 1
+			if !a.b {
+				c = -1
+			}
+		}
+	} else {
+		c = strings.Compare(a.s, b.s)
+	}
+	var r bool
+	switch op {
+	case "=":
+		r = c == 0
+	case "<>":
+		r = c != 0
+	case "<":
+		r = c < 0
+	case "<=":
+		r = c <= 0
+	case ">":
+		r = c > 0
+	case ">=":
+		r = c >= 0
+	default:
+		return value{}, errOpaque
+	}
+	return value{k: vBool, b: r}, nil
+}
+
+// passes reports whether a CHECK result lets the row in (true or NULL).
+func passes(v value) bool { return v.k == vNull || v.k == vBool && v.b }

@@ -1,0 +1,3 @@
+UPDATE certificates
+SET renewal_state = 'pending'
+WHERE renewal_state IN ('none', 'overdue', 'scheduled');

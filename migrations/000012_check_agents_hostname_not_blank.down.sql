@@ -1,0 +1,1 @@
+ALTER TABLE agents DROP CONSTRAINT agents_hostname_not_blank;

@@ -1,0 +1,1 @@
+ALTER TABLE audit_events DROP CONSTRAINT audit_events_agent_id_fkey;

@@ -1,0 +1,1 @@
+ALTER TABLE certificate_events RENAME TO audit_events;

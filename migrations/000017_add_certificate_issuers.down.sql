@@ -1,0 +1,2 @@
+ALTER TABLE certificates DROP COLUMN issuer_id;
+DROP TABLE issuers;
