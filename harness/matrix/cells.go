@@ -244,7 +244,7 @@ func compareCheck(before, after fingerprint.Set, msg string, d time.Duration) Ch
 	return Check{Status: StatusFail, Error: fmt.Sprintf("%s: %s", msg, lines[0]), Detail: strings.Join(lines, "\n"), Seconds: d.Seconds()}
 }
 
-func schemaCheck(d *schema.Diff, msg string, dur time.Duration) Check {
+func schemaCheck(d *schema.Changeset, msg string, dur time.Duration) Check {
 	if d.Empty() {
 		return Check{Status: StatusOK, Seconds: dur.Seconds()}
 	}
@@ -256,7 +256,7 @@ func schemaCheck(d *schema.Diff, msg string, dur time.Duration) Check {
 
 // lossCheck counts the N+1-era data a down lost: N+1-era rows gone or
 // changed, and values in columns the down dropped.
-func lossCheck(cur *dataState, after fingerprint.Set, down *schema.Diff, d time.Duration) Check {
+func lossCheck(cur *dataState, after fingerprint.Set, down *schema.Changeset, d time.Duration) Check {
 	var lines []string
 	var rowsLost int64
 	for _, df := range fingerprint.Compare(cur.nextEra, after) {

@@ -156,9 +156,10 @@ func TestSampleMigrations(t *testing.T) {
 	}
 }
 
-// TestCases runs the focused fixtures in testdata/cases: each folder is a
-// migration set whose first migrations (those without an expect line) are
-// release N.
+// TestCases runs the focused fixtures in testdata/cases: each folder holds a
+// migration set in migrations/ whose first migrations (those without an
+// expect line) are release N, and optionally old-queries.sql (release N's
+// SQL) and bookkeeping (the bookkeeping to use).
 func TestCases(t *testing.T) {
 	dirs, err := filepath.Glob("testdata/cases/*")
 	require.NoError(t, err)
@@ -166,7 +167,7 @@ func TestCases(t *testing.T) {
 	for _, dir := range dirs {
 		dir := dir
 		t.Run(filepath.Base(dir), func(t *testing.T) {
-			set, err := migrate.LoadDir(dir, migrate.Options{})
+			set, err := migrate.LoadDir(filepath.Join(dir, "migrations"), migrate.Options{})
 			require.NoError(t, err)
 			from := ""
 			for _, m := range set.Migrations {

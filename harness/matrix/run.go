@@ -222,8 +222,12 @@ func (r *runner) buildPristine(ctx context.Context) error {
 		}
 	}
 	// D0 is cloned before bookkeeping exists so the seeder never fills the
-	// bookkeeping table.
+	// bookkeeping table. A template must have no open connection.
+	conn.Close(ctx)
 	if err := r.create(ctx, r.dbName("d", 0), p0); err != nil {
+		return err
+	}
+	if conn, err = r.connect(ctx, p0); err != nil {
 		return err
 	}
 	if err := r.recordBase(ctx, conn); err != nil {
@@ -285,35 +289,18 @@ func (r *runner) recordBase(ctx context.Context, conn *pgx.Conn) error {
 
 // up applies m's up with bookkeeping, as the migration tool would.
 func (r *runner) up(ctx context.Context, conn *pgx.Conn, m *migrate.Migration) error {
-	bk := r.cfg.Bookkeeping
-	if err := bk.BeforeUp(ctx, conn, m); err != nil {
-		return fmt.Errorf("bookkeeping before %s: %w", m.Up.File, err)
-	}
-	if err := migrate.Apply(ctx, conn, m.Up); err != nil {
-		return err
-	}
-	if err := bk.AfterUp(ctx, conn, m); err != nil {
-		return fmt.Errorf("bookkeeping after %s: %w", m.Up.File, err)
-	}
-	return nil
+	return migrate.Up(ctx, conn, m, r.cfg.Bookkeeping, nil)
 }
 
-// down applies m's down with bookkeeping.
+// down applies migration k's down with bookkeeping.
 func (r *runner) down(ctx context.Context, conn *pgx.Conn, k int) error {
-	m := r.next[k-1]
-	if err := migrate.Apply(ctx, conn, m.Down); err != nil {
-		return err
-	}
 	var prev *migrate.Migration
 	if k >= 2 {
 		prev = r.next[k-2]
 	} else if len(r.base) > 0 {
 		prev = r.base[len(r.base)-1]
 	}
-	if err := r.cfg.Bookkeeping.AfterDown(ctx, conn, m, prev); err != nil {
-		return fmt.Errorf("bookkeeping after %s: %w", m.Down.File, err)
-	}
-	return nil
+	return migrate.Down(ctx, conn, r.next[k-1], prev, r.cfg.Bookkeeping, nil)
 }
 
 // dataState is what the data chain measured at state k, for the cells.
@@ -521,7 +508,10 @@ func (r *runner) measureState(ctx context.Context, conn *pgx.Conn, db string) (*
 // userTables lists the tables whose data is judged: all but the bookkeeping
 // table, whose rows change by design.
 func (r *runner) userTables(snap *schema.Snapshot) []string {
-	bkTable := bookkeepingTable(r.cfg.Bookkeeping.Name())
+	bkTable := r.cfg.Bookkeeping.Table()
+	if bkTable != "" && !strings.Contains(bkTable, ".") {
+		bkTable = "public." + bkTable
+	}
 	var out []string
 	for name := range snap.Tables {
 		if name != bkTable {
@@ -530,16 +520,6 @@ func (r *runner) userTables(snap *schema.Snapshot) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-func bookkeepingTable(name string) string {
-	switch name {
-	case "golang-migrate", "dbmate":
-		return "public.schema_migrations"
-	case "goose":
-		return "public.goose_db_version"
-	}
-	return ""
 }
 
 func countNonNull(ctx context.Context, conn *pgx.Conn, snap *schema.Snapshot, tables []string, out map[string]int64) error {
@@ -571,7 +551,7 @@ func countNonNull(ctx context.Context, conn *pgx.Conn, snap *schema.Snapshot, ta
 // dataChanged reports whether an up changed data beyond what its schema
 // change implies: rows added or removed, or values changed in a column
 // whose type it did not change (a backfill).
-func dataChanged(before, after fingerprint.Set, d *schema.Diff) bool {
+func dataChanged(before, after fingerprint.Set, d *schema.Changeset) bool {
 	retyped := map[string]bool{}
 	for _, c := range d.Changes {
 		if c.Kind == "column-type" {

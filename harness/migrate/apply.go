@@ -16,7 +16,8 @@ type ApplyError struct {
 	File      string
 	Line      int // file line of the error (the statement's line, moved to PostgreSQL's error position when it gives one)
 	Statement string
-	SQLState  string // "" when the error did not come from PostgreSQL (e.g. a lost connection)
+	SQLState  string // "" when the error did not come from PostgreSQL (e.g. a broken connection)
+	Severity  string // PostgreSQL's severity: ERROR, or FATAL when the server ended the session
 	Message   string // PostgreSQL's message, e.g. `column "a" contains null values`
 	Detail    string // PostgreSQL's DETAIL, e.g. "Key (email)=(a@b) is duplicated."
 	Err       error
@@ -30,7 +31,11 @@ func (e *ApplyError) Error() string {
 	if e.SQLState == "" {
 		return fmt.Sprintf("%s: %s", loc, e.Message)
 	}
-	s := fmt.Sprintf("%s: ERROR: %s (SQLSTATE %s)", loc, e.Message, e.SQLState)
+	sev := e.Severity
+	if sev == "" {
+		sev = "ERROR"
+	}
+	s := fmt.Sprintf("%s: %s: %s (SQLSTATE %s)", loc, sev, e.Message, e.SQLState)
 	if e.Detail != "" {
 		s += ": " + e.Detail
 	}
@@ -52,14 +57,29 @@ func Apply(ctx context.Context, conn *pgx.Conn, s *Script) error {
 
 // ApplyStatements is Apply with a hook called before each statement.
 func ApplyStatements(ctx context.Context, conn *pgx.Conn, s *Script, hook Hook) error {
+	return apply(ctx, conn, s, hook, nil)
+}
+
+// inTransaction reports whether Apply wraps s in its own transaction.
+func inTransaction(s *Script) bool {
+	if s.NoTransaction {
+		return false
+	}
+	for _, st := range s.Statements {
+		if isTxControl(st) {
+			return false
+		}
+	}
+	return true
+}
+
+// apply runs s; beforeCommit, when s runs in a transaction, runs inside
+// it after the last statement (goose and dbmate record the version there).
+func apply(ctx context.Context, conn *pgx.Conn, s *Script, hook Hook, beforeCommit func(context.Context) error) error {
 	if s == nil {
 		return errors.New("apply: no script (the migration has no such file or section)")
 	}
-	ownTx := false
-	for _, st := range s.Statements {
-		ownTx = ownTx || isTxControl(st)
-	}
-	if s.NoTransaction || ownTx {
+	if !inTransaction(s) {
 		for i, st := range s.Statements {
 			if err := runStatement(ctx, conn, s, i, st, hook); err != nil {
 				return err
@@ -75,6 +95,12 @@ func ApplyStatements(ctx context.Context, conn *pgx.Conn, s *Script, hook Hook) 
 		if err := runStatement(ctx, conn, s, i, st, hook); err != nil {
 			rollback(ctx, tx)
 			return err
+		}
+	}
+	if beforeCommit != nil {
+		if err := beforeCommit(ctx); err != nil {
+			rollback(ctx, tx)
+			return fmt.Errorf("bookkeeping of %s: %w", s.File, err)
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -100,7 +126,7 @@ func applyError(s *Script, st Statement, err error) *ApplyError {
 	ae := &ApplyError{File: s.File, Line: st.Line, Statement: st.SQL, Message: err.Error(), Err: err}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
-		ae.SQLState, ae.Message, ae.Detail = pgErr.Code, pgErr.Message, pgErr.Detail
+		ae.SQLState, ae.Severity, ae.Message, ae.Detail = pgErr.Code, pgErr.Severity, pgErr.Message, pgErr.Detail
 		if pgErr.Position > 0 && st.SQL != "" {
 			ae.Line += strings.Count(st.SQL[:byteOffset(st.SQL, int(pgErr.Position)-1)], "\n")
 		}

@@ -97,20 +97,59 @@ func Detect(ctx context.Context, conn *pgx.Conn) (Bookkeeping, error) {
 	return none{}, nil
 }
 
+// recordsInMigrationTx marks tools that write their row inside the
+// migration's own transaction (goose, dbmate) when it has one.
+type recordsInMigrationTx interface{ recordsInMigrationTx() }
+
+// Up applies m's up with bk's bookkeeping, in the order and transactions the
+// tool uses. hook (may be nil) runs before each statement.
+func Up(ctx context.Context, conn *pgx.Conn, m *Migration, bk Bookkeeping, hook Hook) error {
+	if err := bk.BeforeUp(ctx, conn, m); err != nil {
+		return fmt.Errorf("bookkeeping before %s: %w", m.Up.File, err)
+	}
+	after := func(ctx context.Context) error { return bk.AfterUp(ctx, conn, m) }
+	if _, ok := bk.(recordsInMigrationTx); ok && inTransaction(m.Up) {
+		return apply(ctx, conn, m.Up, hook, after)
+	}
+	if err := apply(ctx, conn, m.Up, hook, nil); err != nil {
+		return err
+	}
+	if err := after(ctx); err != nil {
+		return fmt.Errorf("bookkeeping after %s: %w", m.Up.File, err)
+	}
+	return nil
+}
+
+// Down applies m's down with bk's bookkeeping; prev is the migration that
+// is current once m is reverted (nil = none).
+func Down(ctx context.Context, conn *pgx.Conn, m, prev *Migration, bk Bookkeeping, hook Hook) error {
+	if m.Down == nil {
+		return fmt.Errorf("revert %s: %w: only a full restore undoes it", m.ID(), ErrNoDown)
+	}
+	if err := bk.BeforeDown(ctx, conn, m, prev); err != nil {
+		return fmt.Errorf("bookkeeping before %s: %w", m.Down.File, err)
+	}
+	after := func(ctx context.Context) error { return bk.AfterDown(ctx, conn, m, prev) }
+	if _, ok := bk.(recordsInMigrationTx); ok && inTransaction(m.Down) {
+		return apply(ctx, conn, m.Down, hook, after)
+	}
+	if err := apply(ctx, conn, m.Down, hook, nil); err != nil {
+		return err
+	}
+	if err := after(ctx); err != nil {
+		return fmt.Errorf("bookkeeping after %s: %w", m.Down.File, err)
+	}
+	return nil
+}
+
 // Migrate applies the ups of migrations in order, with bookkeeping.
 func Migrate(ctx context.Context, conn *pgx.Conn, migrations []*Migration, bk Bookkeeping) error {
 	if err := bk.Ensure(ctx, conn); err != nil {
 		return fmt.Errorf("create %s bookkeeping table: %w", bk.Name(), err)
 	}
 	for _, m := range migrations {
-		if err := bk.BeforeUp(ctx, conn, m); err != nil {
-			return fmt.Errorf("bookkeeping before %s: %w", m.Up.File, err)
-		}
-		if err := Apply(ctx, conn, m.Up); err != nil {
+		if err := Up(ctx, conn, m, bk, nil); err != nil {
 			return err
-		}
-		if err := bk.AfterUp(ctx, conn, m); err != nil {
-			return fmt.Errorf("bookkeeping after %s: %w", m.Up.File, err)
 		}
 	}
 	return nil
@@ -129,22 +168,12 @@ func RevertTo(ctx context.Context, conn *pgx.Conn, applied []*Migration, keep in
 		return fmt.Errorf("revert: keep %d of %d applied migrations is out of range", keep, len(applied))
 	}
 	for i := len(applied) - 1; i >= keep; i-- {
-		m := applied[i]
-		if m.Down == nil {
-			return fmt.Errorf("revert %s: %w: only a full restore undoes it", m.ID(), ErrNoDown)
-		}
 		var prev *Migration
 		if i > 0 {
 			prev = applied[i-1]
 		}
-		if err := bk.BeforeDown(ctx, conn, m, prev); err != nil {
-			return fmt.Errorf("bookkeeping before %s: %w", m.Down.File, err)
-		}
-		if err := Apply(ctx, conn, m.Down); err != nil {
+		if err := Down(ctx, conn, applied[i], prev, bk, nil); err != nil {
 			return err
-		}
-		if err := bk.AfterDown(ctx, conn, m, prev); err != nil {
-			return fmt.Errorf("bookkeeping after %s: %w", m.Down.File, err)
 		}
 	}
 	return nil
@@ -295,9 +324,12 @@ func (golangMigrate) Current(ctx context.Context, conn *pgx.Conn) (string, bool,
 // goose mirrors github.com/pressly/goose/v3 v3.30.0
 // internal/dialects/postgres.go (the DDL and queries) and provider_run.go
 // (the table is created with a version 0 row; an up inserts
-// (version, true), a down deletes the version's rows; the current version
-// is max(version_id)).
+// (version, true), a down deletes the version's rows, both inside the
+// migration's transaction when it has one; the current version is
+// max(version_id)).
 type goose struct{}
+
+func (goose) recordsInMigrationTx() {}
 
 func (goose) Name() string  { return "goose" }
 func (goose) Table() string { return "goose_db_version" }
@@ -363,9 +395,12 @@ func (goose) Current(ctx context.Context, conn *pgx.Conn) (string, bool, error) 
 
 // dbmate mirrors github.com/amacneil/dbmate/v2 pkg/driver/postgres/postgres.go
 // (CreateMigrationsTable, InsertMigration, DeleteMigration,
-// SelectMigrations): one row per applied version, as written in the file
-// name; a down deletes the row.
+// SelectMigrations) and pkg/dbmate/db.go: one row per applied version, as
+// written in the file name, inserted (or deleted by a down) inside the
+// migration's transaction unless transaction:false.
 type dbmate struct{}
+
+func (dbmate) recordsInMigrationTx() {}
 
 func (dbmate) Name() string  { return "dbmate" }
 func (dbmate) Table() string { return "schema_migrations" }

@@ -23,17 +23,19 @@ func LoadGit(ctx context.Context, repoDir, ref, dir string, opts Options) (*Set,
 	if ref == "" {
 		return nil, fmt.Errorf("git ref is empty: name a tag, branch or commit, e.g. --from v1.4.0")
 	}
+	top, treePath, err := gitTreePath(ctx, repoDir, dir)
+	if err != nil {
+		return nil, err
+	}
 	commit, err := git(ctx, repoDir, "rev-parse", "--verify", "--end-of-options", ref+"^{commit}")
 	if err != nil {
 		return nil, fmt.Errorf("git ref %q: not found in %s (%v); check the name with 'git tag' and 'git branch -a', and fetch it first (in CI: a full clone with tags, e.g. actions/checkout fetch-depth: 0)", ref, repoDir, err)
 	}
 	commit = strings.TrimSpace(commit)
-	treePath, err := gitTreePath(ctx, repoDir, dir)
-	if err != nil {
-		return nil, err
-	}
 	source := ref + ":" + filepath.ToSlash(filepath.Clean(dir))
-	out, err := git(ctx, repoDir, "ls-tree", "-z", commit+":"+treePath)
+	// Run from the top level: in a subfolder, ls-tree lists only the
+	// entries under that subfolder's own path.
+	out, err := git(ctx, top, "ls-tree", "-z", commit+":"+treePath)
 	if err != nil {
 		return nil, fmt.Errorf("%s: no such folder at %s (%v); check the path with 'git ls-tree %s'", source, ref, err, ref)
 	}
@@ -48,28 +50,28 @@ func LoadGit(ctx context.Context, repoDir, ref, dir string, opts Options) (*Set,
 		if len(f) != 3 || f[1] != "blob" || !strings.HasSuffix(name, ".sql") || strings.HasPrefix(name, ".") {
 			continue
 		}
-		body, err := git(ctx, repoDir, "cat-file", "blob", f[2])
+		body, err := git(ctx, top, "cat-file", "blob", f[2])
 		if err != nil {
 			return nil, fmt.Errorf("read %s:%s: %w", ref, name, err)
 		}
-		files = append(files, sourceFile{name: name, path: source + "/" + name, body: body})
+		files = append(files, sourceFile{name: name, path: source + "/" + name, body: strings.TrimPrefix(body, "\uFEFF")})
 	}
 	return build(source, files, opts)
 }
 
-// gitTreePath turns dir into a path from the repository root, which is what
-// "COMMIT:path" needs.
-func gitTreePath(ctx context.Context, repoDir, dir string) (string, error) {
-	top, err := git(ctx, repoDir, "rev-parse", "--show-toplevel")
+// gitTreePath finds the repository's top level and turns dir into a path
+// from it, which is what "COMMIT:path" needs.
+func gitTreePath(ctx context.Context, repoDir, dir string) (top, treePath string, err error) {
+	top, err = git(ctx, repoDir, "rev-parse", "--show-toplevel")
 	if err != nil {
-		return "", fmt.Errorf("%s is not inside a git repository (%v); pass the repository with --repo or run from inside it", repoDir, err)
+		return "", "", fmt.Errorf("%s is not inside a git repository (%v); pass the repository with --repo or run from inside it", repoDir, err)
 	}
 	top = strings.TrimSpace(top)
 	abs := dir
 	if !filepath.IsAbs(dir) {
 		base, err := filepath.Abs(repoDir)
 		if err != nil {
-			return "", fmt.Errorf("resolve %s: %w", repoDir, err)
+			return "", "", fmt.Errorf("resolve %s: %w", repoDir, err)
 		}
 		abs = filepath.Join(base, dir)
 	}
@@ -83,13 +85,13 @@ func gitTreePath(ctx context.Context, repoDir, dir string) (string, error) {
 	}
 	rel, err := filepath.Rel(top, abs)
 	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-		return "", fmt.Errorf("migrations folder %s is outside the git repository %s; give a path inside it", dir, top)
+		return "", "", fmt.Errorf("migrations folder %s is outside the git repository %s; give a path inside it", dir, top)
 	}
 	rel = path.Clean(filepath.ToSlash(rel))
 	if rel == "." {
-		return "", nil
+		rel = ""
 	}
-	return rel, nil
+	return top, rel, nil
 }
 
 // evalExisting resolves symlinks in the longest existing prefix of p (the

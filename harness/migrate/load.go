@@ -32,7 +32,7 @@ func LoadDir(dir string, opts Options) (*Set, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read migration: %w", err)
 		}
-		files = append(files, sourceFile{name: e.Name(), path: p, body: string(b)})
+		files = append(files, sourceFile{name: e.Name(), path: p, body: strings.TrimPrefix(string(b), "\uFEFF")})
 	}
 	return build(dir, files, opts)
 }
@@ -89,6 +89,12 @@ func build(source string, files []sourceFile, opts Options) (*Set, error) {
 		return nil, err
 	}
 	sort.SliceStable(ms, func(i, j int) bool { return versionLess(ms[i].Version, ms[j].Version) })
+	if layout == LayoutGoose && len(ms) > 0 {
+		// goose keeps version 0 for its initial row and refuses it.
+		if n, _ := normVersion(ms[0].Version); n == "0" {
+			return nil, &LoadError{File: ms[0].Up.File, Problem: "goose migration version must be greater than zero", Fix: "renumber it, e.g. 00001_" + ms[0].Name + ".sql"}
+		}
+	}
 	for i := 1; i < len(ms); i++ {
 		a, b := ms[i-1], ms[i]
 		if !versionLess(a.Version, b.Version) {

@@ -241,8 +241,9 @@ func (c Change) Short() string {
 		target += "." + c.Object
 	}
 	switch c.Kind {
-	case KindRenameTable, KindRenameColumn, KindRenameConstraint, KindRenameIndex, KindRenameTrigger,
-		KindRenameSequence, KindRenameEnum, KindRenameDomain, KindRenameView, KindRenameFunction:
+	case KindRenameColumn, KindRenameConstraint, KindRenameIndex, KindRenameTrigger:
+		return fmt.Sprintf("%s %s.%s -> %s", c.Kind, c.Table, c.Before, c.After)
+	case KindRenameTable, KindRenameSequence, KindRenameEnum, KindRenameDomain, KindRenameView, KindRenameFunction:
 		return fmt.Sprintf("%s %s -> %s", c.Kind, c.Before, c.After)
 	case KindColumnType, KindChangeExtension, KindColumnCollation, KindColumnIdentity:
 		return fmt.Sprintf("%s %s %s -> %s", c.Kind, target, c.Before, c.After)
@@ -294,6 +295,12 @@ func Rewrites(before, after *Snapshot) []Rewrite {
 // applied to them, so renaming a column does not also report every index
 // and constraint that mentions it as changed.
 func Diff(before, after *Snapshot) *Changeset {
+	if before == nil {
+		before = &Snapshot{}
+	}
+	if after == nil {
+		after = &Snapshot{}
+	}
 	d := &differ{
 		before: before, after: after,
 		tableMap: map[string]string{}, colMaps: map[string]map[string]string{},

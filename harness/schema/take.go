@@ -110,7 +110,7 @@ func run(ctx context.Context, q Querier, qs []query) error {
 	return nil
 }
 
-// column carries what type resolution needs until the type rows are read.
+// pendingColumn carries what type resolution needs until the type rows are read.
 type pendingColumn struct {
 	col    *Column
 	typmod int32
@@ -122,9 +122,9 @@ type builder struct {
 	pending []pendingColumn
 	// Constraints, indexes and columns may arrive before their tables when
 	// the statements run in a batch; they wait here, keyed by table OID.
-	cols  map[uint32][]*Column
-	cons  map[uint32][]*Constraint
-	idxs  map[uint32][]*Index
+	cols map[uint32][]*Column
+	cons map[uint32][]*Constraint
+	idxs map[uint32][]*Index
 }
 
 func (b *builder) queries() []query {

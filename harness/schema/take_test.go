@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/rehearse-dev/rehearse/harness/pgtest"
 	"github.com/rehearse-dev/rehearse/harness/schema"
 	"github.com/stretchr/testify/assert"
@@ -19,7 +20,9 @@ func take(t testing.TB, dsn string, opts schema.Options) *schema.Snapshot {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	conn := pgtest.Connect(t, dsn)
+	conn, err := pgx.Connect(ctx, dsn)
+	require.NoError(t, err)
+	defer conn.Close(ctx) // so the database can serve as a template
 	s, err := schema.Take(ctx, conn, opts)
 	require.NoError(t, err)
 	return s
@@ -59,17 +62,12 @@ CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; 
 CREATE TRIGGER pets_touch BEFORE UPDATE ON pets FOR EACH ROW EXECUTE FUNCTION touch();
 CREATE SCHEMA _rehearse;
 CREATE TABLE _rehearse.hidden (id int);
-CREATE ROLE schema_test_reader;
-GRANT SELECT ON pets TO schema_test_reader;
 `
 
 func TestTakeEveryKind(t *testing.T) {
+	withRole(t, "schema_test_reader")
 	dsn := pgtest.NewDatabase(t)
-	pgtest.Exec(t, dsn, `DROP ROLE IF EXISTS schema_test_reader`)
-	pgtest.Exec(t, dsn, everyKind)
-	t.Cleanup(func() {
-		pgtest.Exec(t, dsn, `DROP OWNED BY schema_test_reader; DROP ROLE schema_test_reader`)
-	})
+	pgtest.Exec(t, dsn, everyKind+`GRANT SELECT ON pets TO schema_test_reader;`)
 	s := take(t, dsn, schema.Options{CountRows: true})
 
 	require.Contains(t, s.Tables, "public.owners")

@@ -1,6 +1,3 @@
-// Package schema takes catalog snapshots of a PostgreSQL database, diffs
-// them by OID and attnum (so a rename is a rename), and classifies a
-// migration from the diff.
 package schema
 
 import (

@@ -38,6 +38,8 @@ type colRule struct {
 	patterns []string
 	nonBlank bool
 	notNull  bool
+	// mod, rem: col % mod = rem.
+	mod, rem int64
 }
 
 func newColRule() *colRule { return &colRule{minLen: -1, maxLen: -1} }
@@ -94,6 +96,21 @@ func trimOf(n *node) (string, bool) {
 	return "", false
 }
 
+// solvableSide: a column, length(column), btrim(column) or column % n.
+func solvableSide(n *node) bool {
+	if _, ok := colName(n); ok {
+		return true
+	}
+	if _, ok := lengthOf(n); ok {
+		return true
+	}
+	if _, ok := trimOf(n); ok {
+		return true
+	}
+	n = stripCasts(n)
+	return n.op == "arith" && n.name == "%"
+}
+
 // analyze adds what expr says in solvable forms to rules and pairs.
 func analyze(expr *node, rules map[string]*colRule, pairs *[]pairRule) {
 	get := func(c string) *colRule {
@@ -110,12 +127,8 @@ func analyze(expr *node, rules map[string]*colRule, pairs *[]pairRule) {
 			}
 		case "cmp":
 			l, r, op := cj.args[0], cj.args[1], cj.name
-			if _, ok := colName(l); !ok {
-				if _, ok := lengthOf(l); !ok {
-					if _, ok := trimOf(l); !ok {
-						l, r, op = r, l, flip(op)
-					}
-				}
+			if !solvableSide(l) && solvableSide(r) {
+				l, r, op = r, l, flip(op)
 			}
 			if c, ok := colName(l); ok {
 				if c2, ok := colName(r); ok {
@@ -174,6 +187,19 @@ func analyze(expr *node, rules map[string]*colRule, pairs *[]pairRule) {
 				case "<>":
 					if n == 0 {
 						rule.minLen = 1
+					}
+				}
+				continue
+			}
+			if m := stripCasts(l); m.op == "arith" && m.name == "%" && op == "=" {
+				c, ok := colName(m.args[0])
+				mod, ok2 := litOf(m.args[1])
+				rem, ok3 := litOf(r)
+				if ok && ok2 && ok3 {
+					md, err1 := strconv.ParseInt(mod.val, 10, 64)
+					rm, err2 := strconv.ParseInt(rem.val, 10, 64)
+					if err1 == nil && err2 == nil && md > 0 {
+						get(c).mod, get(c).rem = md, rm
 					}
 				}
 				continue
@@ -283,6 +309,15 @@ func (r *colRule) solveNumber(g *tableGen, c *colPlan, v string) string {
 		if !r.hi.incl {
 			hi -= step
 		}
+	}
+	if r.mod > 0 && (c.class == cInt || step == 1) {
+		i := int64(f)
+		i = i - i%r.mod + r.rem
+		if i < 0 {
+			i += r.mod
+		}
+		f = float64(i)
+		v = strconv.FormatInt(i, 10)
 	}
 	if f >= lo && f <= hi {
 		return v

@@ -63,14 +63,14 @@ var nameRules = []nameRule{
 		return g.f.DomainName()
 	}),
 	rule(`domain`, textual, "DomainName", func(g *tableGen, c *colPlan) string { return g.f.DomainName() }),
-	rule(`url|uri|website|link|href|endpoint`, textual, "URL", func(g *tableGen, c *colPlan) string { return g.f.URL() }),
+	rule(`(^|_)(url|uri|website|link|href|endpoint)s?(_|$)`, textual, "URL", func(g *tableGen, c *colPlan) string { return g.f.URL() }),
 	rule(`(^|_)ip(_?addr(ess)?)?$|ip_address|remote_addr`, []class{cStr, cInet}, "IPv4Address / IPv6Address", func(g *tableGen, c *colPlan) string {
 		if g.r.IntN(8) == 0 {
 			return g.f.IPv6Address()
 		}
 		return g.f.IPv4Address()
 	}),
-	rule(`mac`, []class{cStr}, "MacAddress", func(g *tableGen, c *colPlan) string { return g.f.MacAddress() }),
+	rule(`(^|_)mac(_?addr(ess)?)?$`, []class{cStr}, "MacAddress", func(g *tableGen, c *colPlan) string { return g.f.MacAddress() }),
 	rule(`serial|fingerprint|thumbprint`, textual, "hex bytes", func(g *tableGen, c *colPlan) string {
 		if c.length > 0 && c.length < 47 {
 			return hexBytes(g, c.length/2, "")
@@ -92,7 +92,7 @@ var nameRules = []nameRule{
 	rule(`country`, textual, "Country", func(g *tableGen, c *colPlan) string { return g.f.Country() }),
 	rule(`currency`, textual, "CurrencyShort", func(g *tableGen, c *colPlan) string { return g.f.CurrencyShort() }),
 	rule(`phone|mobile`, textual, "Phone", func(g *tableGen, c *colPlan) string { return g.f.Phone() }),
-	rule(`city`, textual, "City", func(g *tableGen, c *colPlan) string { return g.f.City() }),
+	rule(`(^|_)city`, textual, "City", func(g *tableGen, c *colPlan) string { return g.f.City() }),
 	rule(`street|address`, textual, "Street", func(g *tableGen, c *colPlan) string { return g.f.Street() }),
 	rule(`zip|postal`, textual, "Zip", func(g *tableGen, c *colPlan) string { return g.f.Zip() }),
 	rule(`version`, textual, "AppVersion", func(g *tableGen, c *colPlan) string { return g.f.AppVersion() }),
@@ -122,7 +122,7 @@ var nameRules = []nameRule{
 	}),
 	rule(`^age$`, []class{cInt}, "IntRange(18, 90)", func(g *tableGen, c *colPlan) string { return fmt.Sprint(g.f.IntRange(18, 90)) }),
 	rule(`year`, []class{cInt}, "IntRange(1990, 2030)", func(g *tableGen, c *colPlan) string { return fmt.Sprint(g.f.IntRange(1990, 2030)) }),
-	rule(`port`, []class{cInt}, "IntRange(1, 65535)", func(g *tableGen, c *colPlan) string { return fmt.Sprint(g.f.IntRange(1, 65535)) }),
+	rule(`(^|_)port$`, []class{cInt}, "IntRange(1, 65535)", func(g *tableGen, c *colPlan) string { return fmt.Sprint(g.f.IntRange(1, 65535)) }),
 	rule(`days`, []class{cInt}, "IntRange(1, 365)", func(g *tableGen, c *colPlan) string { return fmt.Sprint(g.f.IntRange(1, 365)) }),
 	rule(`qty|quantity|count|^n_`, []class{cInt}, "IntRange(1, 100)", func(g *tableGen, c *colPlan) string { return fmt.Sprint(g.f.IntRange(1, 100)) }),
 	rule(`priority|rank|level|score`, []class{cInt}, "IntRange(1, 10)", func(g *tableGen, c *colPlan) string { return fmt.Sprint(g.f.IntRange(1, 10)) }),

@@ -377,6 +377,9 @@ func weirdValue(g *tableGen, c *colPlan) (string, bool) {
 		m := numericMax(c.col.Precision, c.col.Scale)
 		return []string{"0", m, "-" + m, "0.01"}[g.r.IntN(4)], true
 	case cFloat:
+		if c.baseType == "float4" {
+			return []string{"0", "-0", "1e-37", "3.4e+38", "-1"}[g.r.IntN(5)], true
+		}
 		return []string{"0", "-0", "1e-300", "1.7976931348623157e+308", "-1"}[g.r.IntN(5)], true
 	case cDate, cTS, cTSTZ:
 		ts := []time.Time{

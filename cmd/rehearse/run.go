@@ -1,0 +1,87 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rehearse-dev/rehearse/harness/rehearsal"
+)
+
+func newRunCmd() *cobra.Command {
+	o := rehearsal.RunOptions{}
+	cmd := &cobra.Command{
+		Use:   "run -f scenarios/NAME.yaml",
+		Short: "Rehearse a release end to end: install N, upgrade, run every rollback procedure, compute the matrix",
+		Long: `run reads a scenario file, brings up its environment (local processes or
+docker containers), installs release N, seeds N-era data, backs up, upgrades
+to N+1 and seeds N+1-era data. Each rollback procedure (standard,
+schema-revert, full-restore) then runs on its own copy of that state, and
+release N's server is checked: ready and staying ready, smoke requests,
+schema errors in its logs, N-era data intact, N+1-era writes lost. Finally
+the per-migration matrix is computed on the same PostgreSQL.
+
+Reports go to --out: matrix.{md,html,json}, junit.xml, procedures.{md,json}.
+Everything the run created is removed at the end, also on Ctrl-C.
+
+Exit codes: 0 nothing blocking, 1 a blocking finding (matrix policy, or a
+procedure worse than spec.policy.procedures allows), 2 the harness failed.`,
+		Example: `  rehearse run -f scenarios/sample-1.0-to-1.1.yaml
+  rehearse run -f scenarios/sample-1.1-to-1.2.yaml --backend docker --out reports/docker`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.Scenario == "" {
+				return exitError{code: exitHarness, err: fmt.Errorf("-f SCENARIO is required, e.g. -f scenarios/sample-1.0-to-1.1.yaml")}
+			}
+			o.Logger = slog.Default()
+			o.Progress = cmd.ErrOrStderr()
+			out, err := rehearsal.Run(cmd.Context(), o)
+			if err != nil {
+				return exitError{code: exitHarness, err: err}
+			}
+			printRunSummary(cmd, out)
+			if out.Blocking {
+				return exitError{code: exitFinding}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.Scenario, "filename", "f", "", "scenario file (apiVersion rehearse.dev/v1, kind Scenario)")
+	f.StringVar(&o.Backend, "backend", "", "local | docker | kind | kube (default: the scenario's spec.backend)")
+	f.StringVar(&o.Out, "out", "", "report folder (default reports/<run-id>)")
+	f.BoolVar(&o.Keep, "keep", false, "leave the database server running and print its DSN")
+	f.BoolVar(&o.NoMatrix, "no-matrix", false, "rehearse the procedures only")
+	f.IntVar(&o.Parallel, "parallel", 0, "matrix cells run at once (default: number of cores)")
+	f.StringVar(&o.PGBin, "pg-bin", "", "local backend: folder with initdb and postgres (default: searched)")
+	f.StringVar(&o.PGUser, "pg-user", "", "local backend: OS user that runs PostgreSQL when rehearse runs as root (default nobody)")
+	return cmd
+}
+
+func printRunSummary(cmd *cobra.Command, out *rehearsal.RunOutcome) {
+	w := cmd.OutOrStdout()
+	r := out.Report
+	fmt.Fprintf(w, "rehearsal %s: release %s -> %s on %s (%.1fs)\n", r.Scenario, r.From, r.To, r.Backend, r.Seconds)
+	for _, p := range r.Procedures {
+		why := ""
+		if len(p.Reasons) > 0 {
+			why = ": " + p.Reasons[0]
+		}
+		fmt.Fprintf(w, "  %-14s %-10s %d N+1-era rows lost%s\n", p.Name, p.Verdict, p.WritesLost, why)
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
+	for _, f := range r.Findings {
+		fmt.Fprintf(w, "BLOCKING %s: %s\n", f.Migration, f.Reason)
+	}
+	if r.Matrix != nil {
+		printSummary(cmd, &rehearsal.Outcome{Report: r.Matrix, OutDir: out.OutDir})
+	}
+	fmt.Fprintf(w, "procedures: %s\n", filepath.Join(out.OutDir, "procedures.md"))
+	if out.KeptDSN != "" {
+		fmt.Fprintf(w, "kept: %s\n", out.KeptDSN)
+	}
+}

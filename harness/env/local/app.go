@@ -1,0 +1,331 @@
+package local
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/rehearse-dev/rehearse/harness/env"
+)
+
+// logBuffer collects the output of every replica of a rollout.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// replica is one server process of a release, restarted when it exits the
+// way a Deployment's pod is (restartPolicy Always, with back-off).
+type replica struct {
+	release env.Release
+	port    int
+	dsn     string
+	logs    io.Writer
+
+	stop chan struct{}
+	done chan struct{}
+
+	mu       sync.Mutex
+	restarts int
+	lastExit string
+	up       bool // a process is running right now
+}
+
+// restartBackoff is the delay before restart n (kubelet doubles from 10s;
+// a rehearsal cannot wait that long to see a crash loop).
+func restartBackoff(n int) time.Duration {
+	d := 250 * time.Millisecond << min(n, 4)
+	return min(d, 4*time.Second)
+}
+
+// serverEnv is the process environment of a server: the harness's own minus
+// what the backend sets, plus the release's variables.
+func serverEnv(r env.Release, extra map[string]string) []string {
+	owned := map[string]bool{"DATABASE_URL": true, "LISTEN_ADDR": true, "MIGRATIONS_VIA_HOOK": true}
+	for k := range r.Env {
+		owned[k] = true
+	}
+	for k := range extra {
+		owned[k] = true
+	}
+	var out []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if !owned[k] {
+			out = append(out, kv)
+		}
+	}
+	for k, v := range r.Env {
+		out = append(out, k+"="+v)
+	}
+	for k, v := range extra {
+		out = append(out, k+"="+v)
+	}
+	return out
+}
+
+func startReplica(r env.Release, dsn string, logs io.Writer) (*replica, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	rp := &replica{release: r, port: port, dsn: dsn, logs: logs, stop: make(chan struct{}), done: make(chan struct{})}
+	go rp.supervise()
+	return rp, nil
+}
+
+func (rp *replica) url() string { return "http://127.0.0.1:" + strconv.Itoa(rp.port) }
+
+func (rp *replica) command() *exec.Cmd {
+	cmd := exec.Command(rp.release.Binary, rp.release.Args...)
+	cmd.Env = serverEnv(rp.release, map[string]string{
+		"DATABASE_URL":        rp.dsn,
+		"LISTEN_ADDR":         "127.0.0.1:" + strconv.Itoa(rp.port),
+		"MIGRATIONS_VIA_HOOK": strconv.FormatBool(rp.release.ViaHook),
+	})
+	cmd.Stdout, cmd.Stderr = rp.logs, rp.logs
+	// The server dies with the harness, so a crash leaves no process behind.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	return cmd
+}
+
+func (rp *replica) supervise() {
+	defer close(rp.done)
+	for n := 0; ; n++ {
+		cmd := rp.command()
+		if err := cmd.Start(); err != nil {
+			rp.exited(fmt.Sprintf("start %s: %v", rp.release.Binary, err))
+		} else {
+			rp.setUp(true)
+			waited := make(chan error, 1)
+			go func() { waited <- cmd.Wait() }()
+			select {
+			case <-rp.stop:
+				_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+				select {
+				case <-waited:
+				case <-time.After(10 * time.Second):
+					_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+					<-waited
+				}
+				rp.setUp(false)
+				return
+			case err := <-waited:
+				rp.exited(exitText(err))
+			}
+		}
+		select {
+		case <-rp.stop:
+			return
+		case <-time.After(restartBackoff(n)):
+		}
+		rp.mu.Lock()
+		rp.restarts++
+		rp.mu.Unlock()
+		fmt.Fprintf(rp.logs, "rehearse: restarting release %s server (restart %d)\n", rp.release.Name, n+1)
+	}
+}
+
+func exitText(err error) string {
+	if err == nil {
+		return "exited with status 0"
+	}
+	return err.Error()
+}
+
+func (rp *replica) setUp(up bool) {
+	rp.mu.Lock()
+	rp.up = up
+	rp.mu.Unlock()
+}
+
+func (rp *replica) exited(why string) {
+	rp.mu.Lock()
+	rp.up = false
+	rp.lastExit = why
+	rp.mu.Unlock()
+	fmt.Fprintf(rp.logs, "rehearse: release %s server %s\n", rp.release.Name, why)
+}
+
+// state returns restarts, the last exit and whether a process runs.
+func (rp *replica) state() (int, string, bool) {
+	rp.mu.Lock()
+	defer rp.mu.Unlock()
+	return rp.restarts, rp.lastExit, rp.up
+}
+
+// halt stops the process and its supervisor.
+func (rp *replica) halt(ctx context.Context) error {
+	select {
+	case <-rp.stop:
+	default:
+		close(rp.stop)
+	}
+	select {
+	case <-rp.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("stop release %s server on port %d: %w", rp.release.Name, rp.port, ctx.Err())
+	}
+}
+
+var httpClient = &http.Client{Timeout: 2 * time.Second}
+
+// probe GETs path and returns the status code and a short body; 0 when the
+// server does not answer.
+func probe(ctx context.Context, base, path string) (int, string) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
+	if err != nil {
+		return 0, err.Error()
+	}
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	return resp.StatusCode, strings.TrimSpace(string(b))
+}
+
+// waitUp waits until the replica answers /healthz (it has migrated, in boot
+// mode, and listens). A process exit before that is an error.
+func (rp *replica) waitUp(ctx context.Context, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if code, _ := probe(ctx, rp.url(), "/healthz"); code == http.StatusOK {
+			return nil
+		}
+		if _, exit, _ := rp.state(); exit != "" {
+			return fmt.Errorf("release %s server %s before answering /healthz", rp.release.Name, exit)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("release %s server did not answer /healthz on 127.0.0.1:%d within %s", rp.release.Name, rp.port, timeout)
+		case <-tick.C:
+		}
+	}
+}
+
+// observeHealth is ServerHealth for a set of replicas.
+func observeHealth(ctx context.Context, reps []*replica, o env.HealthOptions) (env.Health, error) {
+	if len(reps) == 0 {
+		return env.Health{}, fmt.Errorf("server health: no replica is running (scaled to 0)")
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 60 * time.Second
+	}
+	start := time.Now()
+	var h env.Health
+	restarts := func() (int, string) {
+		n, last := 0, ""
+		for _, rp := range reps {
+			r, exit, _ := rp.state()
+			n += r
+			if exit != "" {
+				last = exit
+			}
+		}
+		return n, last
+	}
+	allReady := func() (bool, string) {
+		for _, rp := range reps {
+			code, body := probe(ctx, rp.url(), "/readyz")
+			if code != http.StatusOK {
+				if code == 0 {
+					return false, "no answer on /readyz: " + body
+				}
+				return false, fmt.Sprintf("/readyz %d: %s", code, body)
+			}
+		}
+		return true, ""
+	}
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.NewTimer(o.Timeout)
+	defer deadline.Stop()
+	for ready := false; !ready; {
+		var why string
+		ready, why = allReady()
+		if ready {
+			break
+		}
+		h.Detail = why
+		select {
+		case <-ctx.Done():
+			return h, fmt.Errorf("server health: %w", ctx.Err())
+		case <-deadline.C:
+			h.Restarts, _ = restarts()
+			_, exit := restarts()
+			h.CrashLoop = h.Restarts > 0
+			if exit != "" {
+				h.Detail = fmt.Sprintf("%s; last exit: %s", h.Detail, exit)
+			}
+			h.Detail = fmt.Sprintf("not ready within %s: %s", o.Timeout, h.Detail)
+			return h, nil
+		case <-tick.C:
+		}
+	}
+	h.ReadySeconds = time.Since(start).Seconds()
+	h.Detail = ""
+	before, _ := restarts()
+	graceEnd := time.Now().Add(o.Grace)
+	for time.Now().Before(graceEnd) {
+		select {
+		case <-ctx.Done():
+			return h, fmt.Errorf("server health: %w", ctx.Err())
+		case <-tick.C:
+		}
+		if n, exit := restarts(); n > before || anyDown(reps) {
+			h.Restarts, h.CrashLoop = n, true
+			h.Detail = fmt.Sprintf("ready after %.1fs, then exited within the %s grace period: %s", h.ReadySeconds, o.Grace, exit)
+			return h, nil
+		}
+		if ok, why := allReady(); !ok {
+			h.Restarts, _ = restarts()
+			h.Detail = fmt.Sprintf("ready after %.1fs, then not ready within the %s grace period: %s", h.ReadySeconds, o.Grace, why)
+			return h, nil
+		}
+	}
+	h.Restarts, _ = restarts()
+	h.CrashLoop = h.Restarts > 0
+	h.Ready = !h.CrashLoop
+	if h.CrashLoop {
+		h.Detail = fmt.Sprintf("ready, but restarted %d times during the rollout", h.Restarts)
+	}
+	return h, nil
+}
+
+func anyDown(reps []*replica) bool {
+	for _, rp := range reps {
+		if _, _, up := rp.state(); !up {
+			return true
+		}
+	}
+	return false
+}

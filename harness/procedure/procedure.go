@@ -1,0 +1,322 @@
+// Package procedure holds the rollback procedures an operator may follow
+// (standard, schema-revert, full-restore) as lists of named, timed steps
+// sharing one Context, in the shape of kind's create actions, and the checks
+// run after each: is release N's server ready and does it stay ready, do
+// smoke requests pass, do its logs show schema errors, did N-era data
+// survive, how many N+1-era writes were lost, and what did N's own boot do
+// to the schema.
+//
+// Every procedure starts from the same post-upgrade state: the caller loads
+// a fresh copy (env.LoadState) before Run.
+package procedure
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/rehearse-dev/rehearse/harness/env"
+	"github.com/rehearse-dev/rehearse/harness/migrate"
+	"github.com/rehearse-dev/rehearse/harness/schema"
+)
+
+// Context is what every step of a procedure shares.
+type Context struct {
+	Env env.Environment
+	// From is release N (rolled back to), To release N+1 (running when the
+	// procedure starts).
+	From, To env.Release
+	// Base are release N's migrations; Next the ones N+1 adds, in order.
+	Base, Next  []*migrate.Migration
+	Bookkeeping migrate.Bookkeeping
+	// PreUpgradeBackup is the dump taken just before the upgrade.
+	PreUpgradeBackup string
+	// WorkDir receives the backups procedures take.
+	WorkDir string
+	// Baseline is what the checks compare with (see Baseline).
+	Baseline *Baseline
+	Checks   CheckOptions
+	Logger   *slog.Logger
+	// Progress receives one line per finished step and check.
+	Progress io.Writer
+
+	// bootBefore is the schema just before release N's server was started.
+	bootBefore *schema.Snapshot
+}
+
+// CheckOptions tune the checks after the steps.
+type CheckOptions struct {
+	Health env.HealthOptions
+	Smoke  []SmokeRequest
+	// Unique is substituted for ${unique} in smoke requests.
+	Unique string
+}
+
+// Step is one named action of a procedure. Run returns a short output for
+// the report.
+type Step struct {
+	Name string
+	Run  func(ctx context.Context, pc *Context) (string, error)
+}
+
+// Procedure is a named list of steps.
+type Procedure struct {
+	Name        string
+	Description string
+	// Steps builds the step list (schema-revert has one step per down).
+	Steps func(pc *Context) []Step
+}
+
+// Names lists the procedures, in the order a run performs them.
+var Names = []string{"standard", "schema-revert", "full-restore"}
+
+// Get returns the named procedure.
+func Get(name string) (Procedure, error) {
+	switch name {
+	case "standard":
+		return Standard(), nil
+	case "schema-revert":
+		return SchemaRevert(), nil
+	case "full-restore":
+		return FullRestore(), nil
+	}
+	return Procedure{}, fmt.Errorf("unknown procedure %q: use one of %s", name, strings.Join(Names, ", "))
+}
+
+// Standard is `helm rollback` to N only: the schema stays at N+1.
+func Standard() Procedure {
+	return Procedure{
+		Name:        "standard",
+		Description: "roll the server back to N (helm rollback); the schema stays at N+1",
+		Steps: func(*Context) []Step {
+			return []Step{rollbackStep()}
+		},
+	}
+}
+
+// SchemaRevert backs up, stops the server, applies N+1's down files in
+// reverse, fixes the bookkeeping the app's way and rolls the server back.
+func SchemaRevert() Procedure {
+	return Procedure{
+		Name:        "schema-revert",
+		Description: "back up; scale the server to 0; apply N+1's down files in reverse; fix the migration bookkeeping; roll the server back to N",
+		Steps: func(pc *Context) []Step {
+			steps := []Step{
+				{Name: "backup", Run: func(ctx context.Context, pc *Context) (string, error) {
+					path := filepath.Join(pc.WorkDir, "schema-revert-before.dump")
+					if err := pc.Env.Backup(ctx, path); err != nil {
+						return "", err
+					}
+					return "pg_dump --format=custom --no-owner --no-acl -> " + path, nil
+				}},
+				scaleStep(0),
+			}
+			for i := len(pc.Next) - 1; i >= 0; i-- {
+				m := pc.Next[i]
+				steps = append(steps, Step{Name: "down " + m.ID(), Run: func(ctx context.Context, pc *Context) (string, error) {
+					return downStep(ctx, pc, m)
+				}})
+			}
+			return append(steps, Step{Name: "fix bookkeeping", Run: fixBookkeeping}, rollbackStep())
+		},
+	}
+}
+
+// FullRestore restores the dump taken before the upgrade and rolls back.
+func FullRestore() Procedure {
+	return Procedure{
+		Name:        "full-restore",
+		Description: "scale the server to 0; restore the backup taken before the upgrade; roll the server back to N",
+		Steps: func(*Context) []Step {
+			return []Step{
+				scaleStep(0),
+				{Name: "restore pre-upgrade backup", Run: func(ctx context.Context, pc *Context) (string, error) {
+					if pc.PreUpgradeBackup == "" {
+						return "", fmt.Errorf("no backup was taken before the upgrade")
+					}
+					if err := pc.Env.Restore(ctx, pc.PreUpgradeBackup); err != nil {
+						return "", err
+					}
+					return "pg_restore " + pc.PreUpgradeBackup + " into an empty database", nil
+				}},
+				rollbackStep(),
+			}
+		},
+	}
+}
+
+func scaleStep(n int) Step {
+	return Step{Name: fmt.Sprintf("scale server to %d", n), Run: func(ctx context.Context, pc *Context) (string, error) {
+		return "", pc.Env.Scale(ctx, n)
+	}}
+}
+
+// rollbackStep starts release N's server, remembering the schema just
+// before so the checks can tell what its boot changed.
+func rollbackStep() Step {
+	return Step{Name: "rollback server to N", Run: func(ctx context.Context, pc *Context) (string, error) {
+		snap, err := withConn(ctx, pc, func(conn *pgx.Conn) (*schema.Snapshot, error) {
+			return schema.Take(ctx, conn, schema.Options{})
+		})
+		if err != nil {
+			return "", fmt.Errorf("snapshot before N's boot: %w", err)
+		}
+		pc.bootBefore = snap
+		if err := pc.Env.Rollback(ctx, pc.From); err != nil {
+			return "", err
+		}
+		return "release " + pc.From.Name + " started (no hook runs on rollback)", nil
+	}}
+}
+
+func downStep(ctx context.Context, pc *Context, m *migrate.Migration) (string, error) {
+	if m.Down == nil {
+		return "", fmt.Errorf("%s has no down file: %w; only a full restore undoes it", m.ID(), migrate.ErrNoDown)
+	}
+	_, err := withConn(ctx, pc, func(conn *pgx.Conn) (struct{}, error) {
+		return struct{}{}, migrate.Apply(ctx, conn, m.Down)
+	})
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s: %d statements", m.Down.File, len(m.Down.Statements)), nil
+}
+
+// fixBookkeeping records N's last migration as current, as the runbook's
+// `UPDATE schema_migrations ...` does, through the tool's own adapter.
+func fixBookkeeping(ctx context.Context, pc *Context) (string, error) {
+	bk := pc.Bookkeeping
+	if bk == nil || bk.Name() == "none" {
+		return "the app keeps no bookkeeping table: nothing to fix (a runbook step editing schema_migrations would fail here; N's server re-runs its up files at boot)", nil
+	}
+	return withConn(ctx, pc, func(conn *pgx.Conn) (string, error) {
+		all := append(append([]*migrate.Migration{}, pc.Base...), pc.Next...)
+		for i := len(all) - 1; i >= len(pc.Base); i-- {
+			var prev *migrate.Migration
+			if i > 0 {
+				prev = all[i-1]
+			}
+			if err := bk.AfterDown(ctx, conn, all[i], prev); err != nil {
+				return "", fmt.Errorf("%s bookkeeping after reverting %s: %w", bk.Name(), all[i].ID(), err)
+			}
+		}
+		v, dirty, err := bk.Current(ctx, conn)
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("%s: %s now records version %q (dirty %t)", bk.Name(), bk.Table(), v, dirty), nil
+	})
+}
+
+func withConn[T any](ctx context.Context, pc *Context, f func(*pgx.Conn) (T, error)) (T, error) {
+	var zero T
+	dsn, err := pc.Env.DSN(ctx)
+	if err != nil {
+		return zero, err
+	}
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return zero, fmt.Errorf("connect to the database: %w", err)
+	}
+	defer conn.Close(context.Background())
+	return f(conn)
+}
+
+// Run performs p's steps in order, stopping at the first failure, then the
+// checks, and returns the timeline and verdict. An error means the harness
+// itself failed (not the procedure).
+func Run(ctx context.Context, p Procedure, pc *Context) (*Result, error) {
+	if pc.Logger == nil {
+		pc.Logger = slog.Default()
+	}
+	if pc.Progress == nil {
+		pc.Progress = io.Discard
+	}
+	pc.bootBefore = nil
+	res := &Result{Name: p.Name, Description: p.Description}
+	start := time.Now()
+	stepTimeout := 15 * time.Minute
+	failed := false
+	for _, s := range p.Steps(pc) {
+		if failed {
+			res.Steps = append(res.Steps, StepResult{Name: s.Name, Status: StatusSkip, At: time.Since(start).Seconds(), Error: "not run: an earlier step failed"})
+			continue
+		}
+		t0 := time.Now()
+		sctx, cancel := context.WithTimeout(ctx, stepTimeout)
+		out, err := s.Run(sctx, pc)
+		cancel()
+		sr := StepResult{Name: s.Name, Status: StatusOK, At: t0.Sub(start).Seconds(), Seconds: time.Since(t0).Seconds(), Output: out}
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("%s: step %q: %w", p.Name, s.Name, ctx.Err())
+			}
+			sr.Status, sr.Error = StatusFail, err.Error()
+			failed = true
+		}
+		res.Steps = append(res.Steps, sr)
+		fmt.Fprintf(pc.Progress, "  %s: %s ... %s (%.1fs)%s\n", p.Name, s.Name, sr.Status, sr.Seconds, firstLineSuffix(sr.Error))
+	}
+	if failed {
+		fs := res.FailedStep()
+		res.Verdict = VerdictFailed
+		res.Reasons = []string{fmt.Sprintf("step %q failed: %s", fs.Name, firstLine(fs.Error))}
+		for _, name := range checkNames {
+			res.Checks = append(res.Checks, CheckResult{Name: name, Status: StatusSkip, Summary: "not run: step " + fs.Name + " failed"})
+		}
+	} else {
+		if err := runChecks(ctx, pc, res); err != nil {
+			return nil, fmt.Errorf("%s: %w", p.Name, err)
+		}
+		res.Verdict, res.Reasons = decide(res)
+	}
+	res.Seconds = time.Since(start).Seconds()
+	return res, nil
+}
+
+var checkNames = []string{CheckServerReady, CheckBootSchema, CheckNEraKept, CheckNextEraLost, CheckSmoke, CheckSchemaErrors}
+
+// decide turns the checks into a verdict.
+func decide(res *Result) (string, []string) {
+	var reasons []string
+	verdict := VerdictRecovered
+	for _, c := range res.Checks {
+		if c.Status != StatusFail {
+			continue
+		}
+		reasons = append(reasons, c.Name+": "+c.Summary)
+		if c.Name == CheckServerReady {
+			verdict = VerdictFailed
+		} else if verdict == VerdictRecovered {
+			verdict = VerdictDegraded
+		}
+	}
+	return verdict, reasons
+}
+
+// Worse reports whether verdict a is worse than b.
+func Worse(a, b string) bool {
+	order := []string{VerdictRecovered, VerdictDegraded, VerdictFailed}
+	return slices.Index(order, a) > slices.Index(order, b)
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+func firstLineSuffix(s string) string {
+	if s == "" {
+		return ""
+	}
+	return ": " + firstLine(s)
+}

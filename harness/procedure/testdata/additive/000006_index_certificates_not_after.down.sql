@@ -1,0 +1,1 @@
+DROP INDEX certificates_not_after_idx;

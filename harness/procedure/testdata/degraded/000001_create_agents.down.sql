@@ -1,0 +1,2 @@
+DROP TABLE agent_heartbeats;
+DROP TABLE agents;

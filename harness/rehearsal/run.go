@@ -1,0 +1,465 @@
+package rehearsal
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/rehearse-dev/rehearse/harness/env"
+	"github.com/rehearse-dev/rehearse/harness/env/docker"
+	"github.com/rehearse-dev/rehearse/harness/env/local"
+	"github.com/rehearse-dev/rehearse/harness/matrix"
+	"github.com/rehearse-dev/rehearse/harness/migrate"
+	"github.com/rehearse-dev/rehearse/harness/pgadmin"
+	"github.com/rehearse-dev/rehearse/harness/procedure"
+	"github.com/rehearse-dev/rehearse/harness/scenario"
+	"github.com/rehearse-dev/rehearse/harness/seed"
+)
+
+// RunOptions is everything `rehearse run` takes.
+type RunOptions struct {
+	Scenario string // path of the scenario file
+	Backend  string // overrides spec.backend when set
+	Out      string // report folder (default reports/<run id>)
+	Keep     bool
+	// NoMatrix skips the per-migration matrix (procedures only).
+	NoMatrix bool
+	Parallel int
+	PGBin    string
+	PGUser   string
+	Logger   *slog.Logger
+	Progress io.Writer
+	Now      func() time.Time
+}
+
+// RunReport is what `rehearse run` measured. Until matrix.Report carries
+// the procedures, they are written next to the matrix as procedures.json.
+type RunReport struct {
+	SchemaVersion int                `json:"schemaVersion"`
+	Scenario      string             `json:"scenario"`
+	Backend       string             `json:"backend"`
+	From          string             `json:"from"`
+	To            string             `json:"to"`
+	Procedures    []procedure.Result `json:"procedures"`
+	// Notes are run-level remarks, e.g. release N+1's server not ready.
+	Notes []string `json:"notes,omitempty"`
+	// Findings are the procedure policy's decisions.
+	Findings []matrix.Finding `json:"findings,omitempty"`
+	Blocking bool             `json:"blocking"`
+	Seconds  float64          `json:"seconds"`
+	Matrix   *matrix.Report   `json:"-"`
+}
+
+// RunOutcome is what a run produced.
+type RunOutcome struct {
+	Report *RunReport
+	OutDir string
+	// Blocking: the matrix policy or the procedure policy blocks.
+	Blocking bool
+	KeptDSN  string
+}
+
+// Run rehearses a scenario end to end: install N, seed N-era data, back up,
+// upgrade to N+1, seed N+1-era data, run every procedure on its own copy of
+// that state, compute the matrix and write the reports. Everything it
+// creates is removed on return, also when ctx is cancelled.
+func Run(ctx context.Context, o RunOptions) (*RunOutcome, error) {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Progress == nil {
+		o.Progress = io.Discard
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	start := time.Now()
+	s, err := scenario.Load(o.Scenario)
+	if err != nil {
+		return nil, &InputError{err}
+	}
+	backend := s.Spec.Backend
+	if o.Backend != "" {
+		backend = o.Backend
+	}
+	if err := s.ForBackend(backend); err != nil {
+		return nil, &InputError{err}
+	}
+	runID := "run-" + o.Now().UTC().Format("20060102-150405")
+	if o.Out == "" {
+		o.Out = filepath.Join("reports", runID)
+	}
+	if err := checkWritable(o.Out); err != nil {
+		return nil, &InputError{err}
+	}
+	mopts := matrixOptionsFor(s, o)
+	set, fromV, toV, err := loadSet(ctx, mopts)
+	if err != nil {
+		return nil, &InputError{fmt.Errorf("%s: %w", s.File, err)}
+	}
+	base, next, err := set.Range(fromV, toV)
+	if err != nil {
+		return nil, &InputError{fmt.Errorf("%s: %w", s.File, err)}
+	}
+	bkName := s.Spec.Migrations.Bookkeeping
+	if bkName == "" {
+		bkName = string(set.Layout)
+	}
+	bk, err := migrate.BookkeepingFor(bkName)
+	if err != nil {
+		return nil, &InputError{err}
+	}
+	work, err := os.MkdirTemp("", "rehearse-run-*")
+	if err != nil {
+		return nil, fmt.Errorf("create work folder: %w", err)
+	}
+	defer os.RemoveAll(work)
+
+	r := &runner{o: o, s: s, backend: backend, work: work, progress: o.Progress}
+	from, err := r.release(ctx, s.Spec.Releases.From, fromV)
+	if err != nil {
+		return nil, err
+	}
+	to, err := r.release(ctx, s.Spec.Releases.To, toV)
+	if err != nil {
+		return nil, err
+	}
+	e, err := r.environment(ctx, runID)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if err := e.Close(cctx); err != nil {
+			o.Logger.Warn("clean up environment", "err", err)
+		}
+	}()
+
+	rep := &RunReport{SchemaVersion: matrix.SchemaVersion, Scenario: s.Metadata.Name, Backend: backend, From: from.Name, To: to.Name}
+	pc := &procedure.Context{
+		Env: e, From: from, To: to, Base: base, Next: next, Bookkeeping: bk,
+		WorkDir: work, Baseline: &procedure.Baseline{}, Logger: o.Logger, Progress: o.Progress,
+		Checks: procedure.CheckOptions{
+			Health: env.HealthOptions{Timeout: s.Spec.Checks.ReadyTimeout.Duration, Grace: s.Spec.Checks.Grace.Duration},
+			Smoke:  smokeRequests(s.Spec.Smoke),
+		},
+	}
+	seeder, err := r.seeder()
+	if err != nil {
+		return nil, err
+	}
+	notes, err := procedure.Prepare(ctx, pc, seeder)
+	var upErr *procedure.UpgradeError
+	switch {
+	case errors.As(err, &upErr):
+		// No post-upgrade state: a finding, not a harness failure. The
+		// matrix still says which migration fails on data.
+		rep.Findings = append(rep.Findings, matrix.Finding{Migration: "upgrade to " + to.Name, Action: "block", Reason: upErr.Error()})
+		rep.Blocking = true
+		fmt.Fprintln(o.Progress, "finding: "+upErr.Error())
+	case err != nil:
+		return nil, err
+	}
+	rep.Notes = append(rep.Notes, notes...)
+	procedures := s.Spec.Procedures
+	if upErr != nil {
+		procedures = nil
+	}
+	for i, name := range procedures {
+		p, err := procedure.Get(name)
+		if err != nil {
+			return nil, &InputError{err}
+		}
+		if err := r.timed(fmt.Sprintf("fresh copy of the post-upgrade state for %s", name), func() error {
+			return e.LoadState(ctx, procedure.StartState)
+		}); err != nil {
+			return nil, err
+		}
+		pc.Checks.Unique = fmt.Sprintf("%s-%d-%d", strings.ReplaceAll(runID, "run-", ""), i, time.Now().UnixNano()%1e6)
+		fmt.Fprintf(o.Progress, "procedure %s: %s\n", name, p.Description)
+		res, err := procedure.Run(ctx, p, pc)
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(o.Progress, "procedure %s: %s%s (%.1fs)\n", name, res.Verdict, reasonSuffix(res.Reasons), res.Seconds)
+		rep.Procedures = append(rep.Procedures, *res)
+	}
+	applyProcedurePolicy(s, rep)
+
+	out := &RunOutcome{Report: rep, OutDir: o.Out}
+	if !o.NoMatrix {
+		admin, err := e.AdminDSN(ctx)
+		if err != nil {
+			return nil, err
+		}
+		mopts.DSN = admin
+		fmt.Fprintln(o.Progress, "matrix: one row per migration of release "+to.Name)
+		mo, err := RunMatrix(ctx, mopts)
+		if err != nil {
+			return nil, err
+		}
+		rep.Matrix = mo.Report
+	}
+	rep.Seconds = time.Since(start).Seconds()
+	out.Blocking = rep.Blocking || rep.Matrix != nil && rep.Matrix.Blocking
+	if err := writeProcedures(o.Out, rep); err != nil {
+		return nil, err
+	}
+	if o.Keep {
+		out.KeptDSN, _ = e.DSN(ctx)
+	}
+	return out, nil
+}
+
+func reasonSuffix(reasons []string) string {
+	if len(reasons) == 0 {
+		return ""
+	}
+	return ": " + reasons[0]
+}
+
+// matrixOptionsFor maps the scenario onto `rehearse matrix`'s options.
+func matrixOptionsFor(s *scenario.Scenario, o RunOptions) MatrixOptions {
+	sp := s.Spec
+	m := MatrixOptions{
+		Migrations:  s.Abs(sp.Migrations.Path),
+		Layout:      sp.Migrations.Layout,
+		Bookkeeping: sp.Migrations.Bookkeeping,
+		From:        sp.Releases.From.Version,
+		To:          sp.Releases.To.Version,
+		OldQueries:  s.Abs(sp.Releases.From.OldQueries),
+		Out:         o.Out,
+		Seed:        sp.Data.Seed,
+		Rows:        sp.Data.Rows,
+		Profile:     s.Abs(sp.Data.Profile),
+		Parallel:    o.Parallel,
+		PolicyFile:  s.Abs(sp.Policy.File),
+		Logger:      o.Logger,
+		Progress:    o.Progress,
+		Now:         o.Now,
+	}
+	if sp.Releases.From.GitRef != "" {
+		m.Git = true
+		m.RepoDir = s.Abs(sp.Migrations.Repo)
+		if m.RepoDir == "" {
+			m.RepoDir = s.Dir
+		}
+		m.Migrations = sp.Migrations.Path
+		m.From, m.To = sp.Releases.From.GitRef, sp.Releases.To.GitRef
+	}
+	return m
+}
+
+func smokeRequests(in []scenario.SmokeRequest) []procedure.SmokeRequest {
+	out := make([]procedure.SmokeRequest, len(in))
+	for i, r := range in {
+		out[i] = procedure.SmokeRequest{Name: r.Name, Method: r.Method, Path: r.Path, Body: r.Body, Expect: r.Expect, Save: r.Save}
+	}
+	return out
+}
+
+type runner struct {
+	o        RunOptions
+	s        *scenario.Scenario
+	backend  string
+	work     string
+	progress io.Writer
+}
+
+// timed runs f as one line of progress.
+func (r *runner) timed(what string, f func() error) error {
+	t0 := time.Now()
+	err := f()
+	status := "ok"
+	if err != nil {
+		status = "fail"
+	}
+	fmt.Fprintf(r.progress, "%s ... %s (%.1fs)\n", what, status, time.Since(t0).Seconds())
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
+
+// release turns a scenario release into what the backends deploy,
+// building the server binary for the local backend.
+func (r *runner) release(ctx context.Context, sr scenario.Release, version string) (env.Release, error) {
+	migDir := r.s.Abs(r.s.Spec.Migrations.Path)
+	expand := func(v string) string { return strings.ReplaceAll(v, "${MIGRATIONS}", migDir) }
+	rel := env.Release{
+		Name: sr.Name, Version: version, Image: sr.Server.Image, Port: sr.Server.Port,
+		ViaHook: sr.Server.MigrationsViaHook, Chart: r.s.Abs(sr.Chart.Path), Values: sr.Chart.Values,
+		Env: map[string]string{},
+	}
+	for _, a := range sr.Server.Args {
+		rel.Args = append(rel.Args, expand(a))
+	}
+	for k, v := range sr.Server.Env {
+		rel.Env[k] = expand(v)
+	}
+	if r.backend != "local" {
+		return rel, nil
+	}
+	if sr.Server.Binary != "" {
+		rel.Binary = r.s.Abs(sr.Server.Binary)
+		return rel, nil
+	}
+	b := sr.Server.Build
+	rel.Binary = filepath.Join(r.work, "server-"+pgadmin.Name(sr.Name))
+	err := r.timed("build release "+sr.Name+" server ("+b.Package+")", func() error {
+		return BuildServer(ctx, r.s.Abs(b.Module), b.Package, b.LDFlags, rel.Binary)
+	})
+	return rel, err
+}
+
+// BuildServer runs `go build -ldflags LDFLAGS -o OUT PKG` in module dir.
+func BuildServer(ctx context.Context, dir, pkg, ldflags, out string) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	if dir == "" {
+		dir = "."
+	}
+	args := []string{"build", "-o", out}
+	if ldflags != "" {
+		args = append(args, "-ldflags", ldflags)
+	}
+	cmd := exec.CommandContext(ctx, "go", append(args, pkg)...)
+	cmd.Dir = dir
+	b, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("go build %s in %s: %w\n%s", pkg, dir, err, b)
+	}
+	return nil
+}
+
+func (r *runner) environment(ctx context.Context, runID string) (env.Environment, error) {
+	var e env.Environment
+	err := r.timed("start the "+r.backend+" environment", func() error {
+		var err error
+		switch r.backend {
+		case "local":
+			e, err = local.NewEnvironment(ctx, local.EnvOptions{
+				Options:  env.Options{RunID: runID, Keep: r.o.Keep},
+				Postgres: local.Options{BinDir: r.o.PGBin, RunAs: r.o.PGUser, Logger: r.o.Logger},
+				Logger:   r.o.Logger,
+			})
+		case "docker":
+			e, err = docker.NewEnvironment(ctx, docker.Options{
+				Options:       env.Options{RunID: runID, Keep: r.o.Keep},
+				PostgresImage: r.s.Spec.Postgres.Image,
+				Logger:        r.o.Logger,
+			})
+		default:
+			err = &InputError{fmt.Errorf("backend %q is not available in this version of rehearse: use --backend local or docker", r.backend)}
+		}
+		return err
+	})
+	return e, err
+}
+
+func (r *runner) seeder() (seed.Seeder, error) {
+	sp := r.s.Spec
+	opts := seed.Options{Seed: sp.Data.Seed, Rows: sp.Data.Rows, Logger: r.o.Logger}
+	if sp.Data.Profile != "" {
+		prof, err := seed.LoadProfile(r.s.Abs(sp.Data.Profile))
+		if err != nil {
+			return nil, &InputError{err}
+		}
+		opts.Profile = prof
+	}
+	return seed.New(opts), nil
+}
+
+// applyProcedurePolicy blocks when a procedure is worse than the policy
+// allows for it.
+func applyProcedurePolicy(s *scenario.Scenario, rep *RunReport) {
+	for _, res := range rep.Procedures {
+		allowed, ok := s.Spec.Policy.Procedures[res.Name]
+		if !ok {
+			continue
+		}
+		if procedure.Worse(res.Verdict, allowed) {
+			rep.Findings = append(rep.Findings, matrix.Finding{
+				Migration: "procedure " + res.Name, Verdict: res.Verdict, Action: "block",
+				Reason: fmt.Sprintf("%s is %s, the policy allows at worst %s: %s", res.Name, res.Verdict, allowed, strings.Join(res.Reasons, "; ")),
+			})
+			rep.Blocking = true
+		}
+	}
+}
+
+// writeProcedures writes procedures.json and procedures.md into dir.
+func writeProcedures(dir string, rep *RunReport) error {
+	b, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode procedures.json: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "procedures.json"), append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write procedures.json: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "procedures.md"), []byte(ProceduresMarkdown(rep)), 0o644); err != nil {
+		return fmt.Errorf("write procedures.md: %w", err)
+	}
+	return nil
+}
+
+// ProceduresMarkdown renders the procedures section: a summary table, then
+// each procedure's timeline and checks.
+func ProceduresMarkdown(rep *RunReport) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "## Rollback procedures: %s -> %s (%s backend)\n\n", rep.From, rep.To, rep.Backend)
+	b.WriteString("| procedure | verdict | N+1-era rows lost | why |\n|---|---|---|---|\n")
+	for _, p := range rep.Procedures {
+		fmt.Fprintf(&b, "| %s | **%s** | %d | %s |\n", p.Name, p.Verdict, p.WritesLost, mdCell(strings.Join(p.Reasons, "; ")))
+	}
+	for _, n := range rep.Notes {
+		fmt.Fprintf(&b, "\n> %s\n", n)
+	}
+	for _, f := range rep.Findings {
+		fmt.Fprintf(&b, "\n**%s**: %s\n", f.Action, f.Reason)
+	}
+	for _, p := range rep.Procedures {
+		fmt.Fprintf(&b, "\n### %s: %s\n\n%s\n\n| at | step | status | seconds | output / error |\n|---|---|---|---|---|\n", p.Name, p.Verdict, p.Description)
+		for _, s := range p.Steps {
+			text := s.Output
+			if s.Error != "" {
+				text = s.Error
+			}
+			fmt.Fprintf(&b, "| %.1fs | %s | %s | %.2f | %s |\n", s.At, mdCell(s.Name), s.Status, s.Seconds, mdCell(text))
+		}
+		b.WriteString("\n| check | status | summary |\n|---|---|---|\n")
+		for _, c := range p.Checks {
+			fmt.Fprintf(&b, "| %s | %s | %s |\n", c.Name, c.Status, mdCell(c.Summary))
+		}
+		for _, c := range p.Checks {
+			if c.Detail != "" && c.Status != procedure.StatusOK {
+				fmt.Fprintf(&b, "\n<details><summary>%s</summary>\n\n```\n%s\n```\n</details>\n", c.Name, c.Detail)
+			}
+		}
+	}
+	return b.String()
+}
+
+func mdCell(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 400 {
+		s = s[:397] + "..."
+	}
+	return strings.ReplaceAll(s, "|", `\|`)
+}
+
+// IsInputError reports whether err is bad input (exit code 2 with a
+// message saying what to fix).
+func IsInputError(err error) bool {
+	var ie *InputError
+	return errors.As(err, &ie)
+}

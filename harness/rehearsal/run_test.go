@@ -1,0 +1,83 @@
+package rehearsal_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/rehearse-dev/rehearse/harness/procedure"
+	"github.com/rehearse-dev/rehearse/harness/rehearsal"
+)
+
+// The whole `rehearse run` on the local backend: its own PostgreSQL, the
+// sample app built from source, every procedure, the matrix, the reports.
+func TestRunSampleLocal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end rehearsal: not in -short")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	out := t.TempDir()
+	var progress strings.Builder
+	res, err := rehearsal.Run(ctx, rehearsal.RunOptions{
+		Scenario: filepath.Join("..", "..", "scenarios", "sample-1.0-to-1.1.yaml"),
+		Out:      out,
+		Parallel: 2,
+		Progress: &progress,
+	})
+	require.NoError(t, err, progress.String())
+	t.Log(progress.String())
+
+	verdicts := map[string]string{}
+	for _, p := range res.Report.Procedures {
+		verdicts[p.Name] = p.Verdict
+	}
+	assert.Equal(t, map[string]string{
+		"standard":      procedure.VerdictFailed,
+		"schema-revert": procedure.VerdictFailed,
+		"full-restore":  procedure.VerdictRecovered,
+	}, verdicts)
+	assert.Empty(t, res.Report.Findings, "full-restore recovers, as the scenario's policy requires")
+	require.NotNil(t, res.Report.Matrix)
+	assert.Len(t, res.Report.Matrix.Results, 8, "migrations 000004..000011")
+	assert.True(t, res.Blocking, "the sample's wrong down files block the release")
+
+	for _, f := range []string{"matrix.json", "matrix.md", "matrix.html", "junit.xml", "procedures.json", "procedures.md"} {
+		assert.FileExists(t, filepath.Join(out, f))
+	}
+	b, err := os.ReadFile(filepath.Join(out, "procedures.json"))
+	require.NoError(t, err)
+	var doc struct {
+		Procedures []struct {
+			Name    string `json:"name"`
+			Verdict string `json:"verdict"`
+			Steps   []struct {
+				Name    string  `json:"name"`
+				Status  string  `json:"status"`
+				Seconds float64 `json:"seconds"`
+			} `json:"steps"`
+		} `json:"procedures"`
+	}
+	require.NoError(t, json.Unmarshal(b, &doc))
+	require.Len(t, doc.Procedures, 3)
+	assert.Equal(t, "rollback server to N", doc.Procedures[0].Steps[0].Name)
+	md, err := os.ReadFile(filepath.Join(out, "procedures.md"))
+	require.NoError(t, err)
+	assert.Contains(t, string(md), "down 000008_widen_certificates_common_name")
+}
+
+func TestRunBadScenario(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bad.yaml")
+	require.NoError(t, os.WriteFile(path, []byte("apiVersion: rehearse.dev/v1\nkind: Scenario\nmetadata: {name: x}\nspec: {backend: nomad}\n"), 0o644))
+	_, err := rehearsal.Run(context.Background(), rehearsal.RunOptions{Scenario: path, Out: t.TempDir()})
+	require.Error(t, err)
+	assert.True(t, rehearsal.IsInputError(err))
+	assert.Contains(t, err.Error(), "bad.yaml:4: spec.backend")
+}

@@ -1,0 +1,111 @@
+package seed
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rehearse-dev/rehearse/harness/pgtest"
+	"github.com/stretchr/testify/require"
+)
+
+const benchSchema = `
+CREATE TABLE customers (id bigserial PRIMARY KEY, email text NOT NULL UNIQUE, name text NOT NULL,
+	country_code char(2) NOT NULL, created_at timestamptz NOT NULL, updated_at timestamptz);
+CREATE TABLE products (id serial PRIMARY KEY, sku varchar(16) NOT NULL UNIQUE, name text NOT NULL,
+	price numeric(10,2) NOT NULL CHECK (price > 0));
+CREATE TABLE orders (id bigserial PRIMARY KEY, customer_id bigint NOT NULL REFERENCES customers,
+	status text NOT NULL CHECK (status IN ('new', 'paid', 'shipped', 'cancelled')), total numeric(12,2) NOT NULL DEFAULT 0,
+	placed_at timestamptz NOT NULL);
+CREATE TABLE order_items (id bigserial PRIMARY KEY, order_id bigint NOT NULL REFERENCES orders,
+	product_id int NOT NULL REFERENCES products, quantity int NOT NULL CHECK (quantity BETWEEN 1 AND 99),
+	unit_price numeric(10,2) NOT NULL CHECK (unit_price >= 0));
+CREATE TABLE payments (id bigserial PRIMARY KEY, order_id bigint NOT NULL REFERENCES orders,
+	amount numeric(12,2) NOT NULL CHECK (amount > 0), method text NOT NULL CHECK (method IN ('card', 'transfer', 'cash')),
+	paid_at timestamptz NOT NULL);
+`
+
+var benchRows = map[string]int{"customers": 100000, "products": 20000, "orders": 280000, "order_items": 500000, "payments": 100000}
+
+// BenchmarkLoad loads 1M rows into a 5-table schema (FKs, uniques, CHECKs)
+// and, in the same run on the same server, times `pgbench -i` for 1M rows.
+// Metrics: seed_rows/s, pgbench_rows/s and their ratio (target >= 0.5).
+func BenchmarkLoad(b *testing.B) {
+	profile := &Profile{File: "bench", Tables: map[string]*TableProfile{}}
+	total := 0
+	for name, n := range benchRows {
+		profile.Tables[name] = &TableProfile{Name: name, Rows: n}
+		total += n
+	}
+	var seedSecs, pgbenchSecs float64
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		dsn := schemaDB(b, benchSchema)
+		snap := take(b, dsn)
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+		b.StartTimer()
+		start := time.Now()
+		res, err := New(Options{Seed: int64(i + 1), Profile: profile, Logger: testLogger()}).Base(ctx, dsn, snap, nil)
+		seedSecs += time.Since(start).Seconds()
+		b.StopTimer()
+		cancel()
+		require.NoError(b, err)
+		var rows int64
+		for _, tr := range res.Tables {
+			require.Empty(b, tr.Skipped, tr.Table)
+			rows += tr.Rows
+		}
+		require.Greater(b, rows, int64(total*99/100))
+
+		pgbenchSecs += runPgbench(b, 10) // scale 10: 1,000,000 pgbench_accounts rows
+		b.StartTimer()
+	}
+	seedRate := float64(total) * float64(b.N) / seedSecs
+	pgbenchRate := float64(1000000+100+10) * float64(b.N) / pgbenchSecs
+	b.ReportMetric(seedRate, "seed_rows/s")
+	b.ReportMetric(pgbenchRate, "pgbench_rows/s")
+	b.ReportMetric(seedRate/pgbenchRate, "ratio")
+	b.Logf("seed: %d rows in %.2fs (%.0f rows/s); pgbench -i: 1000110 rows in %.2fs (%.0f rows/s); ratio %.2f",
+		total, seedSecs/float64(b.N), seedRate, pgbenchSecs/float64(b.N), pgbenchRate, seedRate/pgbenchRate)
+}
+
+// pgbenchPath finds pgbench next to the server's binaries (following a
+// symlinked postgres to its real bin dir).
+func pgbenchPath(b *testing.B, binDir string) string {
+	candidates := []string{filepath.Join(binDir, "pgbench")}
+	if real, err := filepath.EvalSymlinks(filepath.Join(binDir, "postgres")); err == nil {
+		candidates = append(candidates, filepath.Join(filepath.Dir(real), "pgbench"))
+	}
+	for _, c := range candidates {
+		if _, err := os.Stat(c); err == nil {
+			return c
+		}
+	}
+	b.Fatalf("pgbench not found in %v: install the PostgreSQL client/contrib package of the server's version", candidates)
+	return ""
+}
+
+// runPgbench times `pgbench -i -s scale` against a fresh database of the
+// shared server and returns the seconds it took.
+func runPgbench(b *testing.B, scale int) float64 {
+	s := pgtest.Server(b)
+	dsn := pgtest.NewDatabase(b)
+	u, err := url.Parse(dsn)
+	require.NoError(b, err)
+	db := strings.TrimPrefix(u.Path, "/")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, pgbenchPath(b, s.BinDir), "-i", "-q", "-s", fmt.Sprint(scale),
+		"-h", "127.0.0.1", "-p", fmt.Sprint(s.Port), "-U", "rehearse", db)
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	secs := time.Since(start).Seconds()
+	require.NoError(b, err, "pgbench -i: %s", out)
+	return secs
+}

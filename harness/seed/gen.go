@@ -1,0 +1,487 @@
+package seed
+
+import (
+	"bufio"
+	"hash/fnv"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/brianvoe/gofakeit/v7"
+)
+
+// maxAttempts bounds generate-and-retry per row; a row that still breaks a
+// CHECK or collides on a unique key is dropped and its columns reported.
+const maxAttempts = 25
+
+// tableGen generates the rows of one table. It owns its random source,
+// seeded from the run's seed and the table's name, so the data does not
+// depend on which tables load in parallel.
+type tableGen struct {
+	plan        *tablePlan
+	r           *rand.Rand
+	f           *gofakeit.Faker
+	weird       float64
+	vals        []string
+	nulls       []bool
+	keys        []string
+	dropped     int
+	unsatisfied map[string]bool
+	lastFailed  *check
+}
+
+func tableSeed(seed int64, table string) (uint64, uint64) {
+	h := fnv.New64a()
+	h.Write([]byte(table))
+	return uint64(seed), h.Sum64()
+}
+
+func newTableGen(seed int64, salt string, p *tablePlan, weird float64) *tableGen {
+	a, b := tableSeed(seed, p.name+salt)
+	src := rand.NewPCG(a, b)
+	return &tableGen{
+		plan:        p,
+		r:           rand.New(src),
+		f:           gofakeit.NewFaker(src, false),
+		weird:       weird,
+		vals:        make([]string, len(p.cols)),
+		nulls:       make([]bool, len(p.cols)),
+		keys:        make([]string, len(p.uniques)),
+		unsatisfied: map[string]bool{},
+	}
+}
+
+// next generates row number row into g.vals/g.nulls. ok is false when the
+// row was dropped; stop is true when no further row can be made (a
+// one-to-one foreign key ran out of parents).
+func (g *tableGen) next(row int) (ok, stop bool) {
+	p := g.plan
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		for _, fk := range p.fks {
+			if fk.deferred {
+				for _, cp := range fk.cols {
+					g.nulls[cp.i] = true
+				}
+				continue
+			}
+			key, exhausted := g.pickFK(fk)
+			if exhausted {
+				return false, true
+			}
+			for j, cp := range fk.cols {
+				if key == nil {
+					g.nulls[cp.i] = true
+				} else {
+					g.vals[cp.i], g.nulls[cp.i] = key[j], false
+				}
+			}
+		}
+		for _, cp := range p.cols {
+			if cp.fk == nil {
+				g.vals[cp.i], g.nulls[cp.i] = g.value(cp, row, attempt)
+			}
+		}
+		g.orderPairs()
+		if len(p.shapes) > 0 && row%2 == 0 {
+			p.shapes[(row/2+attempt)%len(p.shapes)].apply(g)
+		}
+		if ck := g.verify(); ck != nil {
+			g.lastFailed = ck
+			continue
+		}
+		if !g.uniqueFree() {
+			g.lastFailed = nil
+			continue
+		}
+		g.commit()
+		return true, false
+	}
+	g.dropped++
+	if g.lastFailed != nil {
+		for _, c := range g.lastFailed.cols {
+			g.unsatisfied[c] = true
+		}
+	}
+	return false, false
+}
+
+func (g *tableGen) pickFK(fk *fkPlan) (key []string, exhausted bool) {
+	n := len(fk.keys)
+	if n == 0 {
+		return nil, !fk.nullable
+	}
+	if fk.nullable && g.r.Float64() < fk.cols[0].nullRate {
+		return nil, false
+	}
+	switch {
+	case fk.oneToOne:
+		if fk.perm == nil {
+			fk.perm = g.r.Perm(n)
+		}
+		if fk.permPos >= n {
+			return nil, !fk.nullable
+		}
+		fk.permPos++
+		return fk.keys[fk.perm[fk.permPos-1]], false
+	case fk.uniform || n == 1:
+		return fk.keys[g.r.IntN(n)], false
+	}
+	// A few parents own many children, most own a few.
+	if fk.zipf == nil {
+		fk.zipf = rand.NewZipf(g.r, 1.1, 8, uint64(n-1))
+	}
+	return fk.keys[fk.zipf.Uint64()], false
+}
+
+// value generates one column's value; null reports SQL NULL.
+func (g *tableGen) value(cp *colPlan, row, attempt int) (v string, null bool) {
+	if cp.seqPK {
+		return strconv.FormatInt(cp.seqStart+int64(row), 10), false
+	}
+	if cp.sqlValues != nil {
+		v := cp.sqlValues[row%len(cp.sqlValues)]
+		return v, v == nullMarker
+	}
+	if cp.genName == pinnedName {
+		return cp.gen(g, cp), false
+	}
+	if cp.nullable && g.r.Float64() < cp.nullRate {
+		return "", true
+	}
+	if cp.future != nil && g.weird > 0 && attempt < maxAttempts/2 && g.r.Float64() < g.weird {
+		if v, null, ok := g.futureValue(cp); ok {
+			return v, null
+		}
+	}
+	if g.weird > 0 && attempt < 3 && g.r.Float64() < g.weird {
+		if !cp.inUnique && len(cp.recent) > 0 && g.r.IntN(3) == 0 {
+			return cp.recent[g.r.IntN(len(cp.recent))], false
+		}
+		if v, ok := weirdValue(g, cp); ok && !cp.col.IsArray {
+			return v, false
+		}
+	}
+	if cp.col.IsArray {
+		return g.array(cp), false
+	}
+	v = cp.gen(g, cp)
+	if cp.constDefault != nil && g.r.IntN(4) == 0 {
+		v = *cp.constDefault
+	}
+	if cp.rule != nil {
+		v = cp.rule.solve(g, cp, v)
+	}
+	if cp.inUnique && attempt >= 2 {
+		v = g.uniquify(cp, v, row, attempt)
+	}
+	if cp.class == cStr && cp.length > 0 {
+		v = truncateRunes(v, cp.length)
+	}
+	return v, false
+}
+
+func (g *tableGen) uniquify(cp *colPlan, v string, row, attempt int) string {
+	switch cp.class {
+	case cStr:
+		suffix := "-" + strconv.FormatInt(int64(row)*int64(maxAttempts)+int64(attempt), 36)
+		if cp.length > 0 {
+			keep := cp.length - len(suffix)
+			if keep < 0 {
+				return truncateRunes(suffix, cp.length)
+			}
+			v = truncateRunes(v, keep)
+		}
+		return v + suffix
+	case cInt:
+		_, hi := intRange(cp.baseType)
+		return strconv.FormatInt(g.r.Int64N(hi), 10)
+	case cNumeric, cFloat, cMoney:
+		return strconv.FormatInt(int64(row)*int64(maxAttempts)+int64(attempt), 10)
+	}
+	return v
+}
+
+func (g *tableGen) array(cp *colPlan) string {
+	n := g.r.IntN(4)
+	parts := make([]string, n)
+	for i := range parts {
+		e := cp.gen(g, cp)
+		if cp.class == cStr && cp.length > 0 {
+			e = truncateRunes(e, cp.length)
+		}
+		parts[i] = `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(e) + `"`
+	}
+	return "{" + strings.Join(parts, ",") + "}"
+}
+
+// futureValue writes what N+1's coming constraint will reject, the way real
+// data has it before the constraint exists.
+func (g *tableGen) futureValue(cp *colPlan) (string, bool, bool) {
+	sh := cp.future
+	var options []func() (string, bool, bool)
+	if sh.notNull && cp.nullable {
+		options = append(options, func() (string, bool, bool) { return "", true, true })
+	}
+	if sh.unique && len(cp.recent) > 0 {
+		options = append(options, func() (string, bool, bool) { return cp.recent[g.r.IntN(len(cp.recent))], false, true })
+	}
+	if sh.fk {
+		options = append(options, func() (string, bool, bool) {
+			switch cp.class {
+			case cInt:
+				_, hi := intRange(cp.baseType)
+				return strconv.FormatInt(hi-g.r.Int64N(1000), 10), false, true
+			case cUUID:
+				return g.f.UUID(), false, true
+			case cStr:
+				return truncateRunes("orphan-"+g.f.Word(), maxLen(cp)), false, true
+			}
+			return "", false, false
+		})
+	}
+	for i, r := range sh.rules {
+		ck := sh.checks[i]
+		r := r
+		options = append(options, func() (string, bool, bool) {
+			cands := r.violations(cp)
+			if w, ok := weirdValue(g, cp); ok {
+				cands = append(cands, w)
+			}
+			if g.setViolating(cp, cands, ck) {
+				return g.vals[cp.i], false, true
+			}
+			return "", false, false
+		})
+	}
+	if len(options) == 0 {
+		return "", false, false
+	}
+	return options[g.r.IntN(len(options))]()
+}
+
+// setViolating sets column cp to the first of cands (in random order) that
+// ck rejects while the row still passes the table's own CHECKs.
+func (g *tableGen) setViolating(cp *colPlan, cands []string, ck *check) bool {
+	old, oldNull := g.vals[cp.i], g.nulls[cp.i]
+	for _, k := range g.r.Perm(len(cands)) {
+		v := cands[k]
+		if cp.class == cStr && cp.length > 0 && runeLen(v) > cp.length {
+			continue
+		}
+		if !g.rejects(ck, cp, v) {
+			continue
+		}
+		g.vals[cp.i], g.nulls[cp.i] = v, false
+		if g.verifyColumn(cp) {
+			return true
+		}
+	}
+	g.vals[cp.i], g.nulls[cp.i] = old, oldNull
+	return false
+}
+
+// verifyColumn reports whether the CHECKs that mention cp pass.
+func (g *tableGen) verifyColumn(cp *colPlan) bool {
+	for _, ck := range g.plan.checks {
+		if !slices.Contains(ck.cols, cp.col.Name) {
+			continue
+		}
+		res, err := eval(ck.expr, g.lookup)
+		if err != nil || !passes(res) {
+			return false
+		}
+	}
+	return true
+}
+
+// rejects reports whether ck fails when column cp holds v (the rest of the
+// row as generated so far).
+func (g *tableGen) rejects(ck *check, cp *colPlan, v string) bool {
+	old, oldNull := g.vals[cp.i], g.nulls[cp.i]
+	g.vals[cp.i], g.nulls[cp.i] = v, false
+	res, err := eval(ck.expr, g.lookup)
+	g.vals[cp.i], g.nulls[cp.i] = old, oldNull
+	return err == nil && !passes(res)
+}
+
+func (g *tableGen) lookup(name string) (value, error) {
+	cp := g.plan.byName[name]
+	if cp == nil {
+		return value{}, errOpaque
+	}
+	if g.nulls[cp.i] {
+		return value{}, nil
+	}
+	s := g.vals[cp.i]
+	switch {
+	case cp.col.IsArray:
+		return value{k: vStr, s: s}, nil
+	case cp.class.numeric():
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return value{}, errOpaque
+		}
+		return value{k: vNum, n: f}, nil
+	case cp.class == cBool:
+		return value{k: vBool, b: s == "t" || s == "true"}, nil
+	}
+	return value{k: vStr, s: s}, nil
+}
+
+// orderPairs derives the second column of an ordered pair from the first
+// (not_after from not_before) and fixes two-column CHECK comparisons.
+func (g *tableGen) orderPairs() {
+	for _, sp := range g.plan.soft {
+		if g.nulls[sp.a.i] || g.nulls[sp.b.i] || sp.b.genName == pinnedName {
+			continue
+		}
+		ta, ok := parseTime(sp.a.class, g.vals[sp.a.i])
+		if !ok {
+			continue
+		}
+		d := sp.min
+		if sp.max > sp.min {
+			d += g.r.Int64N(sp.max - sp.min)
+		}
+		g.vals[sp.b.i] = formatTime(sp.b.class, ta.Add(time.Duration(d)))
+	}
+	for _, pr := range g.plan.pairs {
+		a, b := g.plan.byName[pr.a], g.plan.byName[pr.b]
+		if a == nil || b == nil || g.nulls[a.i] || g.nulls[b.i] || a.fk != nil || b.fk != nil {
+			continue
+		}
+		va, _ := g.lookup(pr.a)
+		vb, _ := g.lookup(pr.b)
+		if r, err := compare(pr.op, va, vb); err != nil || passes(r) {
+			continue
+		}
+		switch {
+		case a.class.temporal() && b.class.temporal():
+			if ta, ok := parseTime(a.class, g.vals[a.i]); ok {
+				g.vals[b.i] = formatTime(b.class, ta.Add(time.Second+time.Duration(g.r.Int64N(int64(30*day)))))
+			}
+		case a.class.numeric() && b.class.numeric():
+			if b.class == cInt {
+				g.vals[b.i] = strconv.FormatInt(int64(math.Floor(va.n))+1+g.r.Int64N(100), 10)
+			} else {
+				g.vals[b.i] = formatNumeric(va.n+0.01+math.Round(g.r.Float64()*10000)/100, b.col.Precision, b.col.Scale)
+			}
+		default:
+			g.vals[a.i], g.vals[b.i] = g.vals[b.i], g.vals[a.i]
+		}
+	}
+}
+
+// verify returns the first CHECK the row breaks, nil when it passes.
+func (g *tableGen) verify() *check {
+	for _, ck := range g.plan.checks {
+		res, err := eval(ck.expr, g.lookup)
+		if err != nil || !passes(res) {
+			return ck
+		}
+	}
+	return nil
+}
+
+func (g *tableGen) uniqueFree() bool {
+	for k, u := range g.plan.uniques {
+		key, ok := g.uniqueKey(u)
+		g.keys[k] = key
+		if !ok {
+			continue
+		}
+		if _, dup := u.seen[key]; dup {
+			return false
+		}
+	}
+	// Two uniques can share a key only when they are the same columns,
+	// which planUniques removed; nothing more to check.
+	return true
+}
+
+func (g *tableGen) uniqueKey(u *uniquePlan) (string, bool) {
+	var b strings.Builder
+	for _, cp := range u.cols {
+		if g.nulls[cp.i] {
+			return "", false // NULLs never collide
+		}
+		v := g.vals[cp.i]
+		if u.fold {
+			v = strings.ToLower(v)
+		}
+		if cp.class == cStr && cp.baseType == "bpchar" {
+			v = strings.TrimRight(v, " ")
+		}
+		b.WriteString(v)
+		b.WriteByte(0)
+	}
+	return b.String(), true
+}
+
+func (g *tableGen) commit() {
+	for k, u := range g.plan.uniques {
+		if key := g.keys[k]; key != "" {
+			u.seen[key] = struct{}{}
+		}
+	}
+	for _, cp := range g.plan.cols {
+		if g.nulls[cp.i] || cp.fk != nil || cp.seqPK {
+			continue
+		}
+		if len(cp.recent) < 32 {
+			cp.recent = append(cp.recent, g.vals[cp.i])
+		} else if g.r.IntN(8) == 0 {
+			cp.recent[g.r.IntN(32)] = g.vals[cp.i]
+		}
+	}
+}
+
+// writeRow writes the current row in COPY text format.
+func (g *tableGen) writeRow(w *bufio.Writer) error {
+	for i := range g.vals {
+		if i > 0 {
+			w.WriteByte('\t')
+		}
+		if g.nulls[i] {
+			w.WriteString(`\N`)
+			continue
+		}
+		writeCopyText(w, g.vals[i])
+	}
+	return w.WriteByte('\n')
+}
+
+func writeCopyText(w *bufio.Writer, s string) {
+	start := 0
+	for i := 0; i < len(s); i++ {
+		var esc string
+		switch s[i] {
+		case '\\':
+			esc = `\\`
+		case '\n':
+			esc = `\n`
+		case '\r':
+			esc = `\r`
+		case '\t':
+			esc = `\t`
+		default:
+			continue
+		}
+		w.WriteString(s[start:i])
+		w.WriteString(esc)
+		start = i + 1
+	}
+	w.WriteString(s[start:])
+}
+
+func (g *tableGen) unsatisfiedColumns() []string {
+	var out []string
+	for c := range g.unsatisfied {
+		out = append(out, c)
+	}
+	slices.Sort(out)
+	return out
+}

@@ -1,0 +1,607 @@
+package seed
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/rehearse-dev/rehearse/harness/era"
+)
+
+// tableTimeout bounds the load of one table.
+const tableTimeout = 30 * time.Minute
+
+// run is one Base or Next call: its connection settings, results and the
+// parent keys read so far.
+type run struct {
+	s       *seeder
+	dsn     string
+	ctl     *pgx.Conn // control connection (catalog reads, deferred updates)
+	mu      sync.Mutex
+	results map[string]*TableResult
+	keys    map[string]*keyEntry
+}
+
+type keyEntry struct {
+	once sync.Once
+	keys [][]string
+	err  error
+}
+
+func (s *seeder) newRun(ctx context.Context, dsn string) (*run, error) {
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(cctx, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("connect: %w", err)
+	}
+	return &run{s: s, dsn: dsn, ctl: conn, results: map[string]*TableResult{}, keys: map[string]*keyEntry{}}, nil
+}
+
+func (r *run) close() { r.ctl.Close(context.Background()) }
+
+// partitions maps each partition's OID to its partitioned parent: rows go
+// in through the parent, so the partition itself is not filled.
+func (r *run) partitions(ctx context.Context) (map[uint32]string, error) {
+	rows, err := r.ctl.Query(ctx, `SELECT i.inhrelid::oid::int8, n.nspname || '.' || p.relname
+FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace n ON n.oid = p.relnamespace
+WHERE p.relkind = 'p'`)
+	if err != nil {
+		return nil, fmt.Errorf("list partitions: %w", err)
+	}
+	out := map[uint32]string{}
+	for rows.Next() {
+		var oid int64
+		var parent string
+		if err := rows.Scan(&oid, &parent); err != nil {
+			return nil, fmt.Errorf("list partitions: %w", err)
+		}
+		out[uint32(oid)] = parent
+	}
+	return out, rows.Err()
+}
+
+func (r *run) set(res *TableResult) {
+	r.mu.Lock()
+	r.results[res.Table] = res
+	r.mu.Unlock()
+}
+
+func (r *run) get(name string) *TableResult {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.results[name]
+}
+
+func (r *run) result(ordered []*tablePlan) *Result {
+	out := &Result{}
+	for _, p := range ordered {
+		if res := r.get(p.name); res != nil {
+			out.Tables = append(out.Tables, *res)
+		}
+	}
+	sort.Slice(out.Tables, func(i, j int) bool { return out.Tables[i].Table < out.Tables[j].Table })
+	return out
+}
+
+// loadAll loads the tables, each after its parents, at most Parallel at a
+// time. salt varies the random source between Base and each Next step.
+func (r *run) loadAll(ctx context.Context, ordered []*tablePlan, salt string) {
+	done := map[string]chan struct{}{}
+	for _, p := range ordered {
+		done[p.name] = make(chan struct{})
+	}
+	sem := make(chan struct{}, r.s.opts.Parallel)
+	var wg sync.WaitGroup
+	for _, p := range ordered {
+		wg.Add(1)
+		go func(p *tablePlan) {
+			defer wg.Done()
+			defer close(done[p.name])
+			for _, par := range p.parents {
+				if ch := done[par]; ch != nil {
+					select {
+					case <-ch:
+					case <-ctx.Done():
+						r.set(&TableResult{Table: p.name, Skipped: ctx.Err().Error()})
+						return
+					}
+				}
+			}
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				r.set(&TableResult{Table: p.name, Skipped: ctx.Err().Error()})
+				return
+			}
+			defer func() { <-sem }()
+			start := time.Now()
+			res := r.fill(ctx, p, salt)
+			r.s.log.Debug("seed: table done", "table", p.name, "seconds", time.Since(start).Seconds())
+			if res.Skipped != "" {
+				r.s.log.Warn("seed: table not filled", "table", p.name, "reason", res.Skipped)
+			} else {
+				r.s.log.Debug("seed: table filled", "table", p.name, "rows", res.Rows)
+			}
+			r.set(res)
+		}(p)
+	}
+	wg.Wait()
+}
+
+// fill generates and copies one table's rows on its own connection.
+func (r *run) fill(ctx context.Context, p *tablePlan, salt string) *TableResult {
+	res := &TableResult{Table: p.name}
+	if p.skip != "" {
+		res.Skipped = p.skip
+		return res
+	}
+	if p.rows <= 0 {
+		return res
+	}
+	ctx, cancel := context.WithTimeout(ctx, tableTimeout)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, r.dsn)
+	if err != nil {
+		res.Skipped = fmt.Sprintf("connect: %v", err)
+		return res
+	}
+	defer conn.Close(context.Background())
+	if err := r.prepare(ctx, conn, p); err != nil {
+		res.Skipped = err.Error()
+		return res
+	}
+	g := newTableGen(r.s.opts.Seed, salt, p, r.s.opts.WeirdRate)
+	fast := r.skipRITriggers(ctx, conn, p)
+	if p.record != "" {
+		// COPY and the N+1-era bookkeeping commit together: the rows of
+		// this transaction are exactly those with its xmin.
+		if _, err := conn.Exec(ctx, "BEGIN"); err != nil {
+			res.Skipped = fmt.Sprintf("begin: %v", err)
+			return res
+		}
+		defer conn.Exec(context.Background(), "ROLLBACK")
+	}
+	n, err := copyRows(ctx, conn, p, g)
+	res.Rows = n
+	res.Unsatisfied = g.unsatisfiedColumns()
+	if err == nil && p.record != "" {
+		err = recordRows(ctx, conn, p)
+	}
+	if err == nil && fast {
+		var bad []string
+		if bad, err = verifyForeignKeys(ctx, conn, p); len(bad) > 0 {
+			res.Unsatisfied = append(res.Unsatisfied, bad...)
+		}
+	}
+	if err != nil {
+		res.Skipped = err.Error()
+		res.Rows = 0
+	}
+	if g.dropped > 0 {
+		r.s.log.Info("seed: rows dropped", "table", p.name, "dropped", g.dropped, "unsatisfied", res.Unsatisfied)
+	}
+	return res
+}
+
+// skipRITriggers turns off the row-by-row foreign-key triggers for this
+// table's COPY (session_replication_role = replica, as pg_restore
+// --disable-triggers does): every key is picked from the parent's rows, and
+// verifyForeignKeys checks them all afterwards with one anti-join per key,
+// which is several times cheaper than a trigger per row. Only for Base, only
+// on tables without user triggers (which replica would skip too), and only
+// when the role may set it (superuser); otherwise the triggers run.
+func (r *run) skipRITriggers(ctx context.Context, conn *pgx.Conn, p *tablePlan) bool {
+	if p.record != "" || p.hasTriggers || len(p.fks) == len(p.deferred) {
+		return false
+	}
+	if _, err := conn.Exec(ctx, "SET session_replication_role = replica"); err != nil {
+		r.s.log.Debug("seed: foreign-key triggers stay on", "table", p.name, "err", err)
+		return false
+	}
+	return true
+}
+
+// verifyForeignKeys returns the columns of foreign keys that rows of p break.
+func verifyForeignKeys(ctx context.Context, conn *pgx.Conn, p *tablePlan) ([]string, error) {
+	var bad []string
+	for _, fk := range p.fks {
+		if fk.deferred {
+			continue
+		}
+		var notNull, match []string
+		for j, cp := range fk.cols {
+			c := "c." + pgx.Identifier{cp.col.Name}.Sanitize()
+			notNull = append(notNull, c+" IS NOT NULL")
+			match = append(match, "p."+pgx.Identifier{fk.refCols[j]}.Sanitize()+" = "+c)
+		}
+		schemaName, name, _ := strings.Cut(fk.parent, ".")
+		q := fmt.Sprintf("SELECT count(*) FROM %s c WHERE %s AND NOT EXISTS (SELECT 1 FROM %s p WHERE %s)",
+			quoteTable(p.t.Schema, p.t.Name), strings.Join(notNull, " AND "), quoteTable(schemaName, name), strings.Join(match, " AND "))
+		var n int64
+		if err := conn.QueryRow(ctx, q).Scan(&n); err != nil {
+			return bad, fmt.Errorf("verify foreign key %s: %w", fk.con.Name, err)
+		}
+		if n > 0 {
+			bad = append(bad, fk.con.Columns...)
+		}
+	}
+	return bad, nil
+}
+
+// prepare reads what generation needs from the database: parent keys,
+// existing unique values, the next sequential key, SQL pin values.
+func (r *run) prepare(ctx context.Context, conn *pgx.Conn, p *tablePlan) error {
+	for _, fk := range p.fks {
+		if fk.deferred {
+			continue
+		}
+		keys, err := r.parentKeys(ctx, conn, fk.parent, fk.refCols)
+		if err != nil {
+			return err
+		}
+		fk.keys = keys
+		if len(keys) == 0 && !fk.nullable {
+			reason := "it has no rows"
+			if res := r.get(fk.parent); res != nil && res.Skipped != "" {
+				reason = "it was not filled: " + res.Skipped
+			}
+			return fmt.Errorf("foreign key %s needs rows in %s, but %s", fk.con.Name, fk.parent, reason)
+		}
+	}
+	table := quoteTable(p.t.Schema, p.t.Name)
+	var existing bool
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM "+table+")").Scan(&existing); err != nil {
+		return fmt.Errorf("read %s: %w", p.name, err)
+	}
+	if existing {
+		for _, u := range p.uniques {
+			if err := loadSeen(ctx, conn, table, u); err != nil {
+				return err
+			}
+		}
+		for _, cp := range p.cols {
+			if cp.seqPK {
+				var max int64
+				q := fmt.Sprintf("SELECT coalesce(max(%s), 0) FROM %s", pgx.Identifier{cp.col.Name}.Sanitize(), table)
+				if err := conn.QueryRow(ctx, q).Scan(&max); err != nil {
+					return fmt.Errorf("read max %s.%s: %w", p.name, cp.col.Name, err)
+				}
+				cp.seqStart = max + 1
+			}
+		}
+	}
+	for _, cp := range p.cols {
+		if cp.seqPK && cp.seqStart == 0 {
+			cp.seqStart = 1
+		}
+		if cp.sqlExpr == "" {
+			continue
+		}
+		q := fmt.Sprintf("SELECT (%s)::text FROM generate_series(1, $1::int) AS g(i)", cp.sqlExpr)
+		rows, err := conn.Query(ctx, q, p.rows)
+		if err != nil {
+			return fmt.Errorf("profile sql pin for %s.%s (%s): %w", p.name, cp.col.Name, cp.sqlExpr, err)
+		}
+		cp.sqlValues = cp.sqlValues[:0]
+		for rows.Next() {
+			var v *string
+			if err := rows.Scan(&v); err != nil {
+				return fmt.Errorf("profile sql pin for %s.%s: %w", p.name, cp.col.Name, err)
+			}
+			if v == nil {
+				cp.sqlValues = append(cp.sqlValues, nullMarker)
+			} else {
+				cp.sqlValues = append(cp.sqlValues, *v)
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("profile sql pin for %s.%s (%s): %w", p.name, cp.col.Name, cp.sqlExpr, err)
+		}
+	}
+	return nil
+}
+
+func loadSeen(ctx context.Context, conn *pgx.Conn, table string, u *uniquePlan) error {
+	cols := make([]string, len(u.cols))
+	for i, cp := range u.cols {
+		cols[i] = pgx.Identifier{cp.col.Name}.Sanitize() + "::text"
+	}
+	rows, err := conn.Query(ctx, "SELECT "+strings.Join(cols, ", ")+" FROM "+table)
+	if err != nil {
+		return fmt.Errorf("read unique values of %s: %w", table, err)
+	}
+	defer rows.Close()
+	vals := make([]*string, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return fmt.Errorf("read unique values of %s: %w", table, err)
+		}
+		var b strings.Builder
+		skip := false
+		for i, v := range vals {
+			if v == nil {
+				skip = true
+				break
+			}
+			s := *v
+			if u.fold {
+				s = strings.ToLower(s)
+			}
+			if u.cols[i].baseType == "bpchar" {
+				s = strings.TrimRight(s, " ")
+			}
+			b.WriteString(s)
+			b.WriteByte(0)
+		}
+		if !skip {
+			u.seen[b.String()] = struct{}{}
+		}
+	}
+	return rows.Err()
+}
+
+// parentKeys returns the key tuples of table's cols as text, ordered, read
+// once per run.
+func (r *run) parentKeys(ctx context.Context, conn *pgx.Conn, table string, cols []string) ([][]string, error) {
+	id := table + "(" + strings.Join(cols, ",") + ")"
+	r.mu.Lock()
+	e := r.keys[id]
+	if e == nil {
+		e = &keyEntry{}
+		r.keys[id] = e
+	}
+	r.mu.Unlock()
+	e.once.Do(func() { e.keys, e.err = readKeys(ctx, conn, table, cols) })
+	return e.keys, e.err
+}
+
+func readKeys(ctx context.Context, conn *pgx.Conn, table string, cols []string) ([][]string, error) {
+	sel := make([]string, len(cols))
+	notNull := make([]string, len(cols))
+	ord := make([]string, len(cols))
+	for i, c := range cols {
+		q := pgx.Identifier{c}.Sanitize()
+		sel[i] = q + "::text"
+		notNull[i] = q + " IS NOT NULL"
+		ord[i] = q
+	}
+	schemaName, name, _ := strings.Cut(table, ".")
+	// Foreign keys reference a unique key, so no DISTINCT is needed.
+	q := fmt.Sprintf("SELECT %s FROM %s WHERE %s ORDER BY %s", strings.Join(sel, ", "), quoteTable(schemaName, name),
+		strings.Join(notNull, " AND "), strings.Join(ord, ", "))
+	rows, err := conn.Query(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("read keys of %s: %w", table, err)
+	}
+	defer rows.Close()
+	var out [][]string
+	for rows.Next() {
+		key := make([]string, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range key {
+			ptrs[i] = &key[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, fmt.Errorf("read keys of %s: %w", table, err)
+		}
+		out = append(out, key)
+	}
+	return out, rows.Err()
+}
+
+func quoteTable(schemaName, name string) string { return pgx.Identifier{schemaName, name}.Sanitize() }
+
+// copyRows streams generated rows into COPY: generation runs in its own
+// goroutine, so it overlaps with the server parsing and inserting. Tables
+// with CHECKs the seeder cannot evaluate go through a temp table and an
+// INSERT ... SELECT that keeps only the rows PostgreSQL accepts.
+func copyRows(ctx context.Context, conn *pgx.Conn, p *tablePlan, g *tableGen) (int64, error) {
+	if len(p.cols) == 0 {
+		return insertDefaults(ctx, conn, p)
+	}
+	cols := make([]string, len(p.cols))
+	for i, cp := range p.cols {
+		cols[i] = pgx.Identifier{cp.col.Name}.Sanitize()
+	}
+	target := quoteTable(p.t.Schema, p.t.Name)
+	dest := target
+	if len(p.opaque) > 0 {
+		if _, err := conn.Exec(ctx, "CREATE TEMP TABLE seed_stage (LIKE "+target+" INCLUDING DEFAULTS) ON COMMIT PRESERVE ROWS"); err != nil {
+			return 0, fmt.Errorf("stage %s: %w", p.name, err)
+		}
+		defer conn.Exec(context.Background(), "DROP TABLE IF EXISTS seed_stage")
+		dest = "seed_stage"
+	}
+	pr, pw := io.Pipe()
+	genDone := make(chan error, 1)
+	go func() {
+		bw := bufio.NewWriterSize(pw, 256<<10)
+		var err error
+		for row := 0; row < p.rows && err == nil; row++ {
+			ok, stop := g.next(row)
+			if stop {
+				break
+			}
+			if ok {
+				err = g.writeRow(bw)
+			}
+			if row%4096 == 0 && ctx.Err() != nil {
+				err = ctx.Err()
+			}
+		}
+		if err == nil {
+			err = bw.Flush()
+		}
+		pw.CloseWithError(err)
+		genDone <- err
+	}()
+	tag, err := conn.PgConn().CopyFrom(ctx, pr, fmt.Sprintf("COPY %s (%s) FROM STDIN", dest, strings.Join(cols, ", ")))
+	pr.CloseWithError(errors.New("copy ended"))
+	genErr := <-genDone
+	if err != nil {
+		return 0, fmt.Errorf("copy into %s: %s", p.name, describe(err))
+	}
+	if genErr != nil && !errors.Is(genErr, io.ErrClosedPipe) {
+		return 0, fmt.Errorf("generate %s: %w", p.name, genErr)
+	}
+	if dest == target {
+		return tag.RowsAffected(), nil
+	}
+	var conds []string
+	for _, ck := range p.opaque {
+		expr := strings.TrimSpace(ck.def)
+		expr = strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(expr, "CHECK"), "NOT VALID"))
+		conds = append(conds, "("+expr+") IS NOT FALSE")
+	}
+	ins := fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM seed_stage WHERE %s", target, strings.Join(cols, ", "), strings.Join(cols, ", "), strings.Join(conds, " AND "))
+	ct, err := conn.Exec(ctx, ins)
+	if err != nil {
+		return 0, fmt.Errorf("insert staged rows into %s: %s", p.name, describe(err))
+	}
+	if ct.RowsAffected() < tag.RowsAffected() {
+		for _, ck := range p.opaque {
+			for _, c := range ck.cols {
+				g.unsatisfied[c] = true
+			}
+			if len(ck.cols) == 0 {
+				g.unsatisfied["CHECK "+ck.name] = true
+			}
+		}
+	}
+	return ct.RowsAffected(), nil
+}
+
+func recordRows(ctx context.Context, conn *pgx.Conn, p *tablePlan) error {
+	n, err := era.RecordWhere(ctx, conn, p.t, p.record, nextEraWhere)
+	if err != nil {
+		return err
+	}
+	if _, err := conn.Exec(ctx, "COMMIT"); err != nil {
+		return fmt.Errorf("commit N+1-era rows of %s: %s", p.name, describe(err))
+	}
+	_ = n
+	return nil
+}
+
+func insertDefaults(ctx context.Context, conn *pgx.Conn, p *tablePlan) (int64, error) {
+	b := &pgx.Batch{}
+	for range p.rows {
+		b.Queue("INSERT INTO " + quoteTable(p.t.Schema, p.t.Name) + " DEFAULT VALUES")
+	}
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		return 0, fmt.Errorf("insert into %s: %s", p.name, describe(err))
+	}
+	return int64(p.rows), nil
+}
+
+// describe renders a PostgreSQL error with its SQLSTATE and detail.
+func describe(err error) string {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		s := fmt.Sprintf("%s (SQLSTATE %s)", pgErr.Message, pgErr.Code)
+		if pgErr.Detail != "" {
+			s += ": " + pgErr.Detail
+		}
+		if pgErr.Where != "" {
+			s += " [" + pgErr.Where + "]"
+		}
+		return s
+	}
+	return err.Error()
+}
+
+// fillDeferred sets the foreign keys that were left NULL to break cycles,
+// one UPDATE per key, picking parents with the same skew as COPY.
+func (r *run) fillDeferred(ctx context.Context, ordered []*tablePlan) {
+	for _, p := range ordered {
+		if len(p.deferred) == 0 {
+			continue
+		}
+		res := r.get(p.name)
+		if res == nil || res.Skipped != "" || res.Rows == 0 {
+			continue
+		}
+		g := newTableGen(r.s.opts.Seed, "deferred", p, 0)
+		for _, fk := range p.deferred {
+			if err := r.updateDeferred(ctx, p, fk, g); err != nil {
+				r.s.log.Warn("seed: deferred foreign key left NULL", "table", p.name, "constraint", fk.con.Name, "err", err)
+				res.Unsatisfied = append(res.Unsatisfied, fk.con.Columns...)
+				r.set(res)
+			}
+		}
+	}
+}
+
+func (r *run) updateDeferred(ctx context.Context, p *tablePlan, fk *fkPlan, g *tableGen) error {
+	ctx, cancel := context.WithTimeout(ctx, tableTimeout)
+	defer cancel()
+	keys, err := readKeys(ctx, r.ctl, fk.parent, fk.refCols)
+	if err != nil {
+		return err
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	fk.keys, fk.perm, fk.permPos, fk.zipf = keys, nil, 0, nil
+	table := quoteTable(p.t.Schema, p.t.Name)
+	var isNull []string
+	for _, cp := range fk.cols {
+		isNull = append(isNull, pgx.Identifier{cp.col.Name}.Sanitize()+" IS NULL")
+	}
+	rows, err := r.ctl.Query(ctx, fmt.Sprintf("SELECT ctid::text FROM %s WHERE %s ORDER BY ctid", table, strings.Join(isNull, " AND ")))
+	if err != nil {
+		return fmt.Errorf("read rows of %s: %w", p.name, err)
+	}
+	tids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("read rows of %s: %w", p.name, err)
+	}
+	cols := make([][]string, len(fk.cols))
+	var picked []string
+	for _, tid := range tids {
+		key, exhausted := g.pickFK(fk)
+		if exhausted {
+			break
+		}
+		if key == nil {
+			continue
+		}
+		picked = append(picked, tid)
+		for j := range fk.cols {
+			cols[j] = append(cols[j], key[j])
+		}
+	}
+	if len(picked) == 0 {
+		return nil
+	}
+	set := make([]string, len(fk.cols))
+	names := []string{"tid"}
+	args := []any{picked}
+	unnest := []string{"$1::tid[]"}
+	for j, cp := range fk.cols {
+		n := fmt.Sprintf("c%d", j)
+		names = append(names, n)
+		set[j] = fmt.Sprintf("%s = v.%s::%s", pgx.Identifier{cp.col.Name}.Sanitize(), n, cp.col.Type)
+		args = append(args, cols[j])
+		unnest = append(unnest, fmt.Sprintf("$%d::text[]", j+2))
+	}
+	q := fmt.Sprintf("UPDATE %s t SET %s FROM unnest(%s) AS v(%s) WHERE t.ctid = v.tid",
+		table, strings.Join(set, ", "), strings.Join(unnest, ", "), strings.Join(names, ", "))
+	if _, err := r.ctl.Exec(ctx, q, args...); err != nil {
+		return fmt.Errorf("update %s: %s", p.name, describe(err))
+	}
+	return nil
+}

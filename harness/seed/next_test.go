@@ -1,0 +1,165 @@
+package seed
+
+import (
+	"testing"
+
+	"github.com/rehearse-dev/rehearse/harness/era"
+	"github.com/rehearse-dev/rehearse/harness/pgtest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const nextBase = `
+CREATE TYPE cert_state AS ENUM ('issued', 'revoked');
+CREATE TABLE agents (id bigserial PRIMARY KEY, hostname varchar(64) NOT NULL);
+CREATE TABLE certs (
+	id bigserial PRIMARY KEY,
+	agent_id bigint REFERENCES agents (id),
+	owner_email text NOT NULL,
+	common_name varchar(10) NOT NULL,
+	serial text NOT NULL CONSTRAINT certs_serial_key UNIQUE,
+	status text NOT NULL CONSTRAINT certs_status_check CHECK (status IN ('active', 'revoked')),
+	bytes integer NOT NULL CHECK (bytes > 0),
+	state cert_state NOT NULL
+);
+CREATE TABLE no_pk (note text);
+`
+
+// Each N+1-era shape against the migration that relaxes it: after Next, the
+// wrong down (which restores the old constraint) must fail on the data.
+func TestNextShapesBreakWrongDowns(t *testing.T) {
+	tests := []struct {
+		name, up, down, sqlstate string
+		table                    string
+	}{
+		{"NULL where NOT NULL was dropped",
+			`ALTER TABLE certs ALTER COLUMN owner_email DROP NOT NULL`,
+			`ALTER TABLE certs ALTER COLUMN owner_email SET NOT NULL`, "23502", "certs"},
+		{"longer strings where varchar was widened",
+			`ALTER TABLE certs ALTER COLUMN common_name TYPE varchar(50)`,
+			`ALTER TABLE certs ALTER COLUMN common_name TYPE varchar(10)`, "22001", "certs"},
+		{"varchar widened to text",
+			`ALTER TABLE certs ALTER COLUMN common_name TYPE text`,
+			`ALTER TABLE certs ALTER COLUMN common_name TYPE varchar(10)`, "22001", "certs"},
+		{"bigger numbers where int was widened",
+			`ALTER TABLE certs ALTER COLUMN bytes TYPE bigint`,
+			`ALTER TABLE certs ALTER COLUMN bytes TYPE integer`, "22003", "certs"},
+		{"duplicates where a UNIQUE was dropped",
+			`ALTER TABLE certs DROP CONSTRAINT certs_serial_key`,
+			`ALTER TABLE certs ADD CONSTRAINT certs_serial_key UNIQUE (serial)`, "23505", "certs"},
+		{"values outside a dropped CHECK",
+			`ALTER TABLE certs DROP CONSTRAINT certs_status_check`,
+			`ALTER TABLE certs ADD CONSTRAINT certs_status_check CHECK (status IN ('active', 'revoked'))`, "23514", "certs"},
+		{"values outside a relaxed CHECK",
+			`ALTER TABLE certs DROP CONSTRAINT certs_status_check;
+			 ALTER TABLE certs ADD CONSTRAINT certs_status_check CHECK (status IN ('active', 'revoked', 'expired', 'pending'))`,
+			`ALTER TABLE certs DROP CONSTRAINT certs_status_check;
+			 ALTER TABLE certs ADD CONSTRAINT certs_status_check CHECK (status IN ('active', 'revoked'))`, "23514", "certs"},
+		{"range CHECK dropped",
+			`ALTER TABLE certs DROP CONSTRAINT certs_bytes_check`,
+			`ALTER TABLE certs ADD CONSTRAINT certs_bytes_check CHECK (bytes > 0)`, "23514", "certs"},
+		{"new enum labels",
+			`ALTER TYPE cert_state ADD VALUE 'expired'`,
+			`ALTER TYPE cert_state RENAME TO cert_state_old;
+			 CREATE TYPE cert_state AS ENUM ('issued', 'revoked');
+			 ALTER TABLE certs ALTER COLUMN state TYPE cert_state USING state::text::cert_state;
+			 DROP TYPE cert_state_old`, "22P02", "certs"},
+		{"orphans where a FOREIGN KEY was dropped",
+			`ALTER TABLE certs DROP CONSTRAINT certs_agent_id_fkey`,
+			`ALTER TABLE certs ADD CONSTRAINT certs_agent_id_fkey FOREIGN KEY (agent_id) REFERENCES agents (id)`, "23503", "certs"},
+		{"rows in a new table",
+			`CREATE TABLE renewals (id bigserial PRIMARY KEY, cert_id bigint NOT NULL REFERENCES certs (id), note varchar(20))`,
+			"", "", "renewals"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := testCtx(t)
+			dsn := schemaDB(t, nextBase)
+			s := New(Options{Seed: 3, Rows: 100, Logger: testLogger()})
+			_, err := s.Base(ctx, dsn, take(t, dsn), nil)
+			require.NoError(t, err)
+			before := take(t, dsn)
+			pgtest.Exec(t, dsn, tt.up)
+			after := take(t, dsn)
+			res, err := s.Next(ctx, dsn, "000002_relax", before, after)
+			require.NoError(t, err)
+
+			var got *TableResult
+			for i := range res.Tables {
+				assert.NotEqual(t, "public.no_pk", res.Tables[i].Table, "an untouched table gets no N+1-era rows")
+				if res.Tables[i].Table == "public."+tt.table {
+					got = &res.Tables[i]
+				}
+			}
+			require.NotNil(t, got, "Next wrote nothing into %s: %+v", tt.table, res)
+			assert.Empty(t, got.Skipped)
+			assert.GreaterOrEqual(t, got.Rows, int64(10))
+			// Every inserted row is recorded, and nothing else.
+			tbl := after.Tables["public."+tt.table]
+			recorded, err := era.Count(ctx, pgtest.Connect(t, dsn), tbl.OID)
+			require.NoError(t, err)
+			assert.Equal(t, got.Rows, recorded)
+
+			if tt.down == "" {
+				return
+			}
+			err = execErr(t, dsn, tt.down)
+			require.Error(t, err, "the wrong down must fail on N+1-era data")
+			assert.Equal(t, tt.sqlstate, sqlState(err), err.Error())
+		})
+	}
+}
+
+func TestNextNewColumnOnExistingRows(t *testing.T) {
+	ctx := testCtx(t)
+	dsn := schemaDB(t, nextBase)
+	s := New(Options{Seed: 5, Rows: 100, Logger: testLogger()})
+	_, err := s.Base(ctx, dsn, take(t, dsn), nil)
+	require.NoError(t, err)
+	before := take(t, dsn)
+	pgtest.Exec(t, dsn, `ALTER TABLE certs ADD COLUMN renewal_state varchar(16) NOT NULL DEFAULT 'pending' CHECK (renewal_state IN ('pending', 'scheduled', 'overdue', 'none'));
+		ALTER TABLE certs ADD COLUMN issuer_id bigint REFERENCES agents (id)`)
+	after := take(t, dsn)
+	res, err := s.Next(ctx, dsn, "000003_add_columns", before, after)
+	require.NoError(t, err)
+	for _, tr := range res.Tables {
+		assert.Empty(t, tr.Skipped, tr.Table)
+		assert.Empty(t, tr.Unsatisfied, tr.Table)
+	}
+	old := "NOT " + era.IsNextEra(after.Tables["public.certs"], "c")
+	assert.Positive(t, queryInt(t, dsn, "SELECT count(*) FROM certs c WHERE renewal_state <> 'pending' AND "+old), "N-era rows got values in the new column")
+	assert.Positive(t, queryInt(t, dsn, "SELECT count(*) FROM certs c WHERE renewal_state = 'pending' AND "+old), "some N-era rows keep the default")
+	assert.Positive(t, queryInt(t, dsn, "SELECT count(issuer_id) FROM certs c WHERE "+old), "N-era rows got new foreign keys")
+	assert.Positive(t, queryInt(t, dsn, "SELECT count(*) FROM certs c WHERE NOT ("+old+")"), "N+1-era rows inserted")
+	assert.Equal(t, int64(100), queryInt(t, dsn, "SELECT count(*) FROM certs c WHERE "+old), "N-era rows are still 100")
+}
+
+// N-era data must not anticipate N+1's constraints: given a future that adds
+// a CHECK, a UNIQUE and a NOT NULL on free-text columns, applying them to
+// Base's data fails, as it would on production data.
+func TestBaseDoesNotAnticipateFuture(t *testing.T) {
+	ctx := testCtx(t)
+	ddl := `CREATE TABLE accounts (id bigserial PRIMARY KEY, status text NOT NULL, nickname text NOT NULL, region text, plan text)`
+	future := `ALTER TABLE accounts ADD CONSTRAINT accounts_status_check CHECK (status IN ('active', 'pending', 'inactive'));
+		ALTER TABLE accounts ADD CONSTRAINT accounts_nickname_key UNIQUE (nickname);
+		ALTER TABLE accounts ALTER COLUMN region SET NOT NULL;
+		ALTER TABLE accounts ADD CONSTRAINT accounts_plan_len CHECK (length(plan) <= 8)`
+	futureDSN := schemaDB(t, ddl+";"+future)
+	futureSnap := take(t, futureDSN)
+
+	dsn := schemaDB(t, ddl)
+	_, err := New(Options{Seed: 11, Logger: testLogger()}).Base(ctx, dsn, take(t, dsn), futureSnap)
+	require.NoError(t, err)
+	for _, tc := range []struct{ ddl, sqlstate string }{
+		{`ALTER TABLE accounts ADD CONSTRAINT accounts_status_check CHECK (status IN ('active', 'pending', 'inactive'))`, "23514"},
+		{`ALTER TABLE accounts ADD CONSTRAINT accounts_nickname_key UNIQUE (nickname)`, "23505"},
+		{`ALTER TABLE accounts ALTER COLUMN region SET NOT NULL`, "23502"},
+		{`ALTER TABLE accounts ADD CONSTRAINT accounts_plan_len CHECK (length(plan) <= 8)`, "23514"},
+	} {
+		err := execErr(t, dsn, tc.ddl)
+		require.Error(t, err, tc.ddl)
+		assert.Equal(t, tc.sqlstate, sqlState(err), tc.ddl)
+	}
+	// The variety is a minority: most values are what N+1 expects.
+	assert.Greater(t, queryInt(t, dsn, "SELECT count(*) FROM accounts WHERE status IN ('active', 'pending', 'inactive')"), int64(100))
+}

@@ -1,0 +1,147 @@
+// Package seed fills a database with production-like data generated from
+// its catalog: N-era rows on release N's schema (Base), and N+1-era rows
+// after each upgrade step shaped to break what that step relaxed (Next).
+//
+// Data is deterministic: the same seed and schema give the same bytes. Each
+// table has its own random source (seed + table name), so loading tables in
+// parallel does not change what is generated. Rows are written with COPY in
+// text format while they are generated.
+package seed
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+
+	"github.com/rehearse-dev/rehearse/harness/schema"
+)
+
+// Options configures a Seeder.
+type Options struct {
+	Seed int64 // same seed + same schema => byte-identical data
+	Rows int   // default rows per table (default 200)
+	// Profile tunes volumes and generators; nil = none. See LoadProfile.
+	Profile *Profile
+	// WeirdRate is the share of values with break-down shapes (NULLs,
+	// max-length, unicode/RTL/emoji, empty, boundaries, duplicates); it is
+	// also the share of N-era values that break constraints N+1 adds later.
+	// Default 0.1; negative means none.
+	WeirdRate float64
+	Parallel  int // tables loaded concurrently; default 2
+	Logger    *slog.Logger
+}
+
+// TableResult says how one table was seeded.
+type TableResult struct {
+	Table string
+	Rows  int64
+	// Skipped is the reason the table was not filled, "" when it was.
+	Skipped string
+	// Unsatisfied lists columns whose CHECK the seeder could not satisfy
+	// for some rows (those rows were not written).
+	Unsatisfied []string
+}
+
+// Result is what one Base or Next call wrote.
+type Result struct{ Tables []TableResult }
+
+// Seeder writes N-era and N+1-era data.
+type Seeder interface {
+	// Base fills every table of the database at dsn (N-era data, on release
+	// N's schema). future is the snapshot after all of N+1's migrations (may
+	// be nil): columns N+1 later constrains (new CHECK, NOT NULL, UNIQUE,
+	// FK) get the variety real data has, so an up that fails on real data
+	// fails here.
+	Base(ctx context.Context, dsn string, snap, future *schema.Snapshot) (*Result, error)
+	// Next writes N+1-era rows after migration step was applied, into what
+	// it added or relaxed (found by diffing before and after), and records
+	// every inserted row with era.RecordWhere.
+	Next(ctx context.Context, dsn string, step string, before, after *schema.Snapshot) (*Result, error)
+}
+
+type seeder struct {
+	opts Options
+	log  *slog.Logger
+}
+
+// New returns a Seeder with opts, defaults filled in.
+func New(opts Options) Seeder {
+	if opts.Rows <= 0 {
+		opts.Rows = 200
+	}
+	switch {
+	case opts.WeirdRate == 0:
+		opts.WeirdRate = 0.1
+	case opts.WeirdRate < 0:
+		opts.WeirdRate = 0
+	case opts.WeirdRate > 1:
+		opts.WeirdRate = 1
+	}
+	if opts.Parallel <= 0 {
+		opts.Parallel = 2
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	return &seeder{opts: opts, log: opts.Logger}
+}
+
+// Base implements Seeder.
+func (s *seeder) Base(ctx context.Context, dsn string, snap, future *schema.Snapshot) (*Result, error) {
+	if snap == nil {
+		return nil, fmt.Errorf("seed base: no schema snapshot")
+	}
+	if err := s.checkProfile(snap); err != nil {
+		return nil, fmt.Errorf("seed base: profile: %w", err)
+	}
+	r, err := s.newRun(ctx, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("seed base: %w", err)
+	}
+	defer r.close()
+	partitions, err := r.partitions(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("seed base: %w", err)
+	}
+	plans := map[string]*tablePlan{}
+	for name, t := range snap.Tables {
+		var ft *schema.Table
+		if future != nil {
+			ft = matchTable(future, t)
+		}
+		p, err := s.planTable(snap, t, ft)
+		if err != nil {
+			return nil, fmt.Errorf("seed base: plan %s: %w", name, err)
+		}
+		if parent, ok := partitions[t.OID]; ok {
+			p.skip = "partition of " + parent + ": filled through it"
+			p.rows = 0
+		}
+		plans[name] = p
+	}
+	ordered := order(plans)
+	r.loadAll(ctx, ordered, "")
+	r.fillDeferred(ctx, ordered)
+	return r.result(ordered), ctx.Err()
+}
+
+// matchTable finds t in other by OID (stable across renames and clones),
+// then by name.
+func matchTable(other *schema.Snapshot, t *schema.Table) *schema.Table {
+	for _, o := range other.Tables {
+		if o.OID == t.OID && t.OID != 0 {
+			return o
+		}
+	}
+	return other.Tables[t.QualifiedName()]
+}
+
+func sortedTables(snap *schema.Snapshot) []*schema.Table {
+	out := make([]*schema.Table, 0, len(snap.Tables))
+	for _, t := range snap.Tables {
+		out = append(out, t)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].QualifiedName() < out[j].QualifiedName() })
+	return out
+}

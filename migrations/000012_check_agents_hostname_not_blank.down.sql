@@ -1,1 +1,0 @@
-ALTER TABLE agents DROP CONSTRAINT agents_hostname_not_blank;

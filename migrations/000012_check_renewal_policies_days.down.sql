@@ -1,0 +1,1 @@
+ALTER TABLE renewal_policies DROP CONSTRAINT renewal_policies_renew_before_days_check;
