@@ -307,6 +307,8 @@ func (r *runner) release(ctx context.Context, sr scenario.Release, version strin
 		rel.Env[k] = expand(v)
 	}
 	if r.backend != "local" {
+		// server.args name host paths (${MIGRATIONS}); an image brings its own.
+		rel.Args = nil
 		return rel, nil
 	}
 	if sr.Server.Binary != "" {

@@ -183,7 +183,7 @@ func parseCheckDef(def string) (*node, error) {
 }
 
 func (p *parser) peek() token { return p.toks[p.pos] }
-func (p *parser) next() token  { t := p.toks[p.pos]; p.pos++; return t }
+func (p *parser) next() token { t := p.toks[p.pos]; p.pos++; return t }
 func (p *parser) isKw(kw string) bool {
 	t := p.peek()
 	return t.kind == tIdent && t.text == kw

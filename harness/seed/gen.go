@@ -25,6 +25,7 @@ type tableGen struct {
 	r           *rand.Rand
 	f           *gofakeit.Faker
 	weird       float64
+	weirdRow    bool
 	vals        []string
 	nulls       []bool
 	keys        []string
@@ -59,6 +60,9 @@ func newTableGen(seed int64, salt string, p *tablePlan, weird float64) *tableGen
 // one-to-one foreign key ran out of parents).
 func (g *tableGen) next(row int) (ok, stop bool) {
 	p := g.plan
+	// WeirdRate is a share of rows; in such a row about half the columns
+	// get a break-down shape.
+	g.weirdRow = g.weird > 0 && g.r.Float64() < g.weird
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		for _, fk := range p.fks {
 			if fk.deferred {
@@ -156,7 +160,7 @@ func (g *tableGen) value(cp *colPlan, row, attempt int) (v string, null bool) {
 			return v, null
 		}
 	}
-	if g.weird > 0 && attempt < 3 && g.r.Float64() < g.weird {
+	if g.weirdRow && attempt < 3 && g.r.IntN(2) == 0 {
 		if !cp.inUnique && len(cp.recent) > 0 && g.r.IntN(3) == 0 {
 			return cp.recent[g.r.IntN(len(cp.recent))], false
 		}

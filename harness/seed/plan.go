@@ -88,11 +88,11 @@ type tablePlan struct {
 	deferred []*fkPlan
 	// Set by Next: the step whose rows are recorded as N+1-era, the shapes
 	// of those rows, and the columns the step added (for the UPDATE).
-	record     string
-	shapes     []shape
+	record string
+	shapes []shape
 	// hasTriggers: the table has user triggers, so COPY keeps all triggers on.
 	hasTriggers bool
-	updateCols []string
+	updateCols  []string
 }
 
 type softPair struct {

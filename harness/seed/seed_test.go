@@ -183,19 +183,19 @@ func TestBaseKitchenSink(t *testing.T) {
 
 	// Shapes that break down migrations are there.
 	for what, sql := range map[string]string{
-		"NULL in a nullable column":  "SELECT count(*) FROM kitchen_sink WHERE body IS NULL",
-		"max-length varchar":         "SELECT count(*) FROM kitchen_sink WHERE char_length(v10) = 10",
-		"multi-byte text":            "SELECT count(*) FROM kitchen_sink WHERE octet_length(body) > char_length(body)",
-		"empty string":               "SELECT count(*) FROM kitchen_sink WHERE body = ''",
-		"boundary integer":           "SELECT count(*) FROM kitchen_sink WHERE big IN (0, -1, 1, 9223372036854775807, -9223372036854775808) OR small IN (32767, -32768)",
-		"constant default used":      "SELECT count(*) FROM kitchen_sink WHERE status = 'new'",
-		"every enum label":           "SELECT count(DISTINCT m) - 2 FROM kitchen_sink",
-		"arrays with elements":       "SELECT count(*) FROM kitchen_sink WHERE cardinality(tags) > 0",
-		"domain values":              "SELECT count(*) FROM kitchen_sink WHERE zip IS NOT NULL",
-		"regex-solved codes":         "SELECT count(*) FROM kitchen_sink WHERE code IS NOT NULL",
-		"ordered pair from a CHECK":  "SELECT count(*) FROM kitchen_sink WHERE starts_on IS NOT NULL AND ends_on IS NOT NULL",
-		"created_at <= updated_at":   "SELECT count(*) FROM events WHERE updated_at IS NOT NULL",
-		"children of busy parents":   "SELECT max(c) - 4 FROM (SELECT count(*) c FROM events GROUP BY sink_id) x",
+		"NULL in a nullable column": "SELECT count(*) FROM kitchen_sink WHERE body IS NULL",
+		"max-length varchar":        "SELECT count(*) FROM kitchen_sink WHERE char_length(v10) = 10",
+		"multi-byte text":           "SELECT count(*) FROM kitchen_sink WHERE octet_length(body) > char_length(body)",
+		"empty string":              "SELECT count(*) FROM kitchen_sink WHERE body = ''",
+		"boundary integer":          "SELECT count(*) FROM kitchen_sink WHERE big IN (0, -1, 1, 9223372036854775807, -9223372036854775808) OR small IN (32767, -32768)",
+		"constant default used":     "SELECT count(*) FROM kitchen_sink WHERE status = 'new'",
+		"every enum label":          "SELECT count(DISTINCT m) - 2 FROM kitchen_sink",
+		"arrays with elements":      "SELECT count(*) FROM kitchen_sink WHERE cardinality(tags) > 0",
+		"domain values":             "SELECT count(*) FROM kitchen_sink WHERE zip IS NOT NULL",
+		"regex-solved codes":        "SELECT count(*) FROM kitchen_sink WHERE code IS NOT NULL",
+		"ordered pair from a CHECK": "SELECT count(*) FROM kitchen_sink WHERE starts_on IS NOT NULL AND ends_on IS NOT NULL",
+		"created_at <= updated_at":  "SELECT count(*) FROM events WHERE updated_at IS NOT NULL",
+		"children of busy parents":  "SELECT max(c) - 4 FROM (SELECT count(*) c FROM events GROUP BY sink_id) x",
 	} {
 		assert.Positive(t, queryInt(t, dsn, sql), what)
 	}

@@ -190,26 +190,6 @@ func (rp *replica) halt(ctx context.Context) error {
 	}
 }
 
-var httpClient = &http.Client{Timeout: 2 * time.Second}
-
-// probe GETs path and returns the status code and a short body; 0 when the
-// server does not answer.
-func probe(ctx context.Context, base, path string) (int, string) {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
-	if err != nil {
-		return 0, err.Error()
-	}
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		return 0, err.Error()
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	return resp.StatusCode, strings.TrimSpace(string(b))
-}
-
 // waitUp waits until the replica answers /healthz (it has migrated, in boot
 // mode, and listens). A process exit before that is an error.
 func (rp *replica) waitUp(ctx context.Context, timeout time.Duration) error {
@@ -218,7 +198,7 @@ func (rp *replica) waitUp(ctx context.Context, timeout time.Duration) error {
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		if code, _ := probe(ctx, rp.url(), "/healthz"); code == http.StatusOK {
+		if code, _ := env.Probe(ctx, rp.url(), "/healthz"); code == http.StatusOK {
 			return nil
 		}
 		if _, exit, _ := rp.state(); exit != "" {
@@ -232,100 +212,8 @@ func (rp *replica) waitUp(ctx context.Context, timeout time.Duration) error {
 	}
 }
 
-// observeHealth is ServerHealth for a set of replicas.
-func observeHealth(ctx context.Context, reps []*replica, o env.HealthOptions) (env.Health, error) {
-	if len(reps) == 0 {
-		return env.Health{}, fmt.Errorf("server health: no replica is running (scaled to 0)")
-	}
-	if o.Timeout <= 0 {
-		o.Timeout = 60 * time.Second
-	}
-	start := time.Now()
-	var h env.Health
-	restarts := func() (int, string) {
-		n, last := 0, ""
-		for _, rp := range reps {
-			r, exit, _ := rp.state()
-			n += r
-			if exit != "" {
-				last = exit
-			}
-		}
-		return n, last
-	}
-	allReady := func() (bool, string) {
-		for _, rp := range reps {
-			code, body := probe(ctx, rp.url(), "/readyz")
-			if code != http.StatusOK {
-				if code == 0 {
-					return false, "no answer on /readyz: " + body
-				}
-				return false, fmt.Sprintf("/readyz %d: %s", code, body)
-			}
-		}
-		return true, ""
-	}
-	tick := time.NewTicker(200 * time.Millisecond)
-	defer tick.Stop()
-	deadline := time.NewTimer(o.Timeout)
-	defer deadline.Stop()
-	for ready := false; !ready; {
-		var why string
-		ready, why = allReady()
-		if ready {
-			break
-		}
-		h.Detail = why
-		select {
-		case <-ctx.Done():
-			return h, fmt.Errorf("server health: %w", ctx.Err())
-		case <-deadline.C:
-			h.Restarts, _ = restarts()
-			_, exit := restarts()
-			h.CrashLoop = h.Restarts > 0
-			if exit != "" {
-				h.Detail = fmt.Sprintf("%s; last exit: %s", h.Detail, exit)
-			}
-			h.Detail = fmt.Sprintf("not ready within %s: %s", o.Timeout, h.Detail)
-			return h, nil
-		case <-tick.C:
-		}
-	}
-	h.ReadySeconds = time.Since(start).Seconds()
-	h.Detail = ""
-	before, _ := restarts()
-	graceEnd := time.Now().Add(o.Grace)
-	for time.Now().Before(graceEnd) {
-		select {
-		case <-ctx.Done():
-			return h, fmt.Errorf("server health: %w", ctx.Err())
-		case <-tick.C:
-		}
-		if n, exit := restarts(); n > before || anyDown(reps) {
-			h.Restarts, h.CrashLoop = n, true
-			h.Detail = fmt.Sprintf("ready after %.1fs, then exited within the %s grace period: %s", h.ReadySeconds, o.Grace, exit)
-			return h, nil
-		}
-		if ok, why := allReady(); !ok {
-			h.Restarts, _ = restarts()
-			h.Detail = fmt.Sprintf("ready after %.1fs, then not ready within the %s grace period: %s", h.ReadySeconds, o.Grace, why)
-			return h, nil
-		}
-	}
-	h.Restarts, _ = restarts()
-	h.CrashLoop = h.Restarts > 0
-	h.Ready = !h.CrashLoop
-	if h.CrashLoop {
-		h.Detail = fmt.Sprintf("ready, but restarted %d times during the rollout", h.Restarts)
-	}
-	return h, nil
-}
+// URL implements env.Replica.
+func (rp *replica) URL() string { return rp.url() }
 
-func anyDown(reps []*replica) bool {
-	for _, rp := range reps {
-		if _, _, up := rp.state(); !up {
-			return true
-		}
-	}
-	return false
-}
+// State implements env.Replica.
+func (rp *replica) State(context.Context) (int, string, bool) { return rp.state() }

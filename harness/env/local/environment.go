@@ -380,9 +380,12 @@ func (e *Environment) isState(db string) bool {
 // ServerHealth implements env.Environment.
 func (e *Environment) ServerHealth(ctx context.Context, o env.HealthOptions) (env.Health, error) {
 	e.mu.Lock()
-	reps := append([]*replica(nil), e.replicas...)
+	reps := make([]env.Replica, len(e.replicas))
+	for i, rp := range e.replicas {
+		reps[i] = rp
+	}
 	e.mu.Unlock()
-	return observeHealth(ctx, reps, o)
+	return env.ObserveHealth(ctx, reps, o)
 }
 
 // ServerURL implements env.Environment.

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/rehearse-dev/rehearse/harness/matrix"
+)
+
+// runRoot runs the real root command and returns its output and exit code.
+func runRoot(t *testing.T, args ...string) (string, int) {
+	t.Helper()
+	root := newRootCmd()
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.SetArgs(args)
+	err := root.ExecuteContext(context.Background())
+	if err != nil {
+		out.WriteString("\nerror: " + err.Error())
+	}
+	return out.String(), exitCodeOf(err)
+}
+
+func writeFiles(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, body := range files {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.WriteFile(p, []byte(body), 0o644))
+	}
+	return dir
+}
+
+// TestMatrixGateEndToEnd runs the matrix on the sample's 1.0 -> 1.1 and
+// checks the exit code, the blocking reasons, the four report files, and
+// that the gate passes once each blocking finding carries a waiver.
+func TestMatrixGateEndToEnd(t *testing.T) {
+	out := t.TempDir()
+	text, code := runRoot(t, "matrix", "--migrations", "../../migrations", "--from", "1.0", "--to", "1.1",
+		"--old-queries", "../../fixtures/queries/release-1.0.sql", "--out", out, "--rows", "50")
+	require.Equal(t, 1, code, text)
+	assert.Contains(t, text, "BLOCKING 000007_drop_owner_email_not_null downOnData")
+	assert.Contains(t, text, "SQLSTATE 23502")
+	assert.Contains(t, text, "BLOCKING 000010_drop_agent_heartbeats schemaRestored")
+	for _, f := range []string{"matrix.md", "matrix.html", "matrix.json", "junit.xml"} {
+		assert.FileExists(t, filepath.Join(out, f))
+	}
+	b, err := os.ReadFile(filepath.Join(out, "matrix.json"))
+	require.NoError(t, err)
+	var rep matrix.Report
+	require.NoError(t, json.Unmarshal(b, &rep))
+	assert.Equal(t, 1, rep.SchemaVersion)
+	assert.True(t, rep.Blocking)
+
+	policy := filepath.Join(t.TempDir(), "policy.yaml")
+	require.NoError(t, os.WriteFile(policy, []byte(`apiVersion: rehearse.dev/v1
+kind: Policy
+waivers:
+  - {migration: "000007", check: downOnData, reason: "NULL owners are backfilled before rollback", expires: 2099-12-31}
+  - {migration: "000008", check: downOnData, reason: "long names truncated by runbook step 3", expires: 2099-12-31}
+  - {migration: "000010", reason: "heartbeats are rebuilt by agents", expires: 2099-12-31}
+`), 0o644))
+	text, code = runRoot(t, "gate", filepath.Join(out, "matrix.json"))
+	assert.Equal(t, 1, code, text)
+	text, code = runRoot(t, "gate", filepath.Join(out, "matrix.json"), "--policy", policy)
+	assert.Equal(t, 0, code, text)
+	assert.Contains(t, text, "heartbeats are rebuilt by agents")
+}
+
+// TestMatrixBadInput: every bad input exits 2 with a message that names the
+// file (or flag) and says what to do; nothing is left half done.
+func TestMatrixBadInput(t *testing.T) {
+	base := "CREATE TABLE t (id int PRIMARY KEY);\n"
+	good := map[string]string{"001_t.up.sql": base, "001_t.down.sql": "DROP TABLE t;\n", "002_a.up.sql": "ALTER TABLE t ADD COLUMN a int;\n", "002_a.down.sql": "ALTER TABLE t DROP COLUMN a;\n"}
+	withFile := func(name, body string) map[string]string {
+		m := map[string]string{}
+		for k, v := range good {
+			m[k] = v
+		}
+		m[name] = body
+		return m
+	}
+	gitRepo := func(t *testing.T) string {
+		dir := writeFiles(t, good)
+		for _, args := range [][]string{{"init", "-q"}, {"add", "."}, {"-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "init"}} {
+			cmd := exec.Command("git", args...)
+			cmd.Dir = dir
+			out, err := cmd.CombinedOutput()
+			require.NoError(t, err, string(out))
+		}
+		return dir
+	}
+	tests := []struct {
+		name  string
+		files map[string]string
+		args  []string
+		want  []string
+	}{
+		{"malformed file name", withFile("3-oops.sql", "SELECT 1;"), nil, []string{"3-oops.sql", "rename it"}},
+		{"duplicate versions", withFile("0002_b.up.sql", "SELECT 1;"), nil, []string{"002_a.up.sql", "0002_b.up.sql"}},
+		{"down without up", withFile("003_c.down.sql", "SELECT 1;"), nil, []string{"003_c.down.sql"}},
+		{"SQL syntax error in up", withFile("003_c.up.sql", "SELECT 1;\nALTER TABLE t ADD COLUMN;\n"), nil, []string{"003_c.up.sql:2", "syntax error"}},
+		{"unknown layout", good, []string{"--layout", "flyway"}, []string{"flyway"}},
+		{"unknown release or version", good, []string{"--from", "9.9"}, []string{"9.9"}},
+		{"no PostgreSQL binaries", good, []string{"--pg-bin", "/nonexistent"}, []string{"--pg-bin /nonexistent", "apt-get install postgresql", "--backend docker"}},
+		{"unwritable --out", good, []string{"--out", "/proc/rehearse-out"}, []string{"--out /proc/rehearse-out"}},
+		{"policy error", good, []string{"--policy", "/nonexistent/policy.yaml"}, []string{"/nonexistent/policy.yaml"}},
+		{"missing migrations folder", nil, []string{"--migrations", "/nonexistent/migrations"}, []string{"/nonexistent/migrations"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := []string{"matrix", "--from", "001", "--out", t.TempDir()}
+			if tt.files != nil {
+				args = append(args, "--migrations", writeFiles(t, tt.files))
+			}
+			text, code := runRoot(t, append(args, tt.args...)...)
+			assert.Equal(t, 2, code, text)
+			for _, w := range tt.want {
+				assert.Contains(t, text, w)
+			}
+		})
+	}
+	t.Run("unknown git ref", func(t *testing.T) {
+		repo := gitRepo(t)
+		text, code := runRoot(t, "matrix", "--git", "--repo", repo, "--migrations", ".", "--from", "v9.9.9", "--to", "HEAD", "--out", t.TempDir())
+		assert.Equal(t, 2, code, text)
+		assert.Contains(t, text, "v9.9.9")
+	})
+}
+
+// TestMatrixDefectsAreVerdicts: a missing down file and an up that fails at
+// run time are verdicts (exit 1), never crashes.
+func TestMatrixDefectsAreVerdicts(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"001_t.up.sql": "CREATE TABLE t (id int PRIMARY KEY);\n", "001_t.down.sql": "DROP TABLE t;\n",
+		"002_no_down.up.sql": "ALTER TABLE t ADD COLUMN a int;\n",
+		"003_fails.up.sql":   "-- refers to a table that does not exist\nALTER TABLE missing ADD COLUMN b int;\n",
+		"003_fails.down.sql": "SELECT 1;\n",
+	})
+	out := t.TempDir()
+	text, code := runRoot(t, "matrix", "--migrations", dir, "--from", "001", "--out", out, "--rows", "10")
+	require.Equal(t, 1, code, text)
+	b, err := os.ReadFile(filepath.Join(out, "matrix.json"))
+	require.NoError(t, err)
+	var rep matrix.Report
+	require.NoError(t, json.Unmarshal(b, &rep))
+	require.Len(t, rep.Results, 2)
+	assert.Equal(t, matrix.VerdictBroken, rep.Results[0].Verdict)
+	assert.Contains(t, rep.Results[0].Checks.DownOnData.Error, "002_no_down.down.sql is missing")
+	assert.Equal(t, matrix.VerdictBroken, rep.Results[1].Verdict)
+	assert.Equal(t, "42P01", rep.Results[1].Checks.Up.SQLState)
+	assert.Equal(t, 2, rep.Results[1].Checks.Up.Line)
+}

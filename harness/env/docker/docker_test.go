@@ -1,0 +1,157 @@
+package docker_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/rehearse-dev/rehearse/harness/env"
+	"github.com/rehearse-dev/rehearse/harness/env/docker"
+	"github.com/rehearse-dev/rehearse/harness/migrate"
+	"github.com/rehearse-dev/rehearse/harness/procedure"
+	"github.com/rehearse-dev/rehearse/harness/seed"
+)
+
+var repoRoot = func() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "..")
+}()
+
+const pgImage = "kind-offline/postgres:15"
+
+// requireDocker fails in CI (where docker is part of what is tested) and
+// skips loudly elsewhere when docker or the PostgreSQL image is missing.
+// The sample's server images are built when missing.
+func requireDocker(t *testing.T) {
+	t.Helper()
+	missing := func(format string, args ...any) {
+		msg := fmt.Sprintf(format, args...)
+		if os.Getenv("CI") != "" {
+			t.Fatalf("docker backend test cannot run in CI: %s", msg)
+		}
+		t.Skipf("SKIPPING the docker backend test: %s", msg)
+	}
+	if err := docker.Available(context.Background()); err != nil {
+		missing("%v", err)
+	}
+	if err := exec.Command("docker", "image", "inspect", pgImage).Run(); err != nil {
+		missing("image %s is missing: build it with ../shared/kind-offline/build-postgres-image", pgImage)
+	}
+	for _, rel := range []string{"1.0", "1.1"} {
+		if exec.Command("docker", "image", "inspect", "rehearse-sample/app:"+rel).Run() == nil {
+			continue
+		}
+		cmd := exec.Command("make", "-f", "images.mk", "image-"+rel)
+		cmd.Dir = repoRoot
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "build rehearse-sample/app:%s (make -f images.mk image-%s):\n%s", rel, rel, out)
+	}
+}
+
+func TestDockerProcedures(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts containers: not in -short")
+	}
+	requireDocker(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	runID := fmt.Sprintf("t%d", time.Now().UnixNano()%1e9)
+	t0 := time.Now()
+	e, err := docker.NewEnvironment(ctx, docker.Options{Options: env.Options{RunID: runID}, PostgresImage: pgImage})
+	require.NoError(t, err)
+	t.Logf("environment up in %.1fs", time.Since(t0).Seconds())
+	closed := false
+	t.Cleanup(func() {
+		if !closed {
+			assert.NoError(t, e.Close(context.Background()))
+		}
+	})
+
+	set, err := migrate.LoadDir(filepath.Join(repoRoot, "migrations"), migrate.Options{})
+	require.NoError(t, err)
+	base, next, err := set.Range("000003", "000011")
+	require.NoError(t, err)
+	bk, err := migrate.BookkeepingFor("golang-migrate")
+	require.NoError(t, err)
+	var progress strings.Builder
+	pc := &procedure.Context{
+		Env:  e,
+		From: env.Release{Name: "1.0", Version: "000003", Image: "rehearse-sample/app:1.0", Port: 8080},
+		To:   env.Release{Name: "1.1", Version: "000011", Image: "rehearse-sample/app:1.1", Port: 8080},
+		Base: base, Next: next, Bookkeeping: bk, WorkDir: t.TempDir(), Progress: &progress,
+		Checks: procedure.CheckOptions{
+			Health: env.HealthOptions{Timeout: 6 * time.Second, Grace: time.Second},
+			Smoke: []procedure.SmokeRequest{
+				{Method: "GET", Path: "/api/v1/certificates", Expect: 200},
+				{Method: "POST", Path: "/api/v1/agents", Expect: 201, Body: `{"hostname": "smoke-docker.example.com", "platform": "linux"}`},
+			},
+		},
+	}
+	defer func() {
+		if t.Failed() {
+			t.Logf("progress:\n%s", progress.String())
+		}
+	}()
+	_, err = procedure.Prepare(ctx, pc, seed.New(seed.Options{Seed: 1, Rows: 40}))
+	require.NoError(t, err)
+
+	want := map[string]string{"standard": procedure.VerdictFailed, "full-restore": procedure.VerdictRecovered}
+	for _, name := range []string{"standard", "full-restore"} {
+		require.NoError(t, e.LoadState(ctx, procedure.StartState))
+		p, err := procedure.Get(name)
+		require.NoError(t, err)
+		res, err := procedure.Run(ctx, p, pc)
+		require.NoError(t, err)
+		assert.Equal(t, want[name], res.Verdict, "%s: %v", name, res.Reasons)
+		if name == "standard" {
+			assert.Equal(t, procedure.StatusFail, res.Check(procedure.CheckSchemaErrors).Status, "1.0's self-check logs 42703 in its container")
+		} else {
+			assert.Equal(t, procedure.StatusOK, res.Check(procedure.CheckSmoke).Status, res.Check(procedure.CheckSmoke).Detail)
+			assert.Equal(t, pc.Baseline.Rows(), res.WritesLost)
+		}
+	}
+	t.Logf("progress:\n%s", progress.String())
+
+	// Close removes every container and the network of the run.
+	require.NoError(t, e.Close(ctx))
+	closed = true
+	out, err := exec.Command("docker", "ps", "-aq", "--filter", "label="+docker.Label+"="+runID).CombinedOutput()
+	require.NoError(t, err)
+	assert.Empty(t, strings.TrimSpace(string(out)), "containers left behind")
+	out, err = exec.Command("docker", "network", "ls", "-q", "--filter", "label="+docker.Label+"="+runID).CombinedOutput()
+	require.NoError(t, err)
+	assert.Empty(t, strings.TrimSpace(string(out)), "networks left behind")
+}
+
+func TestDockerCrashLoop(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts containers: not in -short")
+	}
+	requireDocker(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	e, err := docker.NewEnvironment(ctx, docker.Options{Options: env.Options{RunID: fmt.Sprintf("c%d", time.Now().UnixNano()%1e9)}, PostgresImage: pgImage})
+	require.NoError(t, err)
+	defer func() { assert.NoError(t, e.Close(context.Background())) }()
+	// A server whose DATABASE_URL database does not exist never gets past its
+	// boot: it exits and docker restarts it.
+	r := env.Release{Name: "1.0", Image: "rehearse-sample/app:1.0", Port: 8080, Args: []string{"--db-wait", "100ms"},
+		Env: map[string]string{"MIGRATIONS_DIR": "/nonexistent"}}
+	require.NoError(t, e.Rollback(ctx, r))
+	h, err := e.ServerHealth(ctx, env.HealthOptions{Timeout: 5 * time.Second, Grace: time.Second})
+	require.NoError(t, err)
+	assert.False(t, h.Ready)
+	assert.True(t, h.CrashLoop, "%+v", h)
+	logs, err := e.ServerLogs(ctx)
+	require.NoError(t, err)
+	assert.Contains(t, logs, "nonexistent")
+}

@@ -1,0 +1,367 @@
+package kind_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/kind/pkg/cluster"
+
+	"github.com/rehearse-dev/rehearse/harness/env"
+	"github.com/rehearse-dev/rehearse/harness/env/kind"
+	"github.com/rehearse-dev/rehearse/harness/env/kube"
+	"github.com/rehearse-dev/rehearse/harness/env/local"
+	"github.com/rehearse-dev/rehearse/harness/helmrun"
+	"github.com/rehearse-dev/rehearse/harness/migrate"
+	"github.com/rehearse-dev/rehearse/harness/pgtest"
+	"github.com/rehearse-dev/rehearse/harness/procedure"
+	"github.com/rehearse-dev/rehearse/harness/scenario"
+	"github.com/rehearse-dev/rehearse/harness/seed"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+var repoRoot = func() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "..")
+}()
+
+// offlineNodeImage is what ../shared/kind-offline/build-node-image makes.
+const offlineNodeImage = "kind-offline/node:v1.34.4"
+
+// stages prints each stage's time as the test goes, and all of them at the end.
+type stages struct {
+	t     *testing.T
+	start time.Time
+	lines []string
+}
+
+func (s *stages) do(name string, f func()) {
+	s.t.Helper()
+	t0 := time.Now()
+	f()
+	line := fmt.Sprintf("%-55s %6.1fs", name, time.Since(t0).Seconds())
+	s.lines = append(s.lines, line)
+	s.t.Log("stage: " + line)
+}
+
+func (s *stages) summary() string {
+	return "stage times:\n  " + strings.Join(s.lines, "\n  ") + fmt.Sprintf("\n  %-55s %6.1fs", "total", time.Since(s.start).Seconds())
+}
+
+// requireKind returns the node and PostgreSQL images. Without docker or
+// the images the test skips, loudly, except under CI where it fails: CI
+// must build them (make node-image images, see docs/kind.md).
+func requireKind(t *testing.T) (nodeImage, pgImage string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("SKIPPED: the kind end-to-end test creates a cluster (minutes): not in -short")
+	}
+	nodeImage = os.Getenv("REHEARSE_KIND_NODE_IMAGE")
+	if nodeImage == "" {
+		nodeImage = offlineNodeImage
+		if exec.Command("docker", "image", "inspect", nodeImage).Run() != nil {
+			nodeImage = kind.DefaultNodeImage
+		}
+	}
+	pgImage = os.Getenv("REHEARSE_POSTGRES_IMAGE")
+	if pgImage == "" {
+		pgImage = "kind-offline/postgres:15"
+	}
+	var missing []string
+	if out, err := exec.Command("docker", "info", "--format", "{{.ServerVersion}}").CombinedOutput(); err != nil {
+		missing = append(missing, fmt.Sprintf("docker does not answer (%v: %s; run ../shared/kind-offline/start-docker)", err, strings.TrimSpace(string(out))))
+	} else {
+		for _, img := range []string{nodeImage, pgImage} {
+			if exec.Command("docker", "image", "inspect", img).Run() != nil {
+				missing = append(missing, "image "+img+" is not in the local docker (make node-image, or ../shared/kind-offline/build-postgres-image)")
+			}
+		}
+	}
+	if len(missing) > 0 {
+		msg := "the kind end-to-end test cannot run: " + strings.Join(missing, "; ")
+		if os.Getenv("CI") != "" {
+			t.Fatal(msg + " (CI is set: this test must run in CI)")
+		}
+		t.Skip("SKIPPED: " + msg)
+	}
+	if os.Getenv(kind.DockerShimEnv) == "" {
+		// The layout CI and this machine share: ../shared beside the clone.
+		shim := filepath.Join(repoRoot, "..", "shared", "kind-offline", "docker-shim")
+		if _, err := os.Stat(filepath.Join(shim, "docker")); err == nil {
+			t.Setenv(kind.DockerShimEnv, shim)
+		}
+	}
+	return nodeImage, pgImage
+}
+
+// buildAppImage builds the sample server of release rel and its FROM
+// scratch image rehearse-sample/app:<rel> (fixtures/app/Dockerfile), in a
+// temporary build context; it returns the static binary.
+func buildAppImage(t *testing.T, rel, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "bin", "app-"+rel)
+	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w -X main.release="+rel, "-o", bin, "./fixtures/app")
+	build.Dir = repoRoot
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "build the sample server %s:\n%s", rel, out)
+	if _, err := os.Stat(filepath.Join(dir, "migrations")); os.IsNotExist(err) {
+		out, err := exec.Command("cp", "-r", filepath.Join(repoRoot, "migrations"), filepath.Join(dir, "migrations")).CombinedOutput()
+		require.NoError(t, err, "%s", out)
+	}
+	img := exec.Command("docker", "build", "-q", "-f", filepath.Join(repoRoot, "fixtures", "app", "Dockerfile"),
+		"--build-arg", "RELEASE="+rel, "-t", "rehearse-sample/app:"+rel, dir)
+	img.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
+	out, err = img.CombinedOutput()
+	require.NoError(t, err, "docker build rehearse-sample/app:%s:\n%s", rel, out)
+	return bin
+}
+
+type sample struct {
+	s          *scenario.Scenario
+	from, to   env.Release
+	base, next []*migrate.Migration
+	bk         migrate.Bookkeeping
+	smoke      []procedure.SmokeRequest
+	bins       map[string]string
+}
+
+func loadSample(t *testing.T, viaHook bool, bins map[string]string) *sample {
+	t.Helper()
+	s, err := scenario.Load(filepath.Join(repoRoot, "scenarios", "sample-1.0-to-1.1.yaml"))
+	require.NoError(t, err)
+	migDir := s.Abs(s.Spec.Migrations.Path)
+	set, err := migrate.LoadDir(migDir, migrate.Options{})
+	require.NoError(t, err)
+	base, next, err := set.Range(s.Spec.Releases.From.Version, s.Spec.Releases.To.Version)
+	require.NoError(t, err)
+	bk, err := migrate.BookkeepingFor(s.Spec.Migrations.Bookkeeping)
+	require.NoError(t, err)
+	release := func(sr scenario.Release, hook bool) env.Release {
+		var args []string
+		for _, a := range sr.Server.Args {
+			args = append(args, strings.ReplaceAll(a, "${MIGRATIONS}", migDir))
+		}
+		return env.Release{
+			Name: sr.Name, Version: sr.Version, Image: sr.Server.Image, Port: sr.Server.Port,
+			Binary: bins[sr.Name], Args: args, ViaHook: hook,
+			Chart: s.Abs(sr.Chart.Path), Values: sr.Chart.Values,
+		}
+	}
+	var smoke []procedure.SmokeRequest
+	for _, r := range s.Spec.Smoke {
+		smoke = append(smoke, procedure.SmokeRequest{Name: r.Name, Method: r.Method, Path: r.Path, Body: r.Body, Expect: r.Expect, Save: r.Save})
+	}
+	// Release N is installed in boot mode; the upgrade to N+1 is either
+	// through the migration hook Job or at the new server's boot.
+	return &sample{s: s, from: release(s.Spec.Releases.From, false), to: release(s.Spec.Releases.To, viaHook),
+		base: base, next: next, bk: bk, smoke: smoke, bins: bins}
+}
+
+// outcome is what the test compares between backends.
+type outcome struct {
+	Verdict    string
+	FailedStep string
+}
+
+func rehearse(t *testing.T, st *stages, label string, e env.Environment, sm *sample, health env.HealthOptions) map[string]outcome {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	var progress strings.Builder
+	pc := &procedure.Context{
+		Env: e, From: sm.from, To: sm.to, Base: sm.base, Next: sm.next, Bookkeeping: sm.bk,
+		WorkDir: t.TempDir(), Progress: &progress,
+		Checks: procedure.CheckOptions{Health: health, Smoke: sm.smoke},
+	}
+	t.Cleanup(func() { t.Logf("%s progress:\n%s", label, progress.String()) })
+	st.do(label+": install "+sm.from.Name+", seed, back up, upgrade to "+sm.to.Name+", seed", func() {
+		_, err := procedure.Prepare(ctx, pc, seed.New(seed.Options{Seed: sm.s.Spec.Data.Seed, Rows: sm.s.Spec.Data.Rows}))
+		require.NoError(t, err, "progress:\n%s", progress.String())
+	})
+	out := map[string]outcome{}
+	for i, name := range procedure.Names {
+		st.do(label+": procedure "+name, func() {
+			require.NoError(t, e.LoadState(ctx, procedure.StartState))
+			p, err := procedure.Get(name)
+			require.NoError(t, err)
+			pc.Checks.Unique = fmt.Sprintf("%s-%d-%d", label, i, time.Now().UnixNano()%1e6)
+			res, err := procedure.Run(ctx, p, pc)
+			require.NoError(t, err)
+			o := outcome{Verdict: res.Verdict}
+			if fs := res.FailedStep(); fs != nil {
+				o.FailedStep = fs.Name
+			}
+			out[name] = o
+			t.Logf("%s %s: %s %v", label, name, res.Verdict, res.Reasons)
+			for _, s := range res.Steps {
+				t.Logf("  step %-45s %-4s %5.1fs %s %s", s.Name, s.Status, s.Seconds, s.Output, firstLine(s.Error))
+			}
+		})
+	}
+	return out
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
+// The headline: a throwaway kind cluster, the chart installed, upgraded
+// (once through the migration hook, once at boot) and rolled back by every
+// procedure with the real Helm machinery; the verdicts equal the local
+// backend's; nothing is left behind.
+func TestKindRehearsal(t *testing.T) {
+	nodeImage, pgImage := requireKind(t)
+	st := &stages{t: t, start: time.Now()}
+	defer func() { t.Log(st.summary()) }()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+
+	bins := map[string]string{}
+	build := t.TempDir()
+	st.do("build the sample server images 1.0 and 1.1", func() {
+		for _, rel := range []string{"1.0", "1.1"} {
+			bins[rel] = buildAppImage(t, rel, build)
+		}
+	})
+
+	// The user's kubeconfig must never be touched: HOME points at an empty
+	// folder while the cluster exists.
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("KUBECONFIG", "")
+
+	runID := fmt.Sprintf("e2e%d", time.Now().UnixNano()%1e6)
+	var e *kind.Environment
+	st.do("create the kind cluster and load "+pgImage, func() {
+		var err error
+		e, err = kind.New(ctx, kind.Options{
+			Options:   env.Options{RunID: runID},
+			NodeImage: nodeImage,
+			Images:    []string{pgImage},
+		})
+		require.NoError(t, err)
+	})
+	name, dir := e.ClusterName(), filepath.Dir(e.Kubeconfig())
+	closed := false
+	t.Cleanup(func() {
+		if !closed {
+			assert.NoError(t, e.Close(context.Background()))
+		}
+	})
+	for _, s := range e.Stages() {
+		t.Logf("kind stage: %-40s %5.1fs", s.Name, s.Seconds)
+	}
+	assert.True(t, strings.HasPrefix(name, kind.ClusterPrefix), name)
+	assert.NoFileExists(t, filepath.Join(home, ".kube", "config"), "kind wrote the user's kubeconfig")
+	kc, err := os.ReadFile(e.Kubeconfig())
+	require.NoError(t, err)
+	assert.Contains(t, string(kc), "kind-"+name)
+
+	health := env.HealthOptions{Timeout: 40 * time.Second, Grace: 3 * time.Second}
+	sm := loadSample(t, false, bins)
+
+	// The hook variant runs on the same cluster through the kube backend,
+	// in a namespace of its own: the existing-cluster path, for real.
+	var hookOut map[string]outcome
+	var hookEnv *kube.Environment
+	st.do("kube backend on the cluster: namespace for the hook variant", func() {
+		hookEnv, err = kube.New(ctx, kube.Options{Options: env.Options{RunID: runID + "-hook"}, Kubeconfig: e.Kubeconfig()})
+		require.NoError(t, err)
+	})
+	st.do("load the sample images 1.0 and 1.1", func() {
+		require.NoError(t, e.LoadImages(ctx, sm.from.Image, sm.to.Image))
+	})
+
+	bootOut := rehearse(t, st, "kind boot", e, sm, health)
+	hookSample := loadSample(t, true, bins)
+	hookOut = rehearse(t, st, "kube hook", hookEnv, hookSample, health)
+
+	checkHelm(t, e.Actions(), false)
+	checkHelm(t, hookEnv.Actions(), true)
+	hist, err := hookEnv.Helm().History(hookEnv.ReleaseName())
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(hist), 5, "install, upgrade, and a rollback per procedure and state load")
+	assert.Equal(t, "deployed", hist[len(hist)-1].Status)
+
+	st.do("the same scenario on the local backend", func() {
+		le, err := local.NewEnvironment(ctx, local.EnvOptions{Options: env.Options{RunID: runID}, Server: pgtest.Server(t)})
+		require.NoError(t, err)
+		defer func() { assert.NoError(t, le.Close(context.Background())) }()
+		localOut := rehearse(t, st, "local", le, sm, env.HealthOptions{Timeout: 8 * time.Second, Grace: 2 * time.Second})
+		assert.Equal(t, localOut, bootOut, "kind (boot) and local give the same verdicts")
+		assert.Equal(t, localOut, hookOut, "kube (hook) and local give the same verdicts")
+	})
+	// What the sample's defects must give (as on the local backend).
+	assert.Equal(t, procedure.VerdictRecovered, bootOut["full-restore"].Verdict)
+	assert.Equal(t, procedure.VerdictFailed, bootOut["standard"].Verdict)
+
+	hookNS := hookEnv.Namespace()
+	st.do("kube backend close (namespace deleted)", func() {
+		require.NoError(t, hookEnv.Close(ctx))
+		_, err := e.Cluster().Clientset.CoreV1().Namespaces().Get(ctx, hookNS, metav1.GetOptions{})
+		assert.Error(t, err, "namespace %s is gone", hookNS)
+	})
+	st.do("teardown: delete the cluster", func() {
+		require.NoError(t, e.Close(ctx))
+		closed = true
+	})
+	// Nothing left behind: no cluster, no node container, no temp dir.
+	clusters, err := cluster.NewProvider(cluster.ProviderWithDocker()).List()
+	require.NoError(t, err)
+	assert.NotContains(t, clusters, name)
+	ps, err := exec.Command("docker", "ps", "-aq", "--filter", "label=io.x-k8s.kind.cluster="+name).Output()
+	require.NoError(t, err)
+	assert.Empty(t, strings.TrimSpace(string(ps)), "node containers left")
+	assert.NoDirExists(t, dir)
+	left, _ := filepath.Glob(filepath.Join(os.TempDir(), "rehearse-"+runID+"*"))
+	assert.Empty(t, left, "temp dirs left")
+	assert.NoFileExists(t, filepath.Join(home, ".kube", "config"))
+}
+
+// checkHelm checks the Helm timeline: the migration Job ran as a
+// pre-upgrade hook (with its logs) in hook mode, never in boot mode, and
+// never on a rollback.
+func checkHelm(t *testing.T, actions []*helmrun.Result, viaHook bool) {
+	t.Helper()
+	require.GreaterOrEqual(t, len(actions), 3)
+	assert.Equal(t, "install", actions[0].Action)
+	assert.Equal(t, 1, actions[0].Revision)
+	up := actions[1]
+	assert.Equal(t, "upgrade", up.Action)
+	assert.Equal(t, 2, up.Revision)
+	if viaHook {
+		require.Len(t, up.Hooks, 2, up.HooksSummary())
+		job := up.Hooks[1]
+		assert.Equal(t, "Job", job.Kind)
+		assert.Equal(t, []string{"pre-upgrade"}, intersect(job.Events, "pre-upgrade"))
+		assert.Equal(t, "Succeeded", job.Phase)
+		assert.NotEmpty(t, job.Logs, "the migration Job's logs are kept for the report")
+	} else {
+		assert.Empty(t, up.Hooks, up.HooksSummary())
+	}
+	for _, a := range actions[2:] {
+		assert.Equal(t, "rollback", a.Action)
+		assert.Empty(t, a.Hooks, "no hook runs on rollback: %s", a.HooksSummary())
+	}
+}
+
+func intersect(s []string, want string) []string {
+	for _, x := range s {
+		if x == want {
+			return []string{want}
+		}
+	}
+	return nil
+}
