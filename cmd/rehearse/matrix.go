@@ -88,6 +88,10 @@ func printSummary(cmd *cobra.Command, out *rehearsal.Outcome) {
 	}
 	fmt.Fprintf(w, "report: %s\n", filepath.Join(out.OutDir, "matrix.html"))
 	if out.KeptDSN != "" {
-		fmt.Fprintf(w, "kept: %s (databases %s_*)\n", out.KeptDSN, "rehearse")
+		fmt.Fprintf(w, "kept: %s\n", out.KeptDSN)
+		fmt.Fprintf(w, "  databases: %s\n", strings.Join(out.Databases, " "))
+		if out.StopHint != "" {
+			fmt.Fprintf(w, "  stop it with: %s\n", out.StopHint)
+		}
 	}
 }

@@ -180,6 +180,9 @@ type Report struct {
 	Findings      []Finding         `json:"findings,omitempty"`
 	// Blocking is true when a finding has Action "block": the gate fails.
 	Blocking bool `json:"blocking"`
+	// KeptDatabases lists the state databases left in place by --keep:
+	// <prefix>_p_<k> (schema after k migrations) and <prefix>_d_<k> (with data).
+	KeptDatabases []string `json:"keptDatabases,omitempty"`
 	// Notes are run-level remarks (e.g. "no bookkeeping table: ...").
 	Notes []string `json:"notes,omitempty"`
 }

@@ -100,6 +100,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.Bookkeeping.Name() == "none" {
 		rep.Notes = append(rep.Notes, "bookkeeping: none — the app keeps no table of applied migrations, so a runbook step like `DELETE FROM schema_migrations ...` fails; release N's boot (re-running its up files) was probed on every state instead")
 	}
+	if cfg.Keep {
+		rep.KeptDatabases = r.Databases()
+	}
 	rep.Seconds = time.Since(start).Seconds()
 	return rep, nil
 }

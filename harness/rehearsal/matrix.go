@@ -60,6 +60,7 @@ type Outcome struct {
 	OutDir    string
 	KeptDSN   string // with Keep: where the databases still are
 	Databases []string
+	StopHint  string // with Keep: how to stop the kept local server
 }
 
 // RunMatrix runs the whole matrix and writes the reports.
@@ -119,7 +120,7 @@ func RunMatrix(ctx context.Context, o MatrixOptions) (*Outcome, error) {
 	var server *local.Server
 	if adminDSN == "" {
 		fmt.Fprintln(o.Progress, "starting a local PostgreSQL ...")
-		server, err = local.Start(ctx, local.Options{BinDir: o.PGBin, RunAs: o.PGUser, Logger: o.Logger})
+		server, err = local.Start(ctx, local.Options{BinDir: o.PGBin, RunAs: o.PGUser, Logger: o.Logger, Detach: o.Keep})
 		if err != nil {
 			return nil, fmt.Errorf("start local PostgreSQL: %w", err)
 		}
@@ -162,6 +163,10 @@ func RunMatrix(ctx context.Context, o MatrixOptions) (*Outcome, error) {
 	out := &Outcome{Report: rep, OutDir: o.Out}
 	if o.Keep {
 		out.KeptDSN = adminDSN
+		out.Databases = rep.KeptDatabases
+		if server != nil {
+			out.StopHint = fmt.Sprintf("kill %d && rm -rf %s", server.PID(), server.Dir)
+		}
 	}
 	return out, nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"sort"
 	"strings"
 	"sync"
@@ -427,11 +428,14 @@ func copyRows(ctx context.Context, conn *pgx.Conn, p *tablePlan, g *tableGen) (i
 	}
 	pr, pw := io.Pipe()
 	genDone := make(chan error, 1)
+	var genBusy time.Duration
 	go func() {
 		bw := bufio.NewWriterSize(pw, 256<<10)
 		var err error
 		for row := 0; row < p.rows && err == nil; row++ {
+			t0 := time.Now()
 			ok, stop := g.next(row)
+			genBusy += time.Since(t0)
 			if stop {
 				break
 			}
@@ -448,9 +452,11 @@ func copyRows(ctx context.Context, conn *pgx.Conn, p *tablePlan, g *tableGen) (i
 		pw.CloseWithError(err)
 		genDone <- err
 	}()
+	copyStart := time.Now()
 	tag, err := conn.PgConn().CopyFrom(ctx, pr, fmt.Sprintf("COPY %s (%s) FROM STDIN", dest, strings.Join(cols, ", ")))
 	pr.CloseWithError(errors.New("copy ended"))
 	genErr := <-genDone
+	slog.Warn("seed: copy", "table", p.name, "copy_seconds", time.Since(copyStart).Seconds(), "generator_seconds", genBusy.Seconds())
 	if err != nil {
 		return 0, fmt.Errorf("copy into %s: %s", p.name, describe(err))
 	}

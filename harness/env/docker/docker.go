@@ -19,6 +19,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"strconv"
@@ -28,6 +29,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/moby/moby/api/types/container"
+	mobynet "github.com/moby/moby/api/types/network"
 	"github.com/testcontainers/testcontainers-go"
 	tcexec "github.com/testcontainers/testcontainers-go/exec"
 	"github.com/testcontainers/testcontainers-go/network"
@@ -105,6 +107,14 @@ func (a slogAdapter) Printf(format string, v ...any) { a.l.Debug(fmt.Sprintf(for
 func NewEnvironment(ctx context.Context, o Options) (*Environment, error) {
 	// The reaper image cannot be pulled here; the environment cleans up itself.
 	os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
+	// Inside a container (/.dockerenv) testcontainers dials the default
+	// gateway; a daemon on a local socket publishes on this machine's
+	// loopback, where the ports are bound.
+	if _, set := os.LookupEnv("TESTCONTAINERS_HOST_OVERRIDE"); !set {
+		if h := os.Getenv("DOCKER_HOST"); h == "" || strings.HasPrefix(h, "unix://") {
+			os.Setenv("TESTCONTAINERS_HOST_OVERRIDE", "127.0.0.1")
+		}
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -153,6 +163,7 @@ func (e *Environment) startPostgres(ctx context.Context) error {
 	c, err := testcontainers.Run(ctx, e.opts.PostgresImage,
 		testcontainers.WithEnv(map[string]string{"POSTGRES_USER": pgUser, "POSTGRES_PASSWORD": pgPassword, "POSTGRES_DB": "postgres"}),
 		testcontainers.WithExposedPorts("5432/tcp"),
+		loopbackPorts("5432/tcp"),
 		testcontainers.WithLabels(e.labels()),
 		network.WithNetwork([]string{pgAlias}, e.net),
 		// The image logs "ready to accept connections" once (no temporary
@@ -192,6 +203,20 @@ func (e *Environment) startPostgres(ctx context.Context) error {
 		case <-tick.C:
 		}
 	}
+}
+
+// loopbackPorts publishes ports on 127.0.0.1 only: docker 20.10 may give
+// the IPv4 and IPv6 bindings of one port different host ports, and
+// testcontainers may then dial the IPv6 one over IPv4.
+func loopbackPorts(ports ...string) testcontainers.CustomizeRequestOption {
+	return testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
+		if hc.PortBindings == nil {
+			hc.PortBindings = mobynet.PortMap{}
+		}
+		for _, p := range ports {
+			hc.PortBindings[mobynet.MustParsePort(p)] = []mobynet.PortBinding{{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: "0"}}
+		}
+	})
 }
 
 func hostPort(host, port string) string {
@@ -271,6 +296,7 @@ func (e *Environment) startReplica(ctx context.Context, r env.Release, waitUp bo
 	opts := []testcontainers.ContainerCustomizer{
 		testcontainers.WithEnv(e.serverEnv(r, false)),
 		testcontainers.WithExposedPorts(cport),
+		loopbackPorts(cport),
 		testcontainers.WithLabels(e.labels()),
 		network.WithNetwork(nil, e.net),
 		testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {

@@ -162,9 +162,9 @@ func loadSample(t *testing.T, viaHook bool, bins map[string]string) *sample {
 	for _, r := range s.Spec.Smoke {
 		smoke = append(smoke, procedure.SmokeRequest{Name: r.Name, Method: r.Method, Path: r.Path, Body: r.Body, Expect: r.Expect, Save: r.Save})
 	}
-	// Release N is installed in boot mode; the upgrade to N+1 is either
-	// through the migration hook Job or at the new server's boot.
-	return &sample{s: s, from: release(s.Spec.Releases.From, false), to: release(s.Spec.Releases.To, viaHook),
+	// Both releases migrate the same way: through the chart's hook Job
+	// (N's runs post-install, N+1's pre-upgrade), or at the server's boot.
+	return &sample{s: s, from: release(s.Spec.Releases.From, viaHook), to: release(s.Spec.Releases.To, viaHook),
 		base: base, next: next, bk: bk, smoke: smoke, bins: bins}
 }
 
@@ -271,6 +271,7 @@ func TestKindRehearsal(t *testing.T) {
 
 	health := env.HealthOptions{Timeout: 40 * time.Second, Grace: 3 * time.Second}
 	sm := loadSample(t, false, bins)
+	hookSample := loadSample(t, true, bins)
 
 	// The hook variant runs on the same cluster through the kube backend,
 	// in a namespace of its own: the existing-cluster path, for real.
@@ -285,7 +286,6 @@ func TestKindRehearsal(t *testing.T) {
 	})
 
 	bootOut := rehearse(t, st, "kind boot", e, sm, health)
-	hookSample := loadSample(t, true, bins)
 	hookOut = rehearse(t, st, "kube hook", hookEnv, hookSample, health)
 
 	checkHelm(t, e.Actions(), false)
@@ -295,14 +295,17 @@ func TestKindRehearsal(t *testing.T) {
 	require.GreaterOrEqual(t, len(hist), 5, "install, upgrade, and a rollback per procedure and state load")
 	assert.Equal(t, "deployed", hist[len(hist)-1].Status)
 
-	st.do("the same scenario on the local backend", func() {
-		le, err := local.NewEnvironment(ctx, local.EnvOptions{Options: env.Options{RunID: runID}, Server: pgtest.Server(t)})
+	for _, v := range []struct {
+		label string
+		sm    *sample
+		got   map[string]outcome
+	}{{"local boot", sm, bootOut}, {"local hook", hookSample, hookOut}} {
+		le, err := local.NewEnvironment(ctx, local.EnvOptions{Options: env.Options{RunID: runID + strings.ReplaceAll(v.label, " ", "")}, Server: pgtest.Server(t)})
 		require.NoError(t, err)
-		defer func() { assert.NoError(t, le.Close(context.Background())) }()
-		localOut := rehearse(t, st, "local", le, sm, env.HealthOptions{Timeout: 8 * time.Second, Grace: 2 * time.Second})
-		assert.Equal(t, localOut, bootOut, "kind (boot) and local give the same verdicts")
-		assert.Equal(t, localOut, hookOut, "kube (hook) and local give the same verdicts")
-	})
+		want := rehearse(t, st, v.label, le, v.sm, env.HealthOptions{Timeout: 8 * time.Second, Grace: 2 * time.Second})
+		assert.NoError(t, le.Close(context.Background()))
+		assert.Equal(t, want, v.got, "%s: the cluster gives the local backend's verdicts", v.label)
+	}
 	// What the sample's defects must give (as on the local backend).
 	assert.Equal(t, procedure.VerdictRecovered, bootOut["full-restore"].Verdict)
 	assert.Equal(t, procedure.VerdictFailed, bootOut["standard"].Verdict)
@@ -336,20 +339,20 @@ func TestKindRehearsal(t *testing.T) {
 func checkHelm(t *testing.T, actions []*helmrun.Result, viaHook bool) {
 	t.Helper()
 	require.GreaterOrEqual(t, len(actions), 3)
-	assert.Equal(t, "install", actions[0].Action)
-	assert.Equal(t, 1, actions[0].Revision)
-	up := actions[1]
-	assert.Equal(t, "upgrade", up.Action)
-	assert.Equal(t, 2, up.Revision)
-	if viaHook {
-		require.Len(t, up.Hooks, 2, up.HooksSummary())
-		job := up.Hooks[1]
+	for i, want := range []struct{ action, event string }{{"install", "post-install"}, {"upgrade", "pre-upgrade"}} {
+		a := actions[i]
+		assert.Equal(t, want.action, a.Action)
+		assert.Equal(t, i+1, a.Revision)
+		if !viaHook {
+			assert.Empty(t, a.Hooks, a.HooksSummary())
+			continue
+		}
+		require.Len(t, a.Hooks, 2, a.HooksSummary())
+		job := a.Hooks[1]
 		assert.Equal(t, "Job", job.Kind)
-		assert.Equal(t, []string{"pre-upgrade"}, intersect(job.Events, "pre-upgrade"))
+		assert.Equal(t, []string{want.event}, intersect(job.Events, want.event), a.HooksSummary())
 		assert.Equal(t, "Succeeded", job.Phase)
 		assert.NotEmpty(t, job.Logs, "the migration Job's logs are kept for the report")
-	} else {
-		assert.Empty(t, up.Hooks, up.HooksSummary())
 	}
 	for _, a := range actions[2:] {
 		assert.Equal(t, "rollback", a.Action)

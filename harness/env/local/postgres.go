@@ -46,6 +46,9 @@ type Options struct {
 	Logger       *slog.Logger
 	// Settings are extra `-c name=value` server settings.
 	Settings map[string]string
+	// Detach lets the server outlive the harness (--keep): no parent-death
+	// signal. The caller prints how to stop it.
+	Detach bool
 }
 
 // Server is a running PostgreSQL owned by the harness.
@@ -58,6 +61,7 @@ type Server struct {
 	exited  chan struct{}
 	cred    *syscall.Credential
 	log     *slog.Logger
+	detach  bool
 }
 
 // FindBinDir returns the first directory holding initdb and postgres among
@@ -127,7 +131,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
-	s := &Server{BinDir: binDir, Dir: dir, cred: cred, log: opts.Logger, exited: make(chan struct{})}
+	s := &Server{BinDir: binDir, Dir: dir, cred: cred, log: opts.Logger, exited: make(chan struct{}), detach: opts.Detach}
 	if cred != nil {
 		if err := os.Chown(dir, int(cred.Uid), int(cred.Gid)); err != nil {
 			os.RemoveAll(dir)
@@ -189,7 +193,11 @@ func (s *Server) startPostgres(ctx context.Context, data string, settings map[st
 	}
 	cmd := exec.Command(filepath.Join(s.BinDir, "postgres"), args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGQUIT, Credential: s.cred}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: s.cred}
+	if !s.detach {
+		// Dies with the harness even if it is killed without a chance to clean up.
+		cmd.SysProcAttr.Pdeathsig = syscall.SIGQUIT
+	}
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
 		return fmt.Errorf("start postgres: %w", err)
@@ -229,6 +237,14 @@ func (s *Server) loadVersion(ctx context.Context) error {
 // DSN returns a connection string for database db.
 func (s *Server) DSN(db string) string {
 	return fmt.Sprintf("postgres://%s@127.0.0.1:%d/%s?sslmode=disable", Superuser, s.Port, db)
+}
+
+// PID is the postmaster's process id.
+func (s *Server) PID() int {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
 }
 
 // LogPath is the server's log file.
