@@ -60,6 +60,8 @@ type TableFingerprint struct {
 	Hash string `json:"hash"`
 	// Columns maps a column name to the hash of its values.
 	Columns map[string]string `json:"columns"`
+	// NonNull counts non-NULL values per column (TakeEras only).
+	NonNull map[string]int64 `json:"nonNull,omitempty"`
 }
 
 // Set holds fingerprints by qualified table name.

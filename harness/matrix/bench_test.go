@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sort"
 	"testing"
 	"time"
 
@@ -92,6 +93,12 @@ func BenchmarkMatrixVsReplay(b *testing.B) {
 		for _, r := range rep.Results {
 			require.Equal(b, matrix.StatusOK, r.Checks.DownOnData.Status, "%s: %s", r.Name, r.Checks.DownOnData.Error)
 		}
+		printPhases(rep)
+		if os.Getenv("REHEARSE_BENCH_MATRIX_ONLY") != "" {
+			// A development aid for profiling the matrix alone; the ratio needs both.
+			b.ReportMetric(matrixTime.Seconds(), "matrix-s")
+			continue
+		}
 
 		t1 := time.Now()
 		naiveReplay(b, ctx, admin, set, bk, seedOpts)
@@ -104,6 +111,19 @@ func BenchmarkMatrixVsReplay(b *testing.B) {
 		fmt.Fprintf(os.Stderr, "matrix %.1fs (%.2fs/migration), naive replay %.1fs, ratio %.3f (target <= 0.2)\n",
 			matrixTime.Seconds(), matrixTime.Seconds()/migrations, naiveTime.Seconds(), matrixTime.Seconds()/naiveTime.Seconds())
 	}
+}
+
+func printPhases(rep *matrix.Report) {
+	phases := make([]string, 0, len(rep.PhaseSeconds))
+	for p := range rep.PhaseSeconds {
+		phases = append(phases, p)
+	}
+	sort.Slice(phases, func(i, j int) bool { return rep.PhaseSeconds[phases[i]] > rep.PhaseSeconds[phases[j]] })
+	fmt.Fprintf(os.Stderr, "matrix phases (summed over parallel cells):")
+	for _, p := range phases {
+		fmt.Fprintf(os.Stderr, " %s %.1fs", p, rep.PhaseSeconds[p])
+	}
+	fmt.Fprintln(os.Stderr)
 }
 
 // naiveReplay measures what the matrix measures without reusing states:

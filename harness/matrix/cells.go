@@ -101,26 +101,25 @@ func (r *runner) downOnDataCell(ctx context.Context, k int, prev, cur *dataState
 		res.Checks.NextEraLoss = Check{Status: StatusSkip, Error: "down failed on data"}
 		return "fail (" + firstLine(downErr.Error()) + ")", nil
 	}
-	after, err := schema.Take(ctx, conn, schema.Options{})
+	after, err := r.snapshot(ctx, conn, schema.Options{})
 	if err != nil {
 		return "", fmt.Errorf("snapshot after down: %w", err)
 	}
 	// N-era data: the rows of state k-1 that the seeder did not write in the
-	// N+1 era must come back exactly.
+	// N+1 era must come back exactly. N+1-era rows are found by table OID, so
+	// a table the down renamed back is the same table.
 	t1 := time.Now()
-	nEra, err := takeFingerprint(ctx, conn, after, fingerprint.NEraOnly, present(after, keys(prev.nEra)))
+	nTables := present(after, keys(prev.nEra))
+	xTables := presentByOID(after, cur.snap, keys(cur.nextEra))
+	nEra, nextEra, err := fingerprint.TakeEras(ctx, conn, after, union(nTables, xTables)...)
+	r.timed("fingerprint", t1)
 	if err != nil {
-		return "", fmt.Errorf("fingerprint N-era data after down: %w", err)
+		return "", fmt.Errorf("fingerprint data after down: %w", err)
 	}
-	nEra = renamedLike(nEra, after, prev.snap)
+	nEra = renamedLike(only(nEra, nTables), after, prev.snap)
 	res.Checks.NEraKept = compareCheck(prev.nEra, nEra, "N-era data differs from before the up", time.Since(t1))
-
 	t2 := time.Now()
-	nextEra, err := takeFingerprint(ctx, conn, after, fingerprint.NextEraOnly, presentByOID(after, cur.snap, keys(cur.nextEra)))
-	if err != nil {
-		return "", fmt.Errorf("fingerprint N+1-era data after down: %w", err)
-	}
-	nextEra = renamedLike(nextEra, after, cur.snap)
+	nextEra = renamedLike(only(nextEra, xTables), after, cur.snap)
 	res.Checks.NextEraLoss = lossCheck(cur, nextEra, schema.Diff(cur.snap, after), time.Since(t2))
 	return fmt.Sprintf("downOnData ok, nEraKept %s, nextEraLoss %s", res.Checks.NEraKept.Status, res.Checks.NextEraLoss.Status), nil
 }
@@ -159,7 +158,7 @@ func (r *runner) pristineCell(ctx context.Context, k int) (string, error) {
 		return "fail (" + firstLine(downErr.Error()) + ")", nil
 	}
 	t1 := time.Now()
-	after, err := schema.Take(ctx, conn, schema.Options{})
+	after, err := r.snapshot(ctx, conn, schema.Options{})
 	if err != nil {
 		return "", fmt.Errorf("snapshot after down: %w", err)
 	}
@@ -171,7 +170,7 @@ func (r *runner) pristineCell(ctx context.Context, k int) (string, error) {
 		res.Checks.RoundTrip = checkFromErr(upErr, time.Since(t2))
 		res.Checks.RoundTrip.Error = "up after down fails: " + res.Checks.RoundTrip.Error
 	} else {
-		again, err := schema.Take(ctx, conn, schema.Options{})
+		again, err := r.snapshot(ctx, conn, schema.Options{})
 		if err != nil {
 			return "", fmt.Errorf("snapshot after round trip: %w", err)
 		}
@@ -203,7 +202,7 @@ func (r *runner) bootCell(ctx context.Context, k int, cur *dataState) (string, e
 		}
 	}
 	if c.Status == StatusOK {
-		after, err := schema.Take(ctx, conn, schema.Options{})
+		after, err := r.snapshot(ctx, conn, schema.Options{})
 		if err != nil {
 			return "", fmt.Errorf("snapshot after boot: %w", err)
 		}
@@ -322,6 +321,30 @@ func keys(s fingerprint.Set) []string {
 	return out
 }
 
+func union(a, b []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, t := range append(append([]string(nil), a...), b...) {
+		if !seen[t] {
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// only keeps the named tables of set.
+func only(set fingerprint.Set, tables []string) fingerprint.Set {
+	out := fingerprint.Set{}
+	for _, t := range tables {
+		if fp, ok := set[t]; ok {
+			out[t] = fp
+		}
+	}
+	return out
+}
+
 // present keeps the tables that exist in snap; the others show up as
 // missing in the comparison.
 func present(snap *schema.Snapshot, tables []string) []string {
@@ -341,12 +364,30 @@ func firstLine(s string) string {
 	return s
 }
 
-// takeFingerprint fingerprints exactly tables (none when empty).
-func takeFingerprint(ctx context.Context, q schema.Querier, snap *schema.Snapshot, f fingerprint.Filter, tables []string) (fingerprint.Set, error) {
+// fingerprint fingerprints exactly tables (none when empty).
+func (r *runner) fingerprint(ctx context.Context, q schema.Querier, snap *schema.Snapshot, f fingerprint.Filter, tables []string) (fingerprint.Set, error) {
 	if len(tables) == 0 {
 		return fingerprint.Set{}, nil
 	}
+	defer r.timed("fingerprint", time.Now())
 	return fingerprint.Take(ctx, q, snap, f, tables...)
+}
+
+// snapshot takes a catalog snapshot.
+func (r *runner) snapshot(ctx context.Context, q schema.Querier, opts schema.Options) (*schema.Snapshot, error) {
+	defer r.timed("snapshot", time.Now())
+	return schema.Take(ctx, q, opts)
+}
+
+// timed adds the time since t0 to phase; the report shows where time went.
+func (r *runner) timed(phase string, t0 time.Time) {
+	d := time.Since(t0)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.phases == nil {
+		r.phases = map[string]time.Duration{}
+	}
+	r.phases[phase] += d
 }
 
 // presentByOID maps tables named as in ref to their names in snap, matching

@@ -183,6 +183,10 @@ type Report struct {
 	// KeptDatabases lists the state databases left in place by --keep:
 	// <prefix>_p_<k> (schema after k migrations) and <prefix>_d_<k> (with data).
 	KeptDatabases []string `json:"keptDatabases,omitempty"`
+	// PhaseSeconds is where the time went, summed over cells (which run in
+	// parallel, so the sum can exceed Seconds): clone, up, down, snapshot,
+	// fingerprint, seed N-era, seed N+1-era, probes, ...
+	PhaseSeconds map[string]float64 `json:"phaseSeconds,omitempty"`
 	// Notes are run-level remarks (e.g. "no bookkeeping table: ...").
 	Notes []string `json:"notes,omitempty"`
 }

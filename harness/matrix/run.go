@@ -103,6 +103,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.Keep {
 		rep.KeptDatabases = r.Databases()
 	}
+	rep.PhaseSeconds = map[string]float64{}
+	for phase, d := range r.phases {
+		rep.PhaseSeconds[phase] = d.Seconds()
+	}
 	rep.Seconds = time.Since(start).Seconds()
 	return rep, nil
 }
@@ -130,6 +134,7 @@ type runner struct {
 
 	probes     probeHistory
 	bootChecks []*Check
+	phases     map[string]time.Duration
 }
 
 func (r *runner) names() []string {
@@ -152,6 +157,7 @@ func (r *runner) dsn(db string) string {
 // create makes database name (a clone of template when not empty) and
 // remembers it for cleanup.
 func (r *runner) create(ctx context.Context, name, template string) error {
+	defer r.timed("clone", time.Now())
 	if err := pgadmin.Create(ctx, r.cfg.AdminDSN, name, template); err != nil {
 		return err
 	}
@@ -162,6 +168,7 @@ func (r *runner) create(ctx context.Context, name, template string) error {
 }
 
 func (r *runner) drop(name string) {
+	defer r.timed("drop", time.Now())
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := pgadmin.Drop(ctx, r.cfg.AdminDSN, name); err != nil {
@@ -237,7 +244,7 @@ func (r *runner) buildPristine(ctx context.Context) error {
 		return err
 	}
 	r.pristine[0] = p0
-	if r.pristineSnap[0], err = schema.Take(ctx, conn, schema.Options{}); err != nil {
+	if r.pristineSnap[0], err = r.snapshot(ctx, conn, schema.Options{}); err != nil {
 		return fmt.Errorf("snapshot release N's schema: %w", err)
 	}
 	conn.Close(ctx)
@@ -258,7 +265,7 @@ func (r *runner) buildPristine(ctx context.Context) error {
 		}
 		upErr := r.up(ctx, conn, m)
 		if upErr == nil {
-			r.pristineSnap[k], err = schema.Take(ctx, conn, schema.Options{})
+			r.pristineSnap[k], err = r.snapshot(ctx, conn, schema.Options{})
 		}
 		conn.Close(context.Background())
 		if err != nil {
@@ -292,11 +299,13 @@ func (r *runner) recordBase(ctx context.Context, conn *pgx.Conn) error {
 
 // up applies m's up with bookkeeping, as the migration tool would.
 func (r *runner) up(ctx context.Context, conn *pgx.Conn, m *migrate.Migration) error {
+	defer r.timed("up", time.Now())
 	return migrate.Up(ctx, conn, m, r.cfg.Bookkeeping, nil)
 }
 
 // down applies migration k's down with bookkeeping.
 func (r *runner) down(ctx context.Context, conn *pgx.Conn, k int) error {
+	defer r.timed("down", time.Now())
 	var prev *migrate.Migration
 	if k >= 2 {
 		prev = r.next[k-2]
@@ -318,6 +327,9 @@ type dataState struct {
 	nonNull map[string]int64
 }
 
+// all is the fingerprint of every row of the state.
+func (s *dataState) all() fingerprint.Set { return fingerprint.Merge(s.nEra, s.nextEra) }
+
 // buildData seeds N-era data on D0, then builds D1..Dn (up, N+1-era writes)
 // and starts each migration's cells as soon as its states exist.
 func (r *runner) buildData(ctx context.Context, rep *Report) error {
@@ -328,7 +340,7 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 	if err != nil {
 		return err
 	}
-	snap0, err := schema.Take(ctx, conn, schema.Options{})
+	snap0, err := r.snapshot(ctx, conn, schema.Options{})
 	if err != nil {
 		conn.Close(ctx)
 		return fmt.Errorf("snapshot release N's schema: %w", err)
@@ -343,6 +355,7 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 	if err != nil {
 		return fmt.Errorf("seed N-era data: %w", err)
 	}
+	r.timed("seed N-era", seedStart)
 	r.addSeeding("n", "", res)
 	r.cfg.Logger.Info("seeded N-era data", "seconds", time.Since(seedStart).Seconds())
 
@@ -358,7 +371,12 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 		conn.Close(ctx)
 		return err
 	}
-	prev, err := r.measureState(ctx, conn, d0)
+	snapD0, err := r.snapshot(ctx, conn, schema.Options{})
+	if err != nil {
+		conn.Close(ctx)
+		return fmt.Errorf("snapshot N-era state: %w", err)
+	}
+	prev, err := r.measureState(ctx, conn, d0, snapD0)
 	if err != nil {
 		conn.Close(ctx)
 		return err
@@ -369,11 +387,7 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 	if r.cfg.Bookkeeping.Name() == "none" {
 		r.bootChecks = make([]*Check, n)
 	}
-	prevAll, err := takeFingerprint(ctx, conn, prev.snap, fingerprint.All, r.userTables(prev.snap))
 	conn.Close(ctx)
-	if err != nil {
-		return fmt.Errorf("fingerprint N-era data: %w", err)
-	}
 
 	for k := 1; k <= n; k++ {
 		m := r.next[k-1]
@@ -386,12 +400,9 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 		if err != nil {
 			return err
 		}
-		// Counted rows make the rewrite report say how big each rewritten table was.
-		before, err := schema.Take(ctx, conn, schema.Options{CountRows: true})
-		if err != nil {
-			conn.Close(ctx)
-			return fmt.Errorf("snapshot before %s: %w", m.Up.File, err)
-		}
+		// A clone has its template's catalog, OIDs and relfilenodes included,
+		// so the previous state's snapshot is this one's "before".
+		before := prev.snap
 		t0 := time.Now()
 		upErr := r.up(ctx, conn, m)
 		res.Checks.Up = checkFromErr(upErr, time.Since(t0))
@@ -406,12 +417,13 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 			r.markNotReached(k)
 			return nil
 		}
-		after, err := schema.Take(ctx, conn, schema.Options{})
+		after, err := r.snapshot(ctx, conn, schema.Options{})
 		if err != nil {
 			conn.Close(ctx)
 			return fmt.Errorf("snapshot after %s: %w", m.Up.File, err)
 		}
-		afterAll, err := takeFingerprint(ctx, conn, after, fingerprint.All, present(after, r.userTables(before)))
+		afterAll, err := r.fingerprint(ctx, conn, after, fingerprint.All, present(after, r.userTables(before)))
+		prevAll := prev.all()
 		if err != nil {
 			conn.Close(ctx)
 			return fmt.Errorf("fingerprint after %s: %w", m.Up.File, err)
@@ -427,20 +439,24 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 		}
 		conn.Close(ctx)
 
+		tSeed := time.Now()
 		seedRes, err := r.cfg.Seeder.Next(ctx, r.dsn(name), m.Version+"_"+m.Name, before, after)
 		if err != nil {
 			return fmt.Errorf("seed N+1-era data after %s: %w", m.Up.File, err)
 		}
+		r.timed("seed N+1-era", tSeed)
 		r.addSeeding("next", m.Version+"_"+m.Name, seedRes)
 
 		conn, err = r.connect(ctx, name)
 		if err != nil {
 			return err
 		}
-		cur, err := r.measureState(ctx, conn, name)
+		// Seeding writes rows, never schema: the snapshot after the up stands.
+		cur, err := r.measureState(ctx, conn, name, after)
 		if err == nil {
+			tProbe := time.Now()
 			r.probes.states[k] = runProbes(ctx, conn, r.cfg.Probes)
-			prevAll, err = takeFingerprint(ctx, conn, cur.snap, fingerprint.All, r.userTables(cur.snap))
+			r.timed("probes", tProbe)
 		}
 		conn.Close(ctx)
 		if err != nil {
@@ -488,22 +504,28 @@ func (r *runner) markNotReached(k int) {
 	r.progress(fmt.Sprintf("%s_%s up: fail (%s)", failed.Version, failed.Name, res.Checks.Up.Error))
 }
 
-// measureState snapshots and fingerprints a finished state of the data chain.
-func (r *runner) measureState(ctx context.Context, conn *pgx.Conn, db string) (*dataState, error) {
-	snap, err := schema.Take(ctx, conn, schema.Options{})
-	if err != nil {
-		return nil, err
-	}
+// measureState fingerprints a finished state of the data chain (N-era and
+// N+1-era rows in one scan per table) and records each table's row count in
+// snap, for the rewrite report of the next up.
+func (r *runner) measureState(ctx context.Context, conn *pgx.Conn, db string, snap *schema.Snapshot) (*dataState, error) {
 	st := &dataState{db: db, snap: snap, nonNull: map[string]int64{}}
 	tables := r.userTables(snap)
-	if st.nEra, err = takeFingerprint(ctx, conn, snap, fingerprint.NEraOnly, tables); err != nil {
-		return nil, err
+	if len(tables) > 0 {
+		t0 := time.Now()
+		var err error
+		st.nEra, st.nextEra, err = fingerprint.TakeEras(ctx, conn, snap, tables...)
+		r.timed("fingerprint", t0)
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		st.nEra, st.nextEra = fingerprint.Set{}, fingerprint.Set{}
 	}
-	if st.nextEra, err = takeFingerprint(ctx, conn, snap, fingerprint.NextEraOnly, tables); err != nil {
-		return nil, err
-	}
-	if err := countNonNull(ctx, conn, snap, tables, st.nonNull); err != nil {
-		return nil, err
+	for name, fp := range st.all() {
+		snap.Tables[name].Rows = fp.Rows
+		for col, n := range fp.NonNull {
+			st.nonNull[name+"."+col] = n
+		}
 	}
 	return st, nil
 }
@@ -523,32 +545,6 @@ func (r *runner) userTables(snap *schema.Snapshot) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-func countNonNull(ctx context.Context, conn *pgx.Conn, snap *schema.Snapshot, tables []string, out map[string]int64) error {
-	for _, tn := range tables {
-		t := snap.Tables[tn]
-		if len(t.Columns) == 0 {
-			continue
-		}
-		parts := make([]string, len(t.Columns))
-		for i, c := range t.Columns {
-			parts[i] = "count(" + pgx.Identifier{c.Name}.Sanitize() + ")"
-		}
-		sql := "SELECT " + strings.Join(parts, ", ") + " FROM " + pgx.Identifier{t.Schema, t.Name}.Sanitize()
-		vals := make([]int64, len(t.Columns))
-		dest := make([]any, len(vals))
-		for i := range vals {
-			dest[i] = &vals[i]
-		}
-		if err := conn.QueryRow(ctx, sql).Scan(dest...); err != nil {
-			return fmt.Errorf("count values of %s: %w", tn, err)
-		}
-		for i, c := range t.Columns {
-			out[tn+"."+c.Name] = vals[i]
-		}
-	}
-	return nil
 }
 
 // dataChanged reports whether an up changed data beyond what its schema

@@ -149,9 +149,9 @@ func runChecks(ctx context.Context, pc *Context, res *Result) error {
 		ready.Summary = fmt.Sprintf("release %s ready after %.1fs and stayed ready for %s", pc.From.Name, h.ReadySeconds, pc.Checks.Health.Grace)
 	} else {
 		ready.Status = StatusFail
-		ready.Summary = h.Detail
+		ready.Summary, ready.Detail = shorten(h.Detail, 240), h.Detail
 		if h.CrashLoop {
-			ready.Summary = fmt.Sprintf("crash loop (%d restarts): %s", h.Restarts, h.Detail)
+			ready.Summary = shorten(fmt.Sprintf("crash loop (%d restarts): %s", h.Restarts, h.Detail), 240)
 		}
 	}
 	add(ready)

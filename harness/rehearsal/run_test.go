@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/rehearse-dev/rehearse/harness/env/docker"
 	"github.com/rehearse-dev/rehearse/harness/procedure"
 	"github.com/rehearse-dev/rehearse/harness/rehearsal"
 )
@@ -80,4 +82,48 @@ func TestRunBadScenario(t *testing.T) {
 	require.Error(t, err)
 	assert.True(t, rehearsal.IsInputError(err))
 	assert.Contains(t, err.Error(), "bad.yaml:4: spec.backend")
+}
+
+// `rehearse run --backend docker`: PostgreSQL and the servers as containers.
+func TestRunSampleDocker(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end rehearsal: not in -short")
+	}
+	if err := docker.Available(context.Background()); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("docker backend test cannot run in CI: %v", err)
+		}
+		t.Skipf("SKIPPING the docker rehearsal: %v", err)
+	}
+	for _, img := range []string{"kind-offline/postgres:15", "rehearse-sample/app:1.1", "rehearse-sample/app:1.2"} {
+		if err := exec.Command("docker", "image", "inspect", img).Run(); err != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatalf("image %s is missing: run make images (and build-postgres-image)", img)
+			}
+			t.Skipf("SKIPPING the docker rehearsal: image %s is missing (make images; build-postgres-image)", img)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	var progress strings.Builder
+	res, err := rehearsal.Run(ctx, rehearsal.RunOptions{
+		Scenario: filepath.Join("..", "..", "scenarios", "sample-1.1-to-1.2.yaml"),
+		Backend:  "docker",
+		Out:      t.TempDir(),
+		Parallel: 2,
+		Progress: &progress,
+	})
+	require.NoError(t, err, progress.String())
+	t.Log(progress.String())
+	verdicts := map[string]string{}
+	for _, p := range res.Report.Procedures {
+		verdicts[p.Name] = p.Verdict
+	}
+	assert.Equal(t, map[string]string{
+		"standard":      procedure.VerdictFailed,
+		"schema-revert": procedure.VerdictFailed,
+		"full-restore":  procedure.VerdictRecovered,
+	}, verdicts)
+	require.NotNil(t, res.Report.Matrix)
+	assert.Len(t, res.Report.Matrix.Results, 7, "migrations 000012..000018")
 }

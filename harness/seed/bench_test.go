@@ -109,3 +109,27 @@ func runPgbench(b *testing.B, scale int) float64 {
 	require.NoError(b, err, "pgbench -i: %s", out)
 	return secs
 }
+
+// BenchmarkGenerate measures row generation alone (no COPY), per table of
+// the BenchmarkLoad schema.
+func BenchmarkGenerate(b *testing.B) {
+	dsn := schemaDB(b, benchSchema)
+	snap := take(b, dsn)
+	s := New(Options{Seed: 1, Logger: testLogger()}).(*seeder)
+	for _, name := range []string{"customers", "products", "orders", "order_items", "payments"} {
+		b.Run(name, func(b *testing.B) {
+			p, err := s.planTable(snap, snap.Tables["public."+name], nil)
+			require.NoError(b, err)
+			for _, fk := range p.fks {
+				for i := range 100000 {
+					fk.keys = append(fk.keys, []string{fmt.Sprint(i + 1)})
+				}
+			}
+			g := newTableGen(1, "", p, 0.1)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				g.next(i)
+			}
+		})
+	}
+}

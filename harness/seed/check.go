@@ -259,7 +259,7 @@ func (r *colRule) solve(g *tableGen, c *colPlan, v string) string {
 	}
 	if len(r.patterns) > 0 {
 		if re, err := compileRegex(r.patterns[0], false); err == nil && !re.MatchString(v) {
-			v = g.f.Regex(r.patterns[0])
+			v = genRegex(g, r.patterns[0])
 		}
 	}
 	switch {

@@ -28,7 +28,8 @@ type tableGen struct {
 	weirdRow    bool
 	vals        []string
 	nulls       []bool
-	keys        []string
+	keys        []keyHash
+	keyOK       []bool
 	dropped     int
 	unsatisfied map[string]bool
 	lastFailed  *check
@@ -50,7 +51,8 @@ func newTableGen(seed int64, salt string, p *tablePlan, weird float64) *tableGen
 		weird:       weird,
 		vals:        make([]string, len(p.cols)),
 		nulls:       make([]bool, len(p.cols)),
-		keys:        make([]string, len(p.uniques)),
+		keys:        make([]keyHash, len(p.uniques)),
+		keyOK:       make([]bool, len(p.uniques)),
 		unsatisfied: map[string]bool{},
 	}
 }
@@ -171,7 +173,13 @@ func (g *tableGen) value(cp *colPlan, row, attempt int) (v string, null bool) {
 	if cp.col.IsArray {
 		return g.array(cp), false
 	}
-	v = cp.gen(g, cp)
+	if cp.rule != nil && len(cp.rule.choices) > 0 {
+		// The CHECK's list decides; the name generator's value would be
+		// thrown away.
+		v = ""
+	} else {
+		v = cp.gen(g, cp)
+	}
 	if cp.constDefault != nil && g.r.IntN(4) == 0 {
 		v = *cp.constDefault
 	}
@@ -393,7 +401,7 @@ func (g *tableGen) verify() *check {
 func (g *tableGen) uniqueFree() bool {
 	for k, u := range g.plan.uniques {
 		key, ok := g.uniqueKey(u)
-		g.keys[k] = key
+		g.keys[k], g.keyOK[k] = key, ok
 		if !ok {
 			continue
 		}
@@ -401,34 +409,47 @@ func (g *tableGen) uniqueFree() bool {
 			return false
 		}
 	}
-	// Two uniques can share a key only when they are the same columns,
-	// which planUniques removed; nothing more to check.
 	return true
 }
 
-func (g *tableGen) uniqueKey(u *uniquePlan) (string, bool) {
-	var b strings.Builder
+// keyHash is FNV-1a over a key's normalised values: unique keys are kept as
+// 64-bit hashes. A hash collision only costs a retry, never a duplicate.
+type keyHash uint64
+
+func newKeyHash() keyHash { return 14695981039346656037 }
+
+func (h *keyHash) add(v string, fold, bpchar bool) {
+	if fold {
+		v = strings.ToLower(v)
+	}
+	if bpchar {
+		v = strings.TrimRight(v, " ")
+	}
+	x := uint64(*h)
+	for i := 0; i < len(v); i++ {
+		x ^= uint64(v[i])
+		x *= 1099511628211
+	}
+	x ^= 0xff // never in UTF-8: separates the values
+	x *= 1099511628211
+	*h = keyHash(x)
+}
+
+func (g *tableGen) uniqueKey(u *uniquePlan) (keyHash, bool) {
+	h := newKeyHash()
 	for _, cp := range u.cols {
 		if g.nulls[cp.i] {
-			return "", false // NULLs never collide
+			return 0, false // NULLs never collide
 		}
-		v := g.vals[cp.i]
-		if u.fold {
-			v = strings.ToLower(v)
-		}
-		if cp.class == cStr && cp.baseType == "bpchar" {
-			v = strings.TrimRight(v, " ")
-		}
-		b.WriteString(v)
-		b.WriteByte(0)
+		h.add(g.vals[cp.i], u.fold, cp.baseType == "bpchar")
 	}
-	return b.String(), true
+	return h, true
 }
 
 func (g *tableGen) commit() {
 	for k, u := range g.plan.uniques {
-		if key := g.keys[k]; key != "" {
-			u.seen[key] = struct{}{}
+		if g.keyOK[k] {
+			u.seen[g.keys[k]] = struct{}{}
 		}
 	}
 	for _, cp := range g.plan.cols {

@@ -2,11 +2,11 @@ package seed
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"sort"
 	"strings"
 	"sync"
@@ -178,10 +178,14 @@ func (r *run) fill(ctx context.Context, p *tablePlan, salt string) *TableResult 
 		err = recordRows(ctx, conn, p)
 	}
 	if err == nil && fast {
-		var bad []string
-		if bad, err = verifyForeignKeys(ctx, conn, p); len(bad) > 0 {
-			res.Unsatisfied = append(res.Unsatisfied, bad...)
+		start := time.Now()
+		bad, verr := verifyForeignKeys(ctx, conn, p)
+		if verr != nil {
+			// The rows are in; only the double check failed.
+			r.s.log.Warn("seed: could not verify foreign keys", "table", p.name, "err", verr)
 		}
+		res.Unsatisfied = append(res.Unsatisfied, bad...)
+		r.s.log.Debug("seed: foreign keys verified", "table", p.name, "seconds", time.Since(start).Seconds())
 	}
 	if err != nil {
 		res.Skipped = err.Error()
@@ -225,8 +229,15 @@ func verifyForeignKeys(ctx context.Context, conn *pgx.Conn, p *tablePlan) ([]str
 			match = append(match, "p."+pgx.Identifier{fk.refCols[j]}.Sanitize()+" = "+c)
 		}
 		schemaName, name, _ := strings.Cut(fk.parent, ".")
-		q := fmt.Sprintf("SELECT count(*) FROM %s c WHERE %s AND NOT EXISTS (SELECT 1 FROM %s p WHERE %s)",
-			quoteTable(p.t.Schema, p.t.Name), strings.Join(notNull, " AND "), quoteTable(schemaName, name), strings.Join(match, " AND "))
+		// Small tables are checked whole; big ones on a 2% sample of their
+		// pages, which catches a systematic mistake (keys written into the
+		// wrong column) for a fraction of a full anti-join's cost.
+		sample := ""
+		if p.rows > 50000 {
+			sample = " TABLESAMPLE SYSTEM (2)"
+		}
+		q := fmt.Sprintf("SELECT count(*) FROM %s c%s WHERE %s AND NOT EXISTS (SELECT 1 FROM %s p WHERE %s)",
+			quoteTable(p.t.Schema, p.t.Name), sample, strings.Join(notNull, " AND "), quoteTable(schemaName, name), strings.Join(match, " AND "))
 		var n int64
 		if err := conn.QueryRow(ctx, q).Scan(&n); err != nil {
 			return bad, fmt.Errorf("verify foreign key %s: %w", fk.con.Name, err)
@@ -241,6 +252,8 @@ func verifyForeignKeys(ctx context.Context, conn *pgx.Conn, p *tablePlan) ([]str
 // prepare reads what generation needs from the database: parent keys,
 // existing unique values, the next sequential key, SQL pin values.
 func (r *run) prepare(ctx context.Context, conn *pgx.Conn, p *tablePlan) error {
+	start := time.Now()
+	defer func() { r.s.log.Debug("seed: prepared", "table", p.name, "seconds", time.Since(start).Seconds()) }()
 	for _, fk := range p.fks {
 		if fk.deferred {
 			continue
@@ -330,25 +343,17 @@ func loadSeen(ctx context.Context, conn *pgx.Conn, table string, u *uniquePlan) 
 		if err := rows.Scan(ptrs...); err != nil {
 			return fmt.Errorf("read unique values of %s: %w", table, err)
 		}
-		var b strings.Builder
+		h := newKeyHash()
 		skip := false
 		for i, v := range vals {
 			if v == nil {
 				skip = true
 				break
 			}
-			s := *v
-			if u.fold {
-				s = strings.ToLower(s)
-			}
-			if u.cols[i].baseType == "bpchar" {
-				s = strings.TrimRight(s, " ")
-			}
-			b.WriteString(s)
-			b.WriteByte(0)
+			h.add(*v, u.fold, u.cols[i].baseType == "bpchar")
 		}
 		if !skip {
-			u.seen[b.String()] = struct{}{}
+			u.seen[h] = struct{}{}
 		}
 	}
 	return rows.Err()
@@ -380,27 +385,62 @@ func readKeys(ctx context.Context, conn *pgx.Conn, table string, cols []string) 
 		ord[i] = q
 	}
 	schemaName, name, _ := strings.Cut(table, ".")
-	// Foreign keys reference a unique key, so no DISTINCT is needed.
-	q := fmt.Sprintf("SELECT %s FROM %s WHERE %s ORDER BY %s", strings.Join(sel, ", "), quoteTable(schemaName, name),
+	// Foreign keys reference a unique key, so no DISTINCT is needed. COPY
+	// TO is several times faster than a row-by-row query for big parents.
+	q := fmt.Sprintf("COPY (SELECT %s FROM %s WHERE %s ORDER BY %s) TO STDOUT", strings.Join(sel, ", "), quoteTable(schemaName, name),
 		strings.Join(notNull, " AND "), strings.Join(ord, ", "))
-	rows, err := conn.Query(ctx, q)
-	if err != nil {
+	var buf bytes.Buffer
+	if _, err := conn.PgConn().CopyTo(ctx, &buf, q); err != nil {
 		return nil, fmt.Errorf("read keys of %s: %w", table, err)
 	}
-	defer rows.Close()
-	var out [][]string
-	for rows.Next() {
-		key := make([]string, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range key {
-			ptrs[i] = &key[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			return nil, fmt.Errorf("read keys of %s: %w", table, err)
-		}
-		out = append(out, key)
+	if buf.Len() == 0 {
+		return nil, nil
 	}
-	return out, rows.Err()
+	var out [][]string
+	for _, line := range strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n") {
+		fields := strings.Split(line, "\t")
+		if len(fields) != len(cols) {
+			return nil, fmt.Errorf("read keys of %s: %d fields in a line, want %d", table, len(fields), len(cols))
+		}
+		for i, f := range fields {
+			fields[i] = unescapeCopyText(f)
+		}
+		out = append(out, fields)
+	}
+	return out, nil
+}
+
+// unescapeCopyText reverses COPY's text escaping (the keys read back are
+// never NULL).
+func unescapeCopyText(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '\\' || i+1 == len(s) {
+			b.WriteByte(s[i])
+			continue
+		}
+		i++
+		switch s[i] {
+		case 'n':
+			b.WriteByte('\n')
+		case 'r':
+			b.WriteByte('\r')
+		case 't':
+			b.WriteByte('\t')
+		case 'b':
+			b.WriteByte('\b')
+		case 'f':
+			b.WriteByte('\f')
+		case 'v':
+			b.WriteByte('\v')
+		default:
+			b.WriteByte(s[i])
+		}
+	}
+	return b.String()
 }
 
 func quoteTable(schemaName, name string) string { return pgx.Identifier{schemaName, name}.Sanitize() }
@@ -428,14 +468,11 @@ func copyRows(ctx context.Context, conn *pgx.Conn, p *tablePlan, g *tableGen) (i
 	}
 	pr, pw := io.Pipe()
 	genDone := make(chan error, 1)
-	var genBusy time.Duration
 	go func() {
 		bw := bufio.NewWriterSize(pw, 256<<10)
 		var err error
 		for row := 0; row < p.rows && err == nil; row++ {
-			t0 := time.Now()
 			ok, stop := g.next(row)
-			genBusy += time.Since(t0)
 			if stop {
 				break
 			}
@@ -452,11 +489,9 @@ func copyRows(ctx context.Context, conn *pgx.Conn, p *tablePlan, g *tableGen) (i
 		pw.CloseWithError(err)
 		genDone <- err
 	}()
-	copyStart := time.Now()
 	tag, err := conn.PgConn().CopyFrom(ctx, pr, fmt.Sprintf("COPY %s (%s) FROM STDIN", dest, strings.Join(cols, ", ")))
 	pr.CloseWithError(errors.New("copy ended"))
 	genErr := <-genDone
-	slog.Warn("seed: copy", "table", p.name, "copy_seconds", time.Since(copyStart).Seconds(), "generator_seconds", genBusy.Seconds())
 	if err != nil {
 		return 0, fmt.Errorf("copy into %s: %s", p.name, describe(err))
 	}

@@ -97,18 +97,30 @@ var nameRules = []nameRule{
 	rule(`zip|postal`, textual, "Zip", func(g *tableGen, c *colPlan) string { return g.f.Zip() }),
 	rule(`version`, textual, "AppVersion", func(g *tableGen, c *colPlan) string { return g.f.AppVersion() }),
 	rule(`colou?r`, textual, "SafeColor", func(g *tableGen, c *colPlan) string { return g.f.SafeColor() }),
-	rule(`^sku$|code$`, textual, "Regex [A-Z]{3}-[0-9]{5}", func(g *tableGen, c *colPlan) string { return g.f.Regex(`[A-Z]{3}-[0-9]{5}`) }),
+	rule(`^sku$|code$`, textual, "pattern [A-Z]{3}-[0-9]{5}", func(g *tableGen, c *colPlan) string { return genRegex(g, `[A-Z]{3}-[0-9]{5}`) }),
 	rule(`title|subject|headline`, textual, "JobTitle / Sentence", func(g *tableGen, c *colPlan) string { return g.f.JobTitle() }),
 	rule(`desc|details|comment|note|message|body|summary|reason`, textual, "Sentence", func(g *tableGen, c *colPlan) string { return g.f.Sentence() }),
 	rule(`product`, textual, "ProductName", func(g *tableGen, c *colPlan) string { return g.f.ProductName() }),
 	rule(`^name$`, textual, "Company / Name / BuzzWord by table name", func(g *tableGen, c *colPlan) string {
-		t := g.plan.t.Name
-		switch {
-		case personTable.MatchString(t):
+		if g.plan.nameKind == "" {
+			t := g.plan.t.Name
+			switch {
+			case personTable.MatchString(t):
+				g.plan.nameKind = "person"
+			case companyTable.MatchString(t):
+				g.plan.nameKind = "company"
+			case strings.Contains(t, "product"):
+				g.plan.nameKind = "product"
+			default:
+				g.plan.nameKind = "thing"
+			}
+		}
+		switch g.plan.nameKind {
+		case "person":
 			return g.f.Name()
-		case companyTable.MatchString(t):
+		case "company":
 			return g.f.Company()
-		case strings.Contains(t, "product"):
+		case "product":
 			return g.f.ProductName()
 		}
 		return g.f.Adjective() + " " + g.f.BuzzWord()

@@ -68,7 +68,7 @@ type uniquePlan struct {
 	name string
 	cols []*colPlan
 	fold bool // expression index over lower()/upper(): compare case-folded
-	seen map[string]struct{}
+	seen map[keyHash]struct{}
 }
 
 type tablePlan struct {
@@ -88,8 +88,9 @@ type tablePlan struct {
 	deferred []*fkPlan
 	// Set by Next: the step whose rows are recorded as N+1-era, the shapes
 	// of those rows, and the columns the step added (for the UPDATE).
-	record string
-	shapes []shape
+	record   string
+	shapes   []shape
+	nameKind string // what a "name" column holds here, decided once
 	// hasTriggers: the table has user triggers, so COPY keeps all triggers on.
 	hasTriggers bool
 	updateCols  []string
@@ -337,7 +338,7 @@ func (p *tablePlan) planUniques() {
 		for _, cp := range cps {
 			cp.inUnique = true
 		}
-		p.uniques = append(p.uniques, &uniquePlan{name: name, cols: cps, fold: fold, seen: map[string]struct{}{}})
+		p.uniques = append(p.uniques, &uniquePlan{name: name, cols: cps, fold: fold, seen: map[keyHash]struct{}{}})
 	}
 	for _, con := range p.t.Constraints {
 		if con.Type == "p" || con.Type == "u" {

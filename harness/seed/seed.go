@@ -127,14 +127,16 @@ func (s *seeder) Base(ctx context.Context, dsn string, snap, future *schema.Snap
 }
 
 // matchTable finds t in other by OID (stable across renames and clones),
-// then by name.
+// then by name. An OID match is trusted only when no other table has t's
+// name: snapshots of unrelated databases can share OIDs by chance.
 func matchTable(other *schema.Snapshot, t *schema.Table) *schema.Table {
+	byName := other.Tables[t.QualifiedName()]
 	for _, o := range other.Tables {
-		if o.OID == t.OID && t.OID != 0 {
+		if o.OID == t.OID && t.OID != 0 && (byName == nil || byName == o) {
 			return o
 		}
 	}
-	return other.Tables[t.QualifiedName()]
+	return byName
 }
 
 func sortedTables(snap *schema.Snapshot) []*schema.Table {

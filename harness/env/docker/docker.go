@@ -32,6 +32,7 @@ import (
 	mobynet "github.com/moby/moby/api/types/network"
 	"github.com/testcontainers/testcontainers-go"
 	tcexec "github.com/testcontainers/testcontainers-go/exec"
+	tclog "github.com/testcontainers/testcontainers-go/log"
 	"github.com/testcontainers/testcontainers-go/network"
 	"github.com/testcontainers/testcontainers-go/wait"
 
@@ -130,6 +131,7 @@ func NewEnvironment(ctx context.Context, o Options) (*Environment, error) {
 	if err := Available(ctx); err != nil {
 		return nil, err
 	}
+	tclog.SetDefault(slogAdapter{o.Logger})
 	e := &Environment{opts: o, states: map[string]savedState{}, lastReplicas: 1}
 	nw, err := network.New(ctx, network.WithLabels(e.labels()))
 	if err != nil {

@@ -142,9 +142,9 @@ func TestDockerCrashLoop(t *testing.T) {
 	e, err := docker.NewEnvironment(ctx, docker.Options{Options: env.Options{RunID: fmt.Sprintf("c%d", time.Now().UnixNano()%1e9)}, PostgresImage: pgImage})
 	require.NoError(t, err)
 	defer func() { assert.NoError(t, e.Close(context.Background())) }()
-	// A server whose DATABASE_URL database does not exist never gets past its
-	// boot: it exits and docker restarts it.
-	r := env.Release{Name: "1.0", Image: "rehearse-sample/app:1.0", Port: 8080, Args: []string{"--db-wait", "100ms"},
+	// A server without its migrations folder never gets past its boot: it
+	// exits and docker restarts it.
+	r := env.Release{Name: "1.0", Image: "rehearse-sample/app:1.0", Port: 8080,
 		Env: map[string]string{"MIGRATIONS_DIR": "/nonexistent"}}
 	require.NoError(t, e.Rollback(ctx, r))
 	h, err := e.ServerHealth(ctx, env.HealthOptions{Timeout: 5 * time.Second, Grace: time.Second})

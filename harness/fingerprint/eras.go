@@ -1,0 +1,156 @@
+package fingerprint
+
+import (
+	"context"
+	"fmt"
+	"math/big"
+	"sort"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/rehearse-dev/rehearse/harness/era"
+	"github.com/rehearse-dev/rehearse/harness/schema"
+)
+
+// TakeEras fingerprints N-era and N+1-era rows of tables in one scan per
+// table (the matrix takes both at every state; two scans cost twice as
+// much). It also counts each column's non-NULL values per era.
+// Merge(nEra, nextEra) equals Take with All.
+func TakeEras(ctx context.Context, q schema.Querier, snap *schema.Snapshot, tables ...string) (nEra, nextEra Set, err error) {
+	var haveEra bool
+	if err := q.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, era.RowsTable).Scan(&haveEra); err != nil {
+		return nil, nil, fmt.Errorf("fingerprint: look for %s: %w", era.RowsTable, err)
+	}
+	nEra, nextEra = Set{}, Set{}
+	for _, name := range tables {
+		t := snap.Tables[name]
+		if t == nil {
+			return nil, nil, fmt.Errorf("fingerprint %s: no such table in the snapshot", name)
+		}
+		cols := make([]string, len(t.Columns))
+		for i, c := range t.Columns {
+			cols[i] = c.Name
+		}
+		isNext := "false"
+		if haveEra {
+			isNext = era.IsNextEra(t, "r")
+		}
+		n, x, err := takeTableEras(ctx, q, target{table: t, columns: cols}, isNext)
+		if err != nil {
+			return nil, nil, err
+		}
+		nEra[name], nextEra[name] = n, x
+	}
+	return nEra, nextEra, nil
+}
+
+func takeTableEras(ctx context.Context, q schema.Querier, tg target, isNext string) (n, x *TableFingerprint, err error) {
+	t := tg.table
+	inner := []string{"(" + isNext + ") AS nx"}
+	var outer, rowParts []string
+	for i, c := range tg.columns {
+		inner = append(inner, fmt.Sprintf("%s AS h%d", valueHash(c), i), fmt.Sprintf("(r.%s IS NOT NULL) AS z%d", pgx.Identifier{c}.Sanitize(), i))
+		outer = append(outer, fmt.Sprintf("coalesce(sum(h%d), 0)::text", i), fmt.Sprintf("count(*) FILTER (WHERE z%d)", i))
+		rowParts = append(rowParts, fmt.Sprintf("(h%d >> 11)", i))
+	}
+	row := "0::bigint"
+	if len(rowParts) > 0 {
+		row = strings.Join(rowParts, " + ")
+	}
+	only := "ONLY "
+	if t.Kind == "p" {
+		only = ""
+	}
+	sql := fmt.Sprintf(`SELECT nx, count(*), coalesce(sum(hashint8extended(%s, 0)), 0)::text%s
+FROM (SELECT %s FROM %s%s r OFFSET 0) s GROUP BY nx`,
+		row, prefixComma(outer), strings.Join(inner, ", "), only, pgx.Identifier{t.Schema, t.Name}.Sanitize())
+	empty := func() *TableFingerprint {
+		fp := &TableFingerprint{Table: t.QualifiedName(), OID: t.OID, Hash: "0", Columns: map[string]string{}, NonNull: map[string]int64{}}
+		for _, c := range tg.columns {
+			fp.Columns[c] = "0"
+			fp.NonNull[c] = 0
+		}
+		return fp
+	}
+	n, x = empty(), empty()
+	rows, err := q.Query(ctx, sql)
+	if err != nil {
+		return nil, nil, fmt.Errorf("fingerprint %s: %w", t.QualifiedName(), err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var next bool
+		var count int64
+		var hash string
+		hashes := make([]string, len(tg.columns))
+		counts := make([]int64, len(tg.columns))
+		dest := []any{&next, &count, &hash}
+		for i := range tg.columns {
+			dest = append(dest, &hashes[i], &counts[i])
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, nil, fmt.Errorf("fingerprint %s: %w", t.QualifiedName(), err)
+		}
+		fp := n
+		if next {
+			fp = x
+		}
+		fp.Rows, fp.Hash = count, hash
+		for i, c := range tg.columns {
+			fp.Columns[c] = hashes[i]
+			fp.NonNull[c] = counts[i]
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("fingerprint %s: %w", t.QualifiedName(), err)
+	}
+	return n, x, nil
+}
+
+// Merge combines fingerprints of disjoint row sets of the same tables (the
+// hashes are sums, so they add up): Merge(TakeEras(...)) == Take(All).
+func Merge(a, b Set) Set {
+	out := Set{}
+	names := map[string]bool{}
+	for k := range a {
+		names[k] = true
+	}
+	for k := range b {
+		names[k] = true
+	}
+	keys := make([]string, 0, len(names))
+	for k := range names {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fa, fb := a[k], b[k]
+		switch {
+		case fa == nil:
+			out[k] = fb
+		case fb == nil:
+			out[k] = fa
+		default:
+			m := &TableFingerprint{Table: fa.Table, OID: fa.OID, Rows: fa.Rows + fb.Rows, Hash: addDecimal(fa.Hash, fb.Hash),
+				Columns: map[string]string{}, NonNull: map[string]int64{}}
+			for c, h := range fa.Columns {
+				if hb, ok := fb.Columns[c]; ok {
+					m.Columns[c] = addDecimal(h, hb)
+					m.NonNull[c] = fa.NonNull[c] + fb.NonNull[c]
+				}
+			}
+			out[k] = m
+		}
+	}
+	return out
+}
+
+func addDecimal(a, b string) string {
+	x, okA := new(big.Int).SetString(a, 10)
+	y, okB := new(big.Int).SetString(b, 10)
+	if !okA || !okB {
+		return a + "+" + b
+	}
+	return x.Add(x, y).String()
+}
