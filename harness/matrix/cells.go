@@ -78,12 +78,26 @@ func (r *runner) spawn(ctx context.Context, label string, cell func(context.Cont
 	}()
 }
 
+// cellDatabase returns the database a cell may change: the state itself when
+// nothing else needs it any more (its successor was cloned already, see
+// buildData), or else a clone. --keep keeps every state intact.
+func (r *runner) cellDatabase(ctx context.Context, kind string, k int, state string) (string, error) {
+	if !r.cfg.Keep && r.bootChecks == nil {
+		return state, nil
+	}
+	db := r.dbName(kind, k)
+	if err := r.create(ctx, db, state); err != nil {
+		return "", err
+	}
+	return db, nil
+}
+
 // downOnDataCell applies the down on a clone of state k (N-era plus N+1-era
 // data) and compares what is left with state k-1.
 func (r *runner) downOnDataCell(ctx context.Context, k int, prev, cur *dataState) (string, error) {
 	res := &r.results[k-1]
-	db := r.dbName("dd", k)
-	if err := r.create(ctx, db, cur.db); err != nil {
+	db, err := r.cellDatabase(ctx, "dd", k, cur.db)
+	if err != nil {
 		return "", err
 	}
 	defer r.drop(db)
@@ -138,8 +152,8 @@ func (r *runner) pristineCell(ctx context.Context, k int) (string, error) {
 		}
 		return "skip (" + msg + ")", nil
 	}
-	db := r.dbName("dp", k)
-	if err := r.create(ctx, db, r.pristine[k]); err != nil {
+	db, err := r.cellDatabase(ctx, "dp", k, r.pristine[k])
+	if err != nil {
 		return "", err
 	}
 	defer r.drop(db)

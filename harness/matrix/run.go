@@ -389,12 +389,24 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 	}
 	conn.Close(ctx)
 
+	// The cells of step k start once state k+1 was cloned from state k, so
+	// they may work on state k itself instead of on a copy.
+	var pending func()
+	defer func() {
+		if pending != nil {
+			pending()
+		}
+	}()
 	for k := 1; k <= n; k++ {
 		m := r.next[k-1]
 		res := &r.results[k-1]
 		name := r.dbName("d", k)
 		if err := r.create(ctx, name, prev.db); err != nil {
 			return err
+		}
+		if pending != nil {
+			pending()
+			pending = nil
 		}
 		conn, err := r.connect(ctx, name)
 		if err != nil {
@@ -462,7 +474,8 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 		if err != nil {
 			return fmt.Errorf("measure state after %s: %w", m.Up.File, err)
 		}
-		r.startCells(ctx, k, prev, cur)
+		k, last, cur := k, prev, cur
+		pending = func() { r.startCells(ctx, k, last, cur) }
 		prev = cur
 	}
 	return nil

@@ -174,6 +174,9 @@ func (r *run) fill(ctx context.Context, p *tablePlan, salt string) *TableResult 
 	n, err := copyRows(ctx, conn, p, g)
 	res.Rows = n
 	res.Unsatisfied = g.unsatisfiedColumns()
+	if err == nil {
+		err = advanceSequences(ctx, conn, p)
+	}
 	if err == nil && p.record != "" {
 		err = recordRows(ctx, conn, p)
 	}
@@ -523,6 +526,23 @@ func copyRows(ctx context.Context, conn *pgx.Conn, p *tablePlan, g *tableGen) (i
 		}
 	}
 	return ct.RowsAffected(), nil
+}
+
+// advanceSequences sets the sequence of each serial column past the values
+// COPY wrote, so the application's next insert does not collide.
+func advanceSequences(ctx context.Context, conn *pgx.Conn, p *tablePlan) error {
+	for _, cp := range p.cols {
+		if cp.sequence == "" {
+			continue
+		}
+		q := fmt.Sprintf(`SELECT setval($1::regclass, m) FROM (
+	SELECT GREATEST(coalesce(pg_sequence_last_value($1::regclass), 0), coalesce(max(%s), 0)) AS m FROM %s) x WHERE m > 0`,
+			pgx.Identifier{cp.col.Name}.Sanitize(), quoteTable(p.t.Schema, p.t.Name))
+		if _, err := conn.Exec(ctx, q, cp.sequence); err != nil {
+			return fmt.Errorf("advance sequence %s of %s.%s: %s", cp.sequence, p.name, cp.col.Name, describe(err))
+		}
+	}
+	return nil
 }
 
 func recordRows(ctx context.Context, conn *pgx.Conn, p *tablePlan) error {

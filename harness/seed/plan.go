@@ -32,8 +32,9 @@ type colPlan struct {
 	sqlExpr      string
 	fk           *fkPlan
 	inUnique     bool
-	seqPK        bool  // integer primary key without default: 1, 2, 3, ...
-	seqStart     int64 // first value of seqPK
+	seqPK        bool   // integer primary key without default: 1, 2, 3, ...
+	seqStart     int64  // first value of seqPK
+	sequence     string // serial column: its sequence, set past the rows after COPY
 	nullRate     float64
 	future       *futureShape
 	recent       []string // earlier values, for the "duplicate" shape
@@ -133,10 +134,25 @@ func skipColumn(c *schema.Column) string {
 		return "identity"
 	case c.Generated != "":
 		return "generated"
-	case strings.Contains(c.Default, "nextval("):
+	case strings.Contains(c.Default, "nextval(") && (serialSequence(c) == "" || c.IsArray || classOf(c.BaseType, false) != cInt):
 		return "serial"
 	}
 	return ""
+}
+
+var nextvalRe = regexp.MustCompile(`^nextval\('((?:[^']|'')+)'::regclass\)$`)
+
+// serialSequence is the sequence of a serial column's default, "" if the
+// default is anything else. Serial columns are written 1, 2, 3, ... (after
+// the existing rows) and their sequence is set past them afterwards, as
+// pg_restore leaves it: nextval() per row costs more than the rest of
+// the row's insert.
+func serialSequence(c *schema.Column) string {
+	m := nextvalRe.FindStringSubmatch(c.Default)
+	if m == nil {
+		return ""
+	}
+	return strings.ReplaceAll(m[1], "''", "'")
 }
 
 // planTable builds how t is filled from snap (N's catalog), the profile and
@@ -187,6 +203,9 @@ func (s *seeder) planTable(snap *schema.Snapshot, t *schema.Table, future *schem
 				cp.constDefault = &v
 			}
 		}
+		if seq := serialSequence(c); seq != "" {
+			cp.sequence, cp.seqPK = seq, true
+		}
 		if cp.class == cUnknown {
 			switch {
 			case c.Default != "":
@@ -200,6 +219,7 @@ func (s *seeder) planTable(snap *schema.Snapshot, t *schema.Table, future *schem
 			if err := cp.applyPin(pin); err != nil {
 				return nil, err
 			}
+			cp.seqPK = false // the pin decides; the sequence is still advanced
 		} else if r := s.profileRule(cp); r != nil {
 			cp.gen, cp.genName = r.gen, r.faker
 		} else if r := findNameRule(nameRules, cp); r != nil {
@@ -321,8 +341,9 @@ func (p *tablePlan) planUniques() {
 		var cps []*colPlan
 		for _, c := range cols {
 			cp := p.byName[c]
-			if cp == nil {
-				// A serial/identity/generated column makes the key unique by itself.
+			if cp == nil || cp.seqPK {
+				// An identity/generated column, or a serial one written
+				// 1, 2, 3, ..., makes the key unique by itself.
 				return
 			}
 			cps = append(cps, cp)
@@ -354,7 +375,7 @@ func (p *tablePlan) planUniques() {
 	// An integer primary key without a default gets 1, 2, 3, ...
 	for _, con := range p.t.Constraints {
 		if con.Type == "p" && len(con.Columns) == 1 {
-			if cp := p.byName[con.Columns[0]]; cp != nil && cp.class == cInt && cp.col.Default == "" && !cp.col.IsArray && cp.sqlExpr == "" {
+			if cp := p.byName[con.Columns[0]]; cp != nil && cp.class == cInt && (cp.col.Default == "" || cp.sequence != "") && !cp.col.IsArray && cp.sqlExpr == "" && cp.genName != pinnedName {
 				cp.seqPK = true
 			}
 		}

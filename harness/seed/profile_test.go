@@ -31,7 +31,7 @@ func TestParseProfileErrorsNameFileLineTableColumn(t *testing.T) {
 
 func TestProfilePinsAndUnknownNames(t *testing.T) {
 	ctx := testCtx(t)
-	dsn := schemaDB(t, `CREATE TABLE certs (id bigserial PRIMARY KEY, owner_email text, algo text NOT NULL, serial text NOT NULL UNIQUE, team text)`)
+	dsn := schemaDB(t, `CREATE TABLE certs (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, owner_email text, algo text NOT NULL, serial text NOT NULL UNIQUE, team text)`)
 	snap := take(t, dsn)
 
 	bad, err := ParseProfile("bad.yaml", []byte("tables:\n  certz:\n    rows: 3\n  certs:\n    columns:\n      nope: {values: [x]}\n      id: {values: ['1']}\n"))
@@ -40,7 +40,7 @@ func TestProfilePinsAndUnknownNames(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "bad.yaml:2: table certz: no such table")
 	assert.Contains(t, err.Error(), "bad.yaml:6: table certs, column nope: no such column")
-	assert.Contains(t, err.Error(), "bad.yaml:7: table certs, column id: the column is serial")
+	assert.Contains(t, err.Error(), "bad.yaml:7: table certs, column id: the column is identity")
 
 	p, err := ParseProfile("good.yaml", []byte(`rows: 40
 tables:
