@@ -6,6 +6,9 @@ LDFLAGS := -X github.com/rehearse-dev/rehearse/harness/version.Version=$(VERSION
 
 .PHONY: setup build test rehearse bench lint clean
 
+# images (docker backend) and node-image / postgres-image / kind-test (kind backend).
+include images.mk kind.mk
+
 # Installs PostgreSQL, git and gcc when missing (Debian/Ubuntu).
 setup:
 	@.ci/setup

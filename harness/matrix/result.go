@@ -1,6 +1,10 @@
 package matrix
 
-import "time"
+import (
+	"time"
+
+	"github.com/rehearse-dev/rehearse/harness/procedure"
+)
 
 // SchemaVersion is the version of the matrix.json format. Bump it on any
 // incompatible change; `rehearse diff` refuses reports of another version.
@@ -183,6 +187,9 @@ type Report struct {
 	// KeptDatabases lists the state databases left in place by --keep:
 	// <prefix>_p_<k> (schema after k migrations) and <prefix>_d_<k> (with data).
 	KeptDatabases []string `json:"keptDatabases,omitempty"`
+	// Procedures are the rollback procedures of `rehearse run`, each with its
+	// per-step timeline (empty for `rehearse matrix`).
+	Procedures []procedure.Result `json:"procedures,omitempty"`
 	// PhaseSeconds is where the time went, summed over cells (which run in
 	// parallel, so the sum can exceed Seconds): clone, up, down, snapshot,
 	// fingerprint, seed N-era, seed N+1-era, probes, ...

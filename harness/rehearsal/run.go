@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/rehearse-dev/rehearse/harness/report"
 	"io"
 	"log/slog"
 	"os"
@@ -208,6 +209,11 @@ func Run(ctx context.Context, o RunOptions) (*RunOutcome, error) {
 			return nil, err
 		}
 		rep.Matrix = mo.Report
+		// One report: matrix.json carries the procedures too.
+		mo.Report.Procedures = rep.Procedures
+		if err := report.WriteAll(o.Out, mo.Report); err != nil {
+			return nil, err
+		}
 	}
 	rep.Seconds = time.Since(start).Seconds()
 	out.Blocking = rep.Blocking || rep.Matrix != nil && rep.Matrix.Blocking

@@ -33,6 +33,8 @@ func WriteMarkdown(w io.Writer, r *matrix.Report) error {
 	}
 	p("\n\n")
 
+	writeProceduresMarkdown(p, r)
+
 	// The matrix.
 	p("| migration | class | verdict |")
 	for _, name := range matrix.CheckNames {
@@ -226,4 +228,21 @@ func fenceFor(s string) string {
 		}
 	}
 	return strings.Repeat("`", max(3, longest+1))
+}
+
+// writeProceduresMarkdown renders the rollback procedures of `rehearse run`:
+// a verdict per procedure and each step's timeline.
+func writeProceduresMarkdown(p func(string, ...any), r *matrix.Report) {
+	if len(r.Procedures) == 0 {
+		return
+	}
+	p("### Rollback procedures\n\n| procedure | verdict | N+1-era writes lost | seconds | steps |\n|---|---|--:|--:|---|\n")
+	for _, pr := range r.Procedures {
+		var steps []string
+		for _, st := range pr.Steps {
+			steps = append(steps, fmt.Sprintf("%s %s (%.1fs)", st.Name, st.Status, st.Seconds))
+		}
+		p("| %s | %s | %d | %.1f | %s |\n", mdInline(pr.Name), mdInline(pr.Verdict), pr.WritesLost, pr.Seconds, mdInline(strings.Join(steps, " → ")))
+	}
+	p("\n")
 }

@@ -447,6 +447,19 @@ func (g *tableGen) uniqueKey(u *uniquePlan) (keyHash, bool) {
 }
 
 func (g *tableGen) commit() {
+	for _, e := range g.plan.exports {
+		key := make([]string, len(e.cps))
+		for j, cp := range e.cps {
+			if g.nulls[cp.i] {
+				key = nil
+				break
+			}
+			key[j] = g.vals[cp.i]
+		}
+		if key != nil {
+			e.keys = append(e.keys, key)
+		}
+	}
 	for k, u := range g.plan.uniques {
 		if g.keyOK[k] {
 			u.seen[g.keys[k]] = struct{}{}

@@ -193,6 +193,8 @@ func (r *run) fill(ctx context.Context, p *tablePlan, salt string) *TableResult 
 	if err != nil {
 		res.Skipped = err.Error()
 		res.Rows = 0
+	} else {
+		r.publishKeys(p)
 	}
 	if g.dropped > 0 {
 		r.s.log.Info("seed: rows dropped", "table", p.name, "dropped", g.dropped, "unsatisfied", res.Unsatisfied)
@@ -279,6 +281,7 @@ func (r *run) prepare(ctx context.Context, conn *pgx.Conn, p *tablePlan) error {
 	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM "+table+")").Scan(&existing); err != nil {
 		return fmt.Errorf("read %s: %w", p.name, err)
 	}
+	p.wasEmpty = !existing
 	if existing {
 		for _, u := range p.uniques {
 			if err := loadSeen(ctx, conn, table, u); err != nil {
@@ -362,10 +365,32 @@ func loadSeen(ctx context.Context, conn *pgx.Conn, table string, u *uniquePlan) 
 	return rows.Err()
 }
 
+// publishKeys hands the keys p's rows were generated with to its children,
+// when they are exactly the table's keys: the table was empty, every row
+// went in as generated (no PostgreSQL-side filtering) and no trigger could
+// have changed them.
+func (r *run) publishKeys(p *tablePlan) {
+	if !p.wasEmpty || len(p.opaque) > 0 || p.hasTriggers {
+		return
+	}
+	for _, e := range p.exports {
+		r.mu.Lock()
+		entry := r.keys[e.id]
+		if entry == nil {
+			entry = &keyEntry{}
+			r.keys[e.id] = entry
+		}
+		r.mu.Unlock()
+		keys := e.keys
+		entry.once.Do(func() { entry.keys = keys })
+		e.keys = nil
+	}
+}
+
 // parentKeys returns the key tuples of table's cols as text, ordered, read
 // once per run.
 func (r *run) parentKeys(ctx context.Context, conn *pgx.Conn, table string, cols []string) ([][]string, error) {
-	id := table + "(" + strings.Join(cols, ",") + ")"
+	id := keyID(table, cols)
 	r.mu.Lock()
 	e := r.keys[id]
 	if e == nil {

@@ -86,6 +86,7 @@ func (s *seeder) Next(ctx context.Context, dsn string, step string, before, afte
 		}
 	}
 	ordered := order(plans)
+	planExports(plans)
 	r.loadAll(ctx, ordered, "next:"+step)
 	r.fillDeferred(ctx, ordered)
 	res := r.result(ordered)

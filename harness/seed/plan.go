@@ -92,10 +92,48 @@ type tablePlan struct {
 	record   string
 	shapes   []shape
 	nameKind string // what a "name" column holds here, decided once
+	// exports are the key columns other tables reference: their values are
+	// kept as rows are generated, so children need not read them back.
+	exports  []*exportKeys
+	wasEmpty bool
 	// hasTriggers: the table has user triggers, so COPY keeps all triggers on.
 	hasTriggers bool
 	updateCols  []string
 }
+
+type exportKeys struct {
+	id   string // as in run.keys: "schema.table(col,...)"
+	cps  []*colPlan
+	keys [][]string
+}
+
+// planExports registers, on each parent plan, the key columns its children
+// reference.
+func planExports(plans map[string]*tablePlan) {
+	for _, p := range plans {
+		for _, fk := range p.fks {
+			parent := plans[fk.parent]
+			if fk.deferred || parent == nil {
+				continue
+			}
+			id := keyID(fk.parent, fk.refCols)
+			if slices.ContainsFunc(parent.exports, func(e *exportKeys) bool { return e.id == id }) {
+				continue
+			}
+			e := &exportKeys{id: id}
+			for _, c := range fk.refCols {
+				if cp := parent.byName[c]; cp != nil {
+					e.cps = append(e.cps, cp)
+				}
+			}
+			if len(e.cps) == len(fk.refCols) {
+				parent.exports = append(parent.exports, e)
+			}
+		}
+	}
+}
+
+func keyID(table string, cols []string) string { return table + "(" + strings.Join(cols, ",") + ")" }
 
 type softPair struct {
 	a, b     *colPlan

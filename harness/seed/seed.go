@@ -121,6 +121,7 @@ func (s *seeder) Base(ctx context.Context, dsn string, snap, future *schema.Snap
 		plans[name] = p
 	}
 	ordered := order(plans)
+	planExports(plans)
 	r.loadAll(ctx, ordered, "")
 	r.fillDeferred(ctx, ordered)
 	return r.result(ordered), ctx.Err()
