@@ -85,7 +85,7 @@ func BenchmarkMatrixVsReplay(b *testing.B) {
 		t0 := time.Now()
 		rep, err := matrix.Run(ctx, matrix.Config{
 			AdminDSN: admin, Prefix: fmt.Sprintf("bench_m%d", i), Set: set, From: "000000", To: last,
-			Bookkeeping: bk, Seeder: seed.New(seedOpts), Parallel: 2,
+			Bookkeeping: bk, Seeder: seed.New(seedOpts), Parallel: 2, Disposable: true,
 			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		})
 		require.NoError(b, err)

@@ -31,6 +31,10 @@ type Config struct {
 	Parallel int
 	// Keep leaves the databases in place (the CLI prints their DSNs).
 	Keep bool
+	// Disposable says the server is thrown away after the run (the local
+	// backend), so databases are not dropped one by one: DROP DATABASE
+	// costs a checkpoint each (a sixth of a 30-migration run, measured).
+	Disposable bool
 	// CellTimeout bounds each database operation of a cell (default 10m).
 	CellTimeout time.Duration
 	Logger      *slog.Logger

@@ -40,7 +40,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	r := &runner{cfg: cfg, base: base, next: next}
 	defer func() {
-		if !cfg.Keep {
+		if !cfg.Keep && !cfg.Disposable {
 			r.dropAll()
 		}
 	}()
@@ -168,6 +168,9 @@ func (r *runner) create(ctx context.Context, name, template string) error {
 }
 
 func (r *runner) drop(name string) {
+	if r.cfg.Disposable {
+		return
+	}
 	defer r.timed("drop", time.Now())
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

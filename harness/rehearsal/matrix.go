@@ -141,6 +141,7 @@ func RunMatrix(ctx context.Context, o MatrixOptions) (*Outcome, error) {
 		Probes:      probes,
 		Parallel:    o.Parallel,
 		Keep:        o.Keep,
+		Disposable:  server != nil,
 		Logger:      o.Logger,
 		Progress:    o.Progress,
 	}
