@@ -36,6 +36,9 @@ func (r *runner) startCells(ctx context.Context, k int, prev, cur *dataState) {
 			return r.pristineCell(ctx, k)
 		})
 	}
+	if r.cfg.ServerProbe != nil {
+		r.spawnServerProbe(ctx, k, cur.db)
+	}
 	if r.bootChecks != nil {
 		r.mu.Lock()
 		r.total++
@@ -82,7 +85,7 @@ func (r *runner) spawn(ctx context.Context, label string, cell func(context.Cont
 // nothing else needs it any more (its successor was cloned already, see
 // buildData), or else a clone. --keep keeps every state intact.
 func (r *runner) cellDatabase(ctx context.Context, kind string, k int, state string) (string, error) {
-	if !r.cfg.Keep && r.bootChecks == nil {
+	if !r.cfg.Keep && r.bootChecks == nil && r.cfg.ServerProbe == nil {
 		return state, nil
 	}
 	db := r.dbName(kind, k)
@@ -462,4 +465,58 @@ func renamedLike(set fingerprint.Set, snap, ref *schema.Snapshot) fingerprint.Se
 		out[rt.QualifiedName()] = &cp
 	}
 	return out
+}
+
+// spawnServerProbe starts release N's server on a copy of state k (the
+// server writes: smoke requests, its own boot) and records the outcomes.
+func (r *runner) spawnServerProbe(ctx context.Context, k int, state string) {
+	r.mu.Lock()
+	r.total++
+	r.mu.Unlock()
+	r.spawn(ctx, fmt.Sprintf("state %d server probe", k), func(ctx context.Context) (string, error) {
+		db := r.dbName("sp", k)
+		if err := r.create(ctx, db, state); err != nil {
+			return "", err
+		}
+		defer r.drop(db)
+		t0 := time.Now()
+		out := r.cfg.ServerProbe.Run(ctx, r.dsn(db))
+		r.timed("server probe", t0)
+		failed := 0
+		for _, o := range out {
+			if !o.OK() {
+				failed++
+			}
+		}
+		r.mu.Lock()
+		r.serverStates[k] = out
+		r.mu.Unlock()
+		return fmt.Sprintf("%d of %d server checks fail", failed, len(out)), nil
+	})
+}
+
+// mergeServerProbes appends the server probe's outcomes to the SQL probes'
+// of each state, so both are attributed to migrations the same way.
+func (r *runner) mergeServerProbes() {
+	sp := r.cfg.ServerProbe
+	if sp == nil {
+		return
+	}
+	r.probes.probes = append([]Probe(nil), r.probes.probes...)
+	for _, name := range sp.Names {
+		r.probes.probes = append(r.probes.probes, Probe{Name: "server: " + name, SQL: "(release N's server)"})
+	}
+	for k, st := range r.probes.states {
+		if st == nil && k > 0 {
+			continue
+		}
+		out := r.serverStates[k]
+		if len(out) != len(sp.Names) {
+			out = make([]ProbeOutcome, len(sp.Names))
+			for i := range out {
+				out[i] = ProbeOutcome{Err: "server probe did not run"}
+			}
+		}
+		r.probes.states[k] = append(st, out...)
+	}
 }

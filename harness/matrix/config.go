@@ -1,6 +1,7 @@
 package matrix
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -27,6 +28,9 @@ type Config struct {
 	// Probes are release N's SQL (old-code probes); none means the oldCode
 	// check is skipped and says so.
 	Probes []Probe
+	// ServerProbe, when set, starts release N's server on a copy of every
+	// state and counts its start-up and smoke requests as old-code probes.
+	ServerProbe *ServerProbe
 	// Parallel is how many cells run at once (default: number of cores).
 	Parallel int
 	// Keep leaves the databases in place (the CLI prints their DSNs).
@@ -75,4 +79,11 @@ func (c *Config) defaults() error {
 		c.Progress = io.Discard
 	}
 	return nil
+}
+
+// ServerProbe runs release N's server against a database. Run returns one
+// outcome per name, in order.
+type ServerProbe struct {
+	Names []string
+	Run   func(ctx context.Context, dsn string) []ProbeOutcome
 }

@@ -83,6 +83,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if r.cellErr != nil {
 		return nil, r.cellErr
 	}
+	r.mergeServerProbes()
 	for i, m := range next {
 		res := &r.results[i]
 		res.Checks.OldCode = r.probes.judge(i+1, r.names())
@@ -134,7 +135,9 @@ type runner struct {
 
 	probes     probeHistory
 	bootChecks []*Check
-	phases     map[string]time.Duration
+	// serverStates[k] holds the server probe's outcomes on state k.
+	serverStates [][]ProbeOutcome
+	phases       map[string]time.Duration
 }
 
 func (r *runner) names() []string {
@@ -387,6 +390,10 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 	r.probes.probes = r.cfg.Probes
 	r.probes.states = make([][]ProbeOutcome, n+1)
 	r.probes.states[0] = runProbes(ctx, conn, r.cfg.Probes)
+	if r.cfg.ServerProbe != nil {
+		r.serverStates = make([][]ProbeOutcome, n+1)
+		r.spawnServerProbe(ctx, 0, d0)
+	}
 	if r.cfg.Bookkeeping.Name() == "none" {
 		r.bootChecks = make([]*Check, n)
 	}

@@ -50,6 +50,9 @@ type MatrixOptions struct {
 	DSN      string
 	Logger   *slog.Logger
 	Progress io.Writer
+	// ServerProbe, when set, runs release N's server on every state of the
+	// matrix (rehearse run on the local backend sets it).
+	ServerProbe *matrix.ServerProbe
 	// Now is the clock for waiver expiry (tests).
 	Now func() time.Time
 }
@@ -139,6 +142,7 @@ func RunMatrix(ctx context.Context, o MatrixOptions) (*Outcome, error) {
 		Bookkeeping: bk,
 		Seeder:      seed.New(seedOpts),
 		Probes:      probes,
+		ServerProbe: o.ServerProbe,
 		Parallel:    o.Parallel,
 		Keep:        o.Keep,
 		Disposable:  server != nil,

@@ -203,6 +203,7 @@ func Run(ctx context.Context, o RunOptions) (*RunOutcome, error) {
 			return nil, err
 		}
 		mopts.DSN = admin
+		mopts.ServerProbe = serverProbe(from, s.Spec.Smoke)
 		fmt.Fprintln(o.Progress, "matrix: one row per migration of release "+to.Name)
 		mo, err := RunMatrix(ctx, mopts)
 		if err != nil {
@@ -470,4 +471,37 @@ func mdCell(s string) string {
 func IsInputError(err error) bool {
 	var ie *InputError
 	return errors.As(err, &ie)
+}
+
+// serverProbe makes the matrix start release N's server (as a local process)
+// on every state and send the scenario's GET smoke requests: with it, the
+// oldCode check no longer needs --old-queries.
+func serverProbe(from env.Release, smoke []scenario.SmokeRequest) *matrix.ServerProbe {
+	if from.Binary == "" {
+		return nil
+	}
+	var paths []string
+	for _, r := range smoke {
+		if (r.Method == "" || strings.EqualFold(r.Method, "GET")) && !strings.Contains(r.Path, "{") {
+			paths = append(paths, r.Path)
+		}
+	}
+	names := []string{"start-up"}
+	for _, p := range paths {
+		names = append(names, "GET "+p)
+	}
+	return &matrix.ServerProbe{
+		Names: names,
+		Run: func(ctx context.Context, dsn string) []matrix.ProbeOutcome {
+			checks := local.ProbeServer(ctx, from, dsn, 20*time.Second, paths)
+			out := make([]matrix.ProbeOutcome, len(names))
+			for i := range out {
+				out[i] = matrix.ProbeOutcome{Err: "not run"}
+				if i < len(checks) {
+					out[i] = matrix.ProbeOutcome{Err: checks[i].Err}
+				}
+			}
+			return out
+		},
+	}
 }

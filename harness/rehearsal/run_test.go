@@ -3,6 +3,7 @@ package rehearsal_test
 import (
 	"context"
 	"encoding/json"
+	"github.com/rehearse-dev/rehearse/harness/matrix"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -49,6 +50,17 @@ func TestRunSampleLocal(t *testing.T) {
 	assert.Empty(t, res.Report.Findings, "full-restore recovers, as the scenario's policy requires")
 	require.NotNil(t, res.Report.Matrix)
 	assert.Len(t, res.Report.Matrix.Results, 8, "migrations 000004..000011")
+	// The matrix started release 1.0's server on every state: its start-up
+	// and smoke requests are old-code probes, attributed per migration.
+	for _, m := range res.Report.Matrix.Results {
+		switch m.Version {
+		case "000006":
+			assert.Equal(t, matrix.StatusOK, m.Checks.OldCode.Status, m.Checks.OldCode.Error)
+		case "000009":
+			assert.Equal(t, matrix.StatusFail, m.Checks.OldCode.Status)
+			assert.Contains(t, m.Checks.OldCode.Detail, "server: start-up")
+		}
+	}
 	assert.True(t, res.Blocking, "the sample's wrong down files block the release")
 
 	for _, f := range []string{"matrix.json", "matrix.md", "matrix.html", "junit.xml", "procedures.json", "procedures.md"} {
