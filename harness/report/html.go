@@ -157,6 +157,16 @@ run <b>{{.R.RunID}}</b> · blocking <span class="gate-{{yesno .R.Blocking}}">{{y
 <h2>Warnings</h2>
 <ul class="findings">{{range .Warnings}}<li>⚠ <code>{{.Migration}}</code>: {{.Reason}}{{if .Waiver}} <span class="waiver">(waiver: {{.Waiver}})</span>{{end}}</li>{{end}}</ul>
 {{- end}}
+{{- if .R.Procedures}}
+<h2>Rollback procedures</h2>
+<table><thead><tr><th>procedure</th><th>verdict</th><th>N+1-era writes lost</th><th>seconds</th><th>steps and checks</th></tr></thead><tbody>
+{{- range .R.Procedures}}
+<tr><td><code>{{.Name}}</code></td><td>{{.Verdict}}{{if .Reasons}}<ul class="small">{{range .Reasons}}<li>{{.}}</li>{{end}}</ul>{{end}}</td><td>{{.WritesLost}}</td><td>{{printf "%.1f" .Seconds}}</td>
+<td><details><summary>{{len .Steps}} steps, {{len .Checks}} checks</summary><ol>{{range .Steps}}<li><code>{{.Name}}</code> {{.Status}} at {{printf "%.1f" .At}}s ({{printf "%.2f" .Seconds}}s){{if .Error}}: {{.Error}}{{end}}{{if .Output}}<pre>{{.Output}}</pre>{{end}}</li>{{end}}</ol>
+<ul>{{range .Checks}}<li><code>{{.Name}}</code> {{.Status}}{{if .Summary}}: {{.Summary}}{{end}}{{if .Detail}}<pre>{{.Detail}}</pre>{{end}}</li>{{end}}</ul></details></td></tr>
+{{- end}}
+</tbody></table>
+{{- end}}
 {{- if .R.Notes}}
 <h2>Notes</h2>
 <ul>{{range .R.Notes}}<li>{{.}}</li>{{end}}</ul>
