@@ -3,6 +3,7 @@ package matrix
 import (
 	"context"
 	"fmt"
+	"github.com/jackc/pgx/v5"
 	"sort"
 	"strings"
 	"time"
@@ -95,20 +96,30 @@ func (r *runner) cellDatabase(ctx context.Context, kind string, k int, state str
 	return db, nil
 }
 
+// openCell connects to the database cell k of kind may change (see
+// cellDatabase); release closes and drops it.
+func (r *runner) openCell(ctx context.Context, kind string, k int, state string) (*pgx.Conn, func(), error) {
+	db, err := r.cellDatabase(ctx, kind, k, state)
+	if err != nil {
+		return nil, nil, err
+	}
+	conn, err := r.connect(ctx, db)
+	if err != nil {
+		r.drop(db)
+		return nil, nil, err
+	}
+	return conn, func() { conn.Close(context.Background()); r.drop(db) }, nil
+}
+
 // downOnDataCell applies the down on a clone of state k (N-era plus N+1-era
 // data) and compares what is left with state k-1.
 func (r *runner) downOnDataCell(ctx context.Context, k int, prev, cur *dataState) (string, error) {
 	res := &r.results[k-1]
-	db, err := r.cellDatabase(ctx, "dd", k, cur.db)
+	conn, release, err := r.openCell(ctx, "dd", k, cur.db)
 	if err != nil {
 		return "", err
 	}
-	defer r.drop(db)
-	conn, err := r.connect(ctx, db)
-	if err != nil {
-		return "", err
-	}
-	defer conn.Close(context.Background())
+	defer release()
 
 	t0 := time.Now()
 	downErr := r.down(ctx, conn, k)
@@ -155,16 +166,11 @@ func (r *runner) pristineCell(ctx context.Context, k int) (string, error) {
 		}
 		return "skip (" + msg + ")", nil
 	}
-	db, err := r.cellDatabase(ctx, "dp", k, r.pristine[k])
+	conn, release, err := r.openCell(ctx, "dp", k, r.pristine[k])
 	if err != nil {
 		return "", err
 	}
-	defer r.drop(db)
-	conn, err := r.connect(ctx, db)
-	if err != nil {
-		return "", err
-	}
-	defer conn.Close(context.Background())
+	defer release()
 
 	t0 := time.Now()
 	downErr := r.down(ctx, conn, k)
@@ -199,16 +205,11 @@ func (r *runner) pristineCell(ctx context.Context, k int) (string, error) {
 // bootCell probes what release N's server does at boot when the app keeps no
 // bookkeeping: it re-runs every one of N's up files over state k.
 func (r *runner) bootCell(ctx context.Context, k int, cur *dataState) (string, error) {
-	db := r.dbName("db", k)
-	if err := r.create(ctx, db, cur.db); err != nil {
-		return "", err
-	}
-	defer r.drop(db)
-	conn, err := r.connect(ctx, db)
+	conn, release, err := r.openCell(ctx, "db", k, cur.db)
 	if err != nil {
 		return "", err
 	}
-	defer conn.Close(context.Background())
+	defer release()
 	c := &Check{Status: StatusOK}
 	t0 := time.Now()
 	for _, m := range r.base {
