@@ -57,6 +57,11 @@ procedure worse than spec.policy.procedures allows), 2 the harness failed.`,
 	f.IntVar(&o.Parallel, "parallel", 0, "matrix cells run at once (default: number of cores)")
 	f.StringVar(&o.PGBin, "pg-bin", "", "local backend: folder with initdb and postgres (default: searched)")
 	f.StringVar(&o.PGUser, "pg-user", "", "local backend: OS user that runs PostgreSQL when rehearse runs as root (default nobody)")
+	f.StringVar(&o.NodeImage, "node-image", "", "kind: node image (default $REHEARSE_KIND_NODE_IMAGE, else kind's own; here kind-offline/node:v1.34.4)")
+	f.StringVar(&o.Kubeconfig, "kubeconfig", "", "kube: kubeconfig file of an existing cluster (only this file is read)")
+	f.StringVar(&o.KubeContext, "context", "", "kube: context in --kubeconfig")
+	f.StringVar(&o.Namespace, "namespace", "", "kube: namespace to create and label (default rehearse-<run id>)")
+	f.BoolVar(&o.NamespaceOwned, "namespace-owned", false, "kube: use --namespace although rehearse did not create it")
 	return cmd
 }
 

@@ -32,12 +32,17 @@ var (
 	startErr error
 	mainUsed bool
 	counter  atomic.Int64
+	tempMu   sync.Mutex
+	tempDirs []string
 )
 
 // Main runs the package's tests and stops the shared server afterwards.
 func Main(m *testing.M) {
 	mainUsed = true
 	code := m.Run()
+	for _, d := range tempDirs {
+		os.RemoveAll(d)
+	}
 	if server != nil {
 		if err := server.Stop(context.Background()); err != nil {
 			fmt.Fprintln(os.Stderr, "pgtest: stop postgres:", err)
@@ -126,4 +131,18 @@ func Exec(t testing.TB, dsn, sql string) {
 	if _, err := conn.Exec(ctx, sql); err != nil {
 		t.Fatalf("pgtest: exec: %v\n%s", err, sql)
 	}
+}
+
+// PackageTempDir is a temp dir shared by the package's tests (e.g. binaries
+// built once per test binary) and removed by Main after the last test.
+func PackageTempDir(t testing.TB, prefix string) string {
+	t.Helper()
+	tempMu.Lock()
+	defer tempMu.Unlock()
+	d, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	tempDirs = append(tempDirs, d)
+	return d
 }

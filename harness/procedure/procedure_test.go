@@ -3,7 +3,6 @@ package procedure_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -43,9 +42,7 @@ func sampleServer(t *testing.T, name string) string {
 	if bin, ok := built[name]; ok {
 		return bin
 	}
-	dir, err := os.MkdirTemp("", "rehearse-procedure-test-*")
-	require.NoError(t, err)
-	bin := filepath.Join(dir, "app-"+name)
+	bin := filepath.Join(pgtest.PackageTempDir(t, "rehearse-procedure-test-*"), "app-"+name)
 	cmd := exec.Command("go", "build", "-ldflags", "-X main.release="+name, "-o", bin, "./fixtures/app")
 	cmd.Dir = repoRoot
 	out, err := cmd.CombinedOutput()

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/rehearse-dev/rehearse/harness/env/kind"
+	"github.com/rehearse-dev/rehearse/harness/env/kube"
 	"github.com/rehearse-dev/rehearse/harness/report"
 	"io"
 	"log/slog"
@@ -36,9 +38,15 @@ type RunOptions struct {
 	Parallel int
 	PGBin    string
 	PGUser   string
-	Logger   *slog.Logger
-	Progress io.Writer
-	Now      func() time.Time
+	// kind and kube backends.
+	NodeImage      string // kind node image (default: REHEARSE_KIND_NODE_IMAGE, else kind's own)
+	Kubeconfig     string // kube: the cluster (only this file is read)
+	KubeContext    string
+	Namespace      string // kube: default rehearse-<run id>, created and labelled
+	NamespaceOwned bool   // kube: use Namespace although rehearse did not create it
+	Logger         *slog.Logger
+	Progress       io.Writer
+	Now            func() time.Time
 }
 
 // RunReport is what `rehearse run` measured. Until matrix.Report carries
@@ -133,6 +141,7 @@ func Run(ctx context.Context, o RunOptions) (*RunOutcome, error) {
 	if err != nil {
 		return nil, err
 	}
+	r.images = []string{from.Image, to.Image}
 	e, err := r.environment(ctx, runID)
 	if err != nil {
 		return nil, err
@@ -280,6 +289,7 @@ type runner struct {
 	backend  string
 	work     string
 	progress io.Writer
+	images   []string // the releases' server images (kind loads them)
 }
 
 // timed runs f as one line of progress.
@@ -367,8 +377,35 @@ func (r *runner) environment(ctx context.Context, runID string) (env.Environment
 				PostgresImage: r.s.Spec.Postgres.Image,
 				Logger:        r.o.Logger,
 			})
+		case "kind":
+			nodeImage := r.o.NodeImage
+			if nodeImage == "" {
+				nodeImage = os.Getenv("REHEARSE_KIND_NODE_IMAGE")
+			}
+			var ke *kind.Environment
+			ke, err = kind.New(ctx, kind.Options{
+				Options:    env.Options{RunID: runID, Keep: r.o.Keep},
+				NodeImage:  nodeImage,
+				Images:     append([]string{r.s.Spec.Postgres.Image}, r.images...),
+				DockerShim: os.Getenv(kind.DockerShimEnv),
+				Logger:     r.o.Logger,
+			})
+			if ke != nil {
+				e = ke
+			}
+		case "kube":
+			var ke *kube.Environment
+			ke, err = kube.New(ctx, kube.Options{
+				Options:    env.Options{RunID: runID, Keep: r.o.Keep},
+				Kubeconfig: r.o.Kubeconfig, Context: r.o.KubeContext,
+				Namespace: r.o.Namespace, NamespaceOwned: r.o.NamespaceOwned,
+				Logger: r.o.Logger,
+			})
+			if ke != nil {
+				e = ke
+			}
 		default:
-			err = &InputError{fmt.Errorf("backend %q is not available in this version of rehearse: use --backend local or docker", r.backend)}
+			err = &InputError{fmt.Errorf("unknown backend %q: use local, docker, kind or kube", r.backend)}
 		}
 		return err
 	})

@@ -21,6 +21,7 @@ func TestBundledScenariosLoad(t *testing.T) {
 		{"sample-1.0-to-1.1.yaml", "000003", "000011"},
 		{"sample-1.1-to-1.2.yaml", "000011", "000018"},
 		{"sample-1.0-to-1.2.yaml", "000003", "000018"},
+		{"sample-1.0-to-1.1-hook.yaml", "000003", "000011"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -151,3 +152,4 @@ func TestMissingFile(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "nope.yaml")
 }
+

@@ -281,6 +281,7 @@ func TestKindRehearsal(t *testing.T) {
 		hookEnv, err = kube.New(ctx, kube.Options{Options: env.Options{RunID: runID + "-hook"}, Kubeconfig: e.Kubeconfig()})
 		require.NoError(t, err)
 	})
+	t.Cleanup(func() { assert.NoError(t, hookEnv.Close(context.Background())) })
 	st.do("load the sample images 1.0 and 1.1", func() {
 		require.NoError(t, e.LoadImages(ctx, sm.from.Image, sm.to.Image))
 	})

@@ -22,6 +22,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/rehearse-dev/rehearse/harness/env"
 )
@@ -230,15 +231,19 @@ func (e *Environment) scale(ctx context.Context, n int) error {
 		return err
 	}
 	deps := e.cluster.Clientset.AppsV1().Deployments(e.ns)
-	sc, err := deps.GetScale(ctx, d.Name, metav1.GetOptions{})
-	if err != nil {
-		return fmt.Errorf("scale %s: %w", d.Name, err)
-	}
-	if sc.Spec.Replicas != int32(n) {
-		sc = &autoscalingv1.Scale{ObjectMeta: sc.ObjectMeta, Spec: autoscalingv1.ScaleSpec{Replicas: int32(n)}}
-		if _, err := deps.UpdateScale(ctx, d.Name, sc, metav1.UpdateOptions{}); err != nil {
-			return fmt.Errorf("scale %s to %d: %w", d.Name, n, err)
+	// The controller updates the Deployment's status meanwhile: retry on
+	// a conflicting resource version, as kubectl scale does.
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		sc, err := deps.GetScale(ctx, d.Name, metav1.GetOptions{})
+		if err != nil || sc.Spec.Replicas == int32(n) {
+			return err
 		}
+		sc = &autoscalingv1.Scale{ObjectMeta: sc.ObjectMeta, Spec: autoscalingv1.ScaleSpec{Replicas: int32(n)}}
+		_, err = deps.UpdateScale(ctx, d.Name, sc, metav1.UpdateOptions{})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("scale %s to %d: %w", d.Name, n, err)
 	}
 	if n > 0 {
 		return nil

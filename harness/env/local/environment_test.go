@@ -40,9 +40,7 @@ func sampleRelease(t *testing.T, name string) env.Release {
 	bin, ok := built[name]
 	if !ok {
 		if binDir == "" {
-			d, err := os.MkdirTemp("", "rehearse-env-test-*")
-			require.NoError(t, err)
-			binDir = d
+			binDir = pgtest.PackageTempDir(t, "rehearse-env-test-*")
 		}
 		bin = filepath.Join(binDir, "app-"+name)
 		cmd := exec.Command("go", "build", "-ldflags", "-X main.release="+name, "-o", bin, "./fixtures/app")
