@@ -152,4 +152,3 @@ func TestMissingFile(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "nope.yaml")
 }
-
