@@ -152,3 +152,19 @@ func Disconnect(ctx context.Context, adminDSN, db string) error {
 	}
 	return nil
 }
+
+// CheckInstall refuses to install r over an installed release.
+func CheckInstall(installed *Release, r Release) error {
+	if installed != nil {
+		return fmt.Errorf("install release %s: release %s is already installed (use Upgrade)", r.Name, installed.Name)
+	}
+	return nil
+}
+
+// CheckUpgrade refuses to upgrade to r when nothing is installed.
+func CheckUpgrade(installed *Release, r Release) error {
+	if installed == nil {
+		return fmt.Errorf("upgrade to release %s: nothing installed (use Install)", r.Name)
+	}
+	return nil
+}

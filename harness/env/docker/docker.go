@@ -407,8 +407,8 @@ func (e *Environment) runHook(ctx context.Context, r env.Release) (string, error
 func (e *Environment) Install(ctx context.Context, r env.Release) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.release != nil {
-		return fmt.Errorf("install release %s: release %s is already installed (use Upgrade)", r.Name, e.release.Name)
+	if err := env.CheckInstall(e.release, r); err != nil {
+		return err
 	}
 	return e.rollout(ctx, r, true)
 }
@@ -417,8 +417,8 @@ func (e *Environment) Install(ctx context.Context, r env.Release) error {
 func (e *Environment) Upgrade(ctx context.Context, r env.Release) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.release == nil {
-		return fmt.Errorf("upgrade to release %s: nothing installed (use Install)", r.Name)
+	if err := env.CheckUpgrade(e.release, r); err != nil {
+		return err
 	}
 	return e.rollout(ctx, r, true)
 }

@@ -209,8 +209,8 @@ func (e *Environment) LastAction() string {
 func (e *Environment) Install(ctx context.Context, r env.Release) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.current != nil {
-		return fmt.Errorf("install release %s: release %s is already installed (use Upgrade)", r.Name, e.current.Name)
+	if err := env.CheckInstall(e.current, r); err != nil {
+		return err
 	}
 	if r.Chart == "" {
 		return fmt.Errorf("install release %s: no chart (set the release's chart.path in the scenario)", r.Name)
@@ -235,8 +235,8 @@ func (e *Environment) Install(ctx context.Context, r env.Release) error {
 func (e *Environment) Upgrade(ctx context.Context, r env.Release) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.current == nil {
-		return fmt.Errorf("upgrade to release %s: nothing installed (use Install)", r.Name)
+	if err := env.CheckUpgrade(e.current, r); err != nil {
+		return err
 	}
 	if r.Chart == "" {
 		return fmt.Errorf("upgrade to release %s: no chart (set the release's chart.path in the scenario)", r.Name)
