@@ -4,14 +4,17 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/rehearse-dev/rehearse/harness/chaos"
 	"github.com/rehearse-dev/rehearse/harness/rehearsal"
 )
 
 func newRunCmd() *cobra.Command {
 	o := rehearsal.RunOptions{}
+	var faultSeed int64
 	cmd := &cobra.Command{
 		Use:   "run -f scenarios/NAME.yaml",
 		Short: "Rehearse a release end to end: install N, upgrade, run every rollback procedure, compute the matrix",
@@ -26,14 +29,24 @@ the per-migration matrix is computed on the same PostgreSQL.
 Reports go to --out: matrix.{md,html,json}, junit.xml, procedures.{md,json}.
 Everything the run created is removed at the end, also on Ctrl-C.
 
+With faults (the scenario's faults: section, or --faults), each fault is
+injected at its points after the procedures ran, on a fresh copy of the
+state it needs: what it left, and whether re-running the procedure from
+there recovers, go to matrix.json's "chaos" array, the reports and JUnit.
+
 Exit codes: 0 nothing blocking, 1 a blocking finding (matrix policy, or a
 procedure worse than spec.policy.procedures allows), 2 the harness failed.`,
 		Example: `  rehearse run -f scenarios/sample-1.0-to-1.1.yaml
-  rehearse run -f scenarios/sample-1.1-to-1.2.yaml --backend docker --out reports/docker`,
+  rehearse run -f scenarios/sample-1.1-to-1.2.yaml --backend docker --out reports/docker
+  rehearse run -f scenarios/sample-1.0-to-1.1-chaos.yaml
+  rehearse run -f scenarios/sample-1.0-to-1.1.yaml --no-matrix --faults kill-migration --at up:000004:1`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.Scenario == "" {
 				return exitError{code: exitHarness, err: fmt.Errorf("-f SCENARIO is required, e.g. -f scenarios/sample-1.0-to-1.1.yaml")}
+			}
+			if cmd.Flags().Changed("seed") {
+				o.Chaos.Seed = &faultSeed
 			}
 			o.Logger = slog.Default()
 			o.Progress = cmd.ErrOrStderr()
@@ -62,6 +75,10 @@ procedure worse than spec.policy.procedures allows), 2 the harness failed.`,
 	f.StringVar(&o.KubeContext, "context", "", "kube: context in --kubeconfig")
 	f.StringVar(&o.Namespace, "namespace", "", "kube: namespace to create and label (default rehearse-<run id>)")
 	f.BoolVar(&o.NamespaceOwned, "namespace-owned", false, "kube: use --namespace although rehearse did not create it")
+	f.StringSliceVar(&o.Chaos.Faults, "faults", nil, "inject these faults (comma-separated; all = every one): "+strings.Join(chaos.Faults, ", ")+"; replaces the scenario's faults:")
+	f.StringArrayVar(&o.Chaos.At, "at", nil, "inject the faults only at this point (repeatable): up:VERSION:K, down:VERSION:K, restore, backup:PROCEDURE, rollback:PROCEDURE, upgrade")
+	f.BoolVar(&o.Chaos.Exhaustive, "exhaustive", false, "inject migration faults at every statement boundary of every N+1 migration")
+	f.Int64Var(&faultSeed, "seed", 0, "seed that picks the fault points (default: the scenario's faults.seed, else spec.data.seed)")
 	return cmd
 }
 
@@ -75,6 +92,24 @@ func printRunSummary(cmd *cobra.Command, out *rehearsal.RunOutcome) {
 			why = ": " + p.Reasons[0]
 		}
 		fmt.Fprintf(w, "  %-14s %-10s %d N+1-era rows lost%s\n", p.Name, p.Verdict, p.WritesLost, why)
+	}
+	if len(r.Chaos) > 0 {
+		counts := map[string]int{}
+		for _, c := range r.Chaos {
+			counts[c.Verdict]++
+		}
+		var parts []string
+		for _, v := range append(chaos.Verdicts, chaos.VerdictError) {
+			if counts[v] > 0 {
+				parts = append(parts, fmt.Sprintf("%d %s", counts[v], v))
+			}
+		}
+		fmt.Fprintf(w, "  chaos: %d faults: %s\n", len(r.Chaos), strings.Join(parts, ", "))
+		for _, c := range r.Chaos {
+			if c.Failed() || c.Verdict == chaos.VerdictError {
+				fmt.Fprintf(w, "    %s at %s: %s: %s\n      replay: %s\n", c.Fault, c.Point, c.Verdict, c.Recovery, c.Replay)
+			}
+		}
 	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "note: %s\n", n)

@@ -128,6 +128,14 @@ type Environment interface {
 	Close(ctx context.Context) error
 }
 
+// ServerKiller is a backend that can crash the app server: every replica's
+// process gets SIGKILL and its supervisor (the harness's, Docker's restart
+// policy) starts it again, as after a crash. Chaos faults that need it are
+// reported as skipped on backends without it.
+type ServerKiller interface {
+	KillServer(ctx context.Context) error
+}
+
 // Options are common to every backend.
 type Options struct {
 	// RunID names and labels what the environment makes, so a leftover can

@@ -3,6 +3,7 @@ package matrix
 import (
 	"time"
 
+	"github.com/rehearse-dev/rehearse/harness/chaos"
 	"github.com/rehearse-dev/rehearse/harness/procedure"
 )
 
@@ -190,6 +191,10 @@ type Report struct {
 	// Procedures are the rollback procedures of `rehearse run`, each with its
 	// per-step timeline (empty for `rehearse matrix`).
 	Procedures []procedure.Result `json:"procedures,omitempty"`
+	// Chaos are the fault-injection cells of `rehearse run` with faults:
+	// one per fault and point, with what it left and whether re-running
+	// the procedure from there recovered.
+	Chaos []chaos.Cell `json:"chaos,omitempty"`
 	// PhaseSeconds is where the time went, summed over cells (which run in
 	// parallel, so the sum can exceed Seconds): clone, up, down, snapshot,
 	// fingerprint, seed N-era, seed N+1-era, probes, ...

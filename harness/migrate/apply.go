@@ -44,8 +44,10 @@ func (e *ApplyError) Error() string {
 
 func (e *ApplyError) Unwrap() error { return e.Err }
 
-// Hook runs before statement i of a script (a fault injector can kill the
-// connection there). An error stops the script and is returned wrapped.
+// Hook runs before statement i of a script, and once more with i equal to
+// the statement count after the last one (inside the script's transaction,
+// before its commit): a fault injector can kill the connection there. An
+// error stops the script and is returned wrapped.
 type Hook func(i int, st Statement) error
 
 // Apply runs s on conn: in one transaction, unless s.NoTransaction (then
@@ -85,7 +87,7 @@ func apply(ctx context.Context, conn *pgx.Conn, s *Script, hook Hook, beforeComm
 				return err
 			}
 		}
-		return nil
+		return afterLast(s, hook)
 	}
 	tx, err := conn.Begin(ctx)
 	if err != nil {
@@ -96,6 +98,10 @@ func apply(ctx context.Context, conn *pgx.Conn, s *Script, hook Hook, beforeComm
 			rollback(ctx, tx)
 			return err
 		}
+	}
+	if err := afterLast(s, hook); err != nil {
+		rollback(ctx, tx)
+		return err
 	}
 	if beforeCommit != nil {
 		if err := beforeCommit(ctx); err != nil {
@@ -118,6 +124,17 @@ func runStatement(ctx context.Context, conn *pgx.Conn, s *Script, i int, st Stat
 	}
 	if _, err := conn.Exec(ctx, st.SQL); err != nil {
 		return applyError(s, st, err)
+	}
+	return nil
+}
+
+func afterLast(s *Script, hook Hook) error {
+	if hook == nil {
+		return nil
+	}
+	n := len(s.Statements)
+	if err := hook(n, Statement{}); err != nil {
+		return &ApplyError{File: s.File, Message: fmt.Sprintf("after statement %d: %v", n, err), Err: err}
 	}
 	return nil
 }

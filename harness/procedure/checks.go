@@ -233,6 +233,36 @@ func bootCheck(pc *Context, after *schema.Snapshot, d time.Duration) CheckResult
 	return c
 }
 
+// Untouched measures whether the database on conn is still the
+// post-upgrade state every procedure starts from: same schema, every N+1-era
+// row present. It returns a one-line reason when not.
+func Untouched(ctx context.Context, conn *pgx.Conn, b *Baseline) (bool, string, error) {
+	after, err := schema.Take(ctx, conn, schema.Options{})
+	if err != nil {
+		return false, "", fmt.Errorf("snapshot the database: %w", err)
+	}
+	if d := schema.Diff(b.Upgraded, after); !d.Empty() {
+		return false, "the schema differs from the post-upgrade state: " + firstLine(d.String()), nil
+	}
+	lost, n, err := lossCheck(ctx, conn, b, after)
+	if err != nil {
+		return false, "", err
+	}
+	if n > 0 {
+		return false, lost.Summary, nil
+	}
+	return true, "", nil
+}
+
+// NEraKept runs the nEraKept check on conn.
+func NEraKept(ctx context.Context, conn *pgx.Conn, pc *Context) (CheckResult, error) {
+	after, err := schema.Take(ctx, conn, schema.Options{})
+	if err != nil {
+		return CheckResult{}, fmt.Errorf("snapshot the database: %w", err)
+	}
+	return nEraCheck(ctx, conn, pc, after)
+}
+
 // nEraCheck compares release N's data with its fingerprint before the
 // upgrade, over N's tables and columns only.
 func nEraCheck(ctx context.Context, conn *pgx.Conn, pc *Context, after *schema.Snapshot) (CheckResult, error) {

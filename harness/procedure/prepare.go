@@ -29,6 +29,10 @@ func (e *UpgradeError) Unwrap() error { return e.Err }
 // StartState is the saved state every procedure starts from.
 const StartState = "post-upgrade"
 
+// PreUpgradeState is release N with its data, just before the upgrade
+// (saved when Context.SavePreUpgrade; the chaos faults start there).
+const PreUpgradeState = "pre-upgrade"
+
 // Prepare builds the state every procedure starts from, as production
 // would have it: release N installed, N-era data, a backup, the upgrade to
 // N+1, N+1-era data; then saves it as StartState and fills pc.Baseline and
@@ -89,6 +93,11 @@ func Prepare(ctx context.Context, pc *Context, seeder seed.Seeder) ([]string, er
 	pc.PreUpgradeBackup = filepath.Join(pc.WorkDir, "pre-upgrade.dump")
 	if err := timed("back up before the upgrade", func() error { return e.Backup(ctx, pc.PreUpgradeBackup) }); err != nil {
 		return nil, err
+	}
+	if pc.SavePreUpgrade {
+		if err := timed("save the pre-upgrade state", func() error { return e.SaveState(ctx, PreUpgradeState) }); err != nil {
+			return nil, err
+		}
 	}
 	if err := timed("upgrade to release "+pc.To.Name, func() error { return e.Upgrade(ctx, pc.To) }); err != nil {
 		return nil, &UpgradeError{Release: pc.To.Name, Err: err}

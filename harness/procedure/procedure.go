@@ -46,6 +46,14 @@ type Context struct {
 	Logger   *slog.Logger
 	// Progress receives one line per finished step and check.
 	Progress io.Writer
+	// PGRestore is the pg_restore on the harness's machine that verifies
+	// backups before a procedure relies on them ("" = not verified).
+	PGRestore string
+	// DownHook, when set, gives the hook run before each statement of m's
+	// down file on conn (the chaos package kills that session there).
+	DownHook func(m *migrate.Migration, conn *pgx.Conn) migrate.Hook
+	// SavePreUpgrade makes Prepare also save PreUpgradeState.
+	SavePreUpgrade bool
 
 	// bootBefore is the schema just before release N's server was started.
 	bootBefore *schema.Snapshot
@@ -90,6 +98,23 @@ func Get(name string) (Procedure, error) {
 	return Procedure{}, fmt.Errorf("unknown procedure %q: use one of %s", name, strings.Join(Names, ", "))
 }
 
+// Step names other packages refer to (chaos resumes procedures from them).
+const (
+	StepBackup           = "backup"
+	StepVerifyBackup     = "verify backup"
+	StepVerifyPreUpgrade = "verify pre-upgrade backup"
+	StepRestore          = "restore pre-upgrade backup"
+	StepRollback         = "rollback server to N"
+)
+
+// DownStep names the step that applies m's down file.
+func DownStep(m *migrate.Migration) string { return "down " + m.ID() }
+
+// SchemaRevertBackup is where schema-revert writes its backup.
+func SchemaRevertBackup(pc *Context) string {
+	return filepath.Join(pc.WorkDir, "schema-revert-before.dump")
+}
+
 // Standard is `helm rollback` to N only: the schema stays at N+1.
 func Standard() Procedure {
 	return Procedure{
@@ -109,18 +134,20 @@ func SchemaRevert() Procedure {
 		Description: "back up; scale the server to 0; apply N+1's down files in reverse; fix the migration bookkeeping; roll the server back to N",
 		Steps: func(pc *Context) []Step {
 			steps := []Step{
-				{Name: "backup", Run: func(ctx context.Context, pc *Context) (string, error) {
-					path := filepath.Join(pc.WorkDir, "schema-revert-before.dump")
-					if err := pc.Env.Backup(ctx, path); err != nil {
+				{Name: StepBackup, Run: func(ctx context.Context, pc *Context) (string, error) {
+					if err := pc.Env.Backup(ctx, SchemaRevertBackup(pc)); err != nil {
 						return "", err
 					}
-					return "pg_dump --format=custom --no-owner --no-acl -> " + path, nil
+					return "pg_dump --format=custom --no-owner --no-acl -> " + SchemaRevertBackup(pc), nil
+				}},
+				{Name: StepVerifyBackup, Run: func(ctx context.Context, pc *Context) (string, error) {
+					return VerifyDump(ctx, pc.PGRestore, SchemaRevertBackup(pc))
 				}},
 				scaleStep(0),
 			}
 			for i := len(pc.Next) - 1; i >= 0; i-- {
 				m := pc.Next[i]
-				steps = append(steps, Step{Name: "down " + m.ID(), Run: func(ctx context.Context, pc *Context) (string, error) {
+				steps = append(steps, Step{Name: DownStep(m), Run: func(ctx context.Context, pc *Context) (string, error) {
 					return downStep(ctx, pc, m)
 				}})
 			}
@@ -136,8 +163,14 @@ func FullRestore() Procedure {
 		Description: "scale the server to 0; restore the backup taken before the upgrade; roll the server back to N",
 		Steps: func(*Context) []Step {
 			return []Step{
+				{Name: StepVerifyPreUpgrade, Run: func(ctx context.Context, pc *Context) (string, error) {
+					if pc.PreUpgradeBackup == "" {
+						return "", fmt.Errorf("no backup was taken before the upgrade")
+					}
+					return VerifyDump(ctx, pc.PGRestore, pc.PreUpgradeBackup)
+				}},
 				scaleStep(0),
-				{Name: "restore pre-upgrade backup", Run: func(ctx context.Context, pc *Context) (string, error) {
+				{Name: StepRestore, Run: func(ctx context.Context, pc *Context) (string, error) {
 					if pc.PreUpgradeBackup == "" {
 						return "", fmt.Errorf("no backup was taken before the upgrade")
 					}
@@ -161,7 +194,7 @@ func scaleStep(n int) Step {
 // rollbackStep starts release N's server, remembering the schema just
 // before so the checks can tell what its boot changed.
 func rollbackStep() Step {
-	return Step{Name: "rollback server to N", Run: func(ctx context.Context, pc *Context) (string, error) {
+	return Step{Name: StepRollback, Run: func(ctx context.Context, pc *Context) (string, error) {
 		snap, err := withConn(ctx, pc, func(conn *pgx.Conn) (*schema.Snapshot, error) {
 			return schema.Take(ctx, conn, schema.Options{})
 		})
@@ -181,7 +214,11 @@ func downStep(ctx context.Context, pc *Context, m *migrate.Migration) (string, e
 		return "", fmt.Errorf("%s has no down file: %w; only a full restore undoes it", m.ID(), migrate.ErrNoDown)
 	}
 	_, err := withConn(ctx, pc, func(conn *pgx.Conn) (struct{}, error) {
-		return struct{}{}, migrate.Apply(ctx, conn, m.Down)
+		var hook migrate.Hook
+		if pc.DownHook != nil {
+			hook = pc.DownHook(m, conn)
+		}
+		return struct{}{}, migrate.ApplyStatements(ctx, conn, m.Down, hook)
 	})
 	if err != nil {
 		return "", err
@@ -233,6 +270,24 @@ func withConn[T any](ctx context.Context, pc *Context, f func(*pgx.Conn) (T, err
 // checks, and returns the timeline and verdict. An error means the harness
 // itself failed (not the procedure).
 func Run(ctx context.Context, p Procedure, pc *Context) (*Result, error) {
+	return run(ctx, p, pc, "")
+}
+
+// Resume performs p from the step named from (an operator re-running the
+// runbook from where it broke), then the checks. The steps before it are
+// listed as skipped.
+func Resume(ctx context.Context, p Procedure, pc *Context, from string) (*Result, error) {
+	found := false
+	for _, s := range p.Steps(pc) {
+		found = found || s.Name == from
+	}
+	if !found {
+		return nil, fmt.Errorf("resume %s: no step %q", p.Name, from)
+	}
+	return run(ctx, p, pc, from)
+}
+
+func run(ctx context.Context, p Procedure, pc *Context, from string) (*Result, error) {
 	if pc.Logger == nil {
 		pc.Logger = slog.Default()
 	}
@@ -244,7 +299,13 @@ func Run(ctx context.Context, p Procedure, pc *Context) (*Result, error) {
 	start := time.Now()
 	stepTimeout := 15 * time.Minute
 	failed := false
+	skipping := from != ""
 	for _, s := range p.Steps(pc) {
+		if skipping && s.Name != from {
+			res.Steps = append(res.Steps, StepResult{Name: s.Name, Status: StatusSkip, Error: "not re-run: the procedure resumed at " + from})
+			continue
+		}
+		skipping = false
 		if failed {
 			res.Steps = append(res.Steps, StepResult{Name: s.Name, Status: StatusSkip, At: time.Since(start).Seconds(), Error: "not run: an earlier step failed"})
 			continue

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rehearse-dev/rehearse/harness/chaos"
 	"github.com/rehearse-dev/rehearse/harness/env"
 	"github.com/rehearse-dev/rehearse/harness/env/docker"
 	"github.com/rehearse-dev/rehearse/harness/env/local"
@@ -47,6 +48,8 @@ type RunOptions struct {
 	Logger         *slog.Logger
 	Progress       io.Writer
 	Now            func() time.Time
+	// Chaos are the fault flags (override the scenario's faults:).
+	Chaos ChaosOptions
 }
 
 // RunReport is what `rehearse run` measured. Until matrix.Report carries
@@ -58,6 +61,8 @@ type RunReport struct {
 	From          string             `json:"from"`
 	To            string             `json:"to"`
 	Procedures    []procedure.Result `json:"procedures"`
+	// Chaos are the fault-injection cells (faults: / --faults).
+	Chaos []chaos.Cell `json:"chaos,omitempty"`
 	// Notes are run-level remarks, e.g. release N+1's server not ready.
 	Notes []string `json:"notes,omitempty"`
 	// Findings are the procedure policy's decisions.
@@ -118,6 +123,10 @@ func Run(ctx context.Context, o RunOptions) (*RunOutcome, error) {
 	if err != nil {
 		return nil, &InputError{fmt.Errorf("%s: %w", s.File, err)}
 	}
+	plan, faultSeed, err := chaosPlan(s, o.Chaos, next)
+	if err != nil {
+		return nil, &InputError{err}
+	}
 	bkName := s.Spec.Migrations.Bookkeeping
 	if bkName == "" {
 		bkName = string(set.Layout)
@@ -158,6 +167,7 @@ func Run(ctx context.Context, o RunOptions) (*RunOutcome, error) {
 	pc := &procedure.Context{
 		Env: e, From: from, To: to, Base: base, Next: next, Bookkeeping: bk,
 		WorkDir: work, Baseline: &procedure.Baseline{}, Logger: o.Logger, Progress: o.Progress,
+		PGRestore: findPGRestore(o.PGBin), SavePreUpgrade: len(plan) > 0,
 		Checks: procedure.CheckOptions{
 			Health: env.HealthOptions{Timeout: s.Spec.Checks.ReadyTimeout.Duration, Grace: s.Spec.Checks.Grace.Duration},
 			Smoke:  smokeRequests(s.Spec.Smoke),
@@ -204,6 +214,11 @@ func Run(ctx context.Context, o RunOptions) (*RunOutcome, error) {
 		rep.Procedures = append(rep.Procedures, *res)
 	}
 	applyProcedurePolicy(s, rep)
+	if len(plan) > 0 && upErr == nil {
+		if err := r.runChaos(ctx, pc, plan, faultSeed, rep); err != nil {
+			return nil, err
+		}
+	}
 
 	out := &RunOutcome{Report: rep, OutDir: o.Out}
 	if !o.NoMatrix {
@@ -221,6 +236,7 @@ func Run(ctx context.Context, o RunOptions) (*RunOutcome, error) {
 		rep.Matrix = mo.Report
 		// One report: matrix.json carries the procedures too.
 		mo.Report.Procedures = rep.Procedures
+		mo.Report.Chaos = rep.Chaos
 		if err := report.WriteAll(o.Out, mo.Report); err != nil {
 			return nil, err
 		}

@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"io"
 
+	"github.com/rehearse-dev/rehearse/harness/chaos"
 	"github.com/rehearse-dev/rehearse/harness/matrix"
 )
 
@@ -22,6 +23,20 @@ type htmlView struct {
 	Warnings   []matrix.Finding
 	Empty      []matrix.TableSeed
 	Legend     []htmlLegend
+	Chaos      []htmlChaos
+	// ChaosSummary counts chaos cells per verdict; ChaosReplay is a cell's
+	// replay command worth trying first.
+	ChaosSummary string
+	ChaosReplay  string
+}
+
+type htmlChaos struct {
+	C          *chaos.Cell
+	Target     string
+	Statements string
+	Emoji      string
+	// Open expands the cells a reader must look into.
+	Open bool
 }
 
 type htmlLegend struct {
@@ -63,6 +78,11 @@ func newHTMLView(r *matrix.Report) htmlView {
 		}
 		v.Rows = append(v.Rows, row)
 	}
+	for i := range r.Chaos {
+		c := &r.Chaos[i]
+		v.Chaos = append(v.Chaos, htmlChaos{C: c, Target: chaosTarget(c), Statements: chaosStatements(c), Emoji: chaosEmoji(c.Verdict), Open: chaosNeedsDetail(c)})
+	}
+	v.ChaosSummary, v.ChaosReplay = chaosSummary(r.Chaos), chaosReplayHint(r.Chaos)
 	for _, f := range r.Findings {
 		if f.Action == "block" {
 			v.Blocking = append(v.Blocking, f)
@@ -103,6 +123,11 @@ pre{background:#f6f8fa;border:1px solid #d1d9e0;padding:.4rem;overflow:auto;max-
 code{background:#f6f8fa;padding:0 .2rem;border-radius:3px}
 button{font:inherit;margin-right:.4rem}
 .legend span{margin-right:.8rem}
+tr.cv-recovered td.verdict{background:#dafbe1} tr.cv-detected td.verdict{background:#ddf4ff}
+tr.cv-manual td.verdict{background:#fff8c5} tr.cv-as-without-fault td.verdict{background:#ffe7d1}
+tr.cv-unrecovered td.verdict{background:#ffebe9} tr.cv-data-lost td.verdict{background:#ffebe9}
+tr.cv-not-reached td.verdict{background:#eaeef2} tr.cv-skipped td.verdict{background:#eaeef2}
+tr.cv-unrecovered td.fault,tr.cv-data-lost td.fault{border-left:4px solid #cf222e} tr.cv-recovered td.fault{border-left:4px solid #1a7f37}
 </style>
 </head>
 <body>
@@ -164,6 +189,25 @@ run <b>{{.R.RunID}}</b> · blocking <span class="gate-{{yesno .R.Blocking}}">{{y
 <tr><td><code>{{.Name}}</code></td><td>{{.Verdict}}{{if .Reasons}}<ul class="small">{{range .Reasons}}<li>{{.}}</li>{{end}}</ul>{{end}}</td><td>{{.WritesLost}}</td><td>{{printf "%.1f" .Seconds}}</td>
 <td><details><summary>{{len .Steps}} steps, {{len .Checks}} checks</summary><ol>{{range .Steps}}<li><code>{{.Name}}</code> {{.Status}} at {{printf "%.1f" .At}}s ({{printf "%.2f" .Seconds}}s){{if .Error}}: {{.Error}}{{end}}{{if .Output}}<pre>{{.Output}}</pre>{{end}}</li>{{end}}</ol>
 <ul>{{range .Checks}}<li><code>{{.Name}}</code> {{.Status}}{{if .Summary}}: {{.Summary}}{{end}}{{if .Detail}}<pre>{{.Detail}}</pre>{{end}}</li>{{end}}</ul></details></td></tr>
+{{- end}}
+</tbody></table>
+{{- end}}
+{{- if .Chaos}}
+<h2 id="chaos">Chaos: faults and recovery</h2>
+<p>{{len .Chaos}} cells: {{.ChaosSummary}}{{if .ChaosReplay}} · replay one cell: <code>{{.ChaosReplay}}</code>{{end}}</p>
+<table class="matrix chaos"><thead><tr><th>fault</th><th>point</th><th>migration/procedure</th><th>state found</th><th>bookkeeping</th><th>recovered</th><th>N-era kept</th><th>verdict</th></tr></thead><tbody>
+{{- range .Chaos}}
+<tr class="cv-{{.C.Verdict}}">
+<td class="fault"><code>{{.C.Fault}}</code></td><td><code>{{.C.Point}}</code></td><td>{{.Target}}</td>
+<td>{{.C.StateFound}}{{if .Statements}}<div class="small">{{.Statements}}</div>{{end}}{{if .C.HalfApplied}}<div><b>half-applied</b></div>{{end}}</td>
+<td>{{.C.Bookkeeping}}</td><td>{{yesno .C.Recovered}}</td><td>{{yesno .C.NEraKept}}</td>
+<td class="verdict"><details{{if .Open}} open{{end}}><summary>{{.Emoji}} {{.C.Verdict}}</summary>
+{{- if .C.Recovery}}<div><b>recovery:</b> {{.C.Recovery}}</div>{{end}}
+{{- if .C.Detail}}<pre>{{.C.Detail}}</pre>{{end}}
+{{- if .C.Replay}}<div><b>replay:</b> <code>{{.C.Replay}}</code></div>{{end}}
+<div class="small">{{printf "%.2f" .C.Seconds}}s</div>
+</details></td>
+</tr>
 {{- end}}
 </tbody></table>
 {{- end}}

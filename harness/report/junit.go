@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/rehearse-dev/rehearse/harness/chaos"
 	"github.com/rehearse-dev/rehearse/harness/matrix"
 )
 
@@ -57,6 +58,7 @@ type junitMessage struct {
 // WriteJUnit writes one testcase per migration x check. A failing check is
 // a <failure>, a skipped one <skipped>; a warning passes and carries its
 // reason in <system-out> so it stays visible without failing the suite.
+// Chaos cells, when there are any, form a second suite, "chaos".
 func WriteJUnit(w io.Writer, r *matrix.Report) error {
 	suite := junitSuite{
 		Name: fmt.Sprintf("rehearse %s -> %s", r.From, r.To),
@@ -93,6 +95,14 @@ func WriteJUnit(w io.Writer, r *matrix.Report) error {
 		Name: "rehearse", Tests: suite.Tests, Failures: suite.Failures, Skipped: suite.Skipped,
 		Time: suite.Time, Suites: []junitSuite{suite},
 	}
+	if len(r.Chaos) > 0 {
+		cs := chaosSuite(r.Chaos)
+		cs.Properties, cs.Timestamp = suite.Properties, suite.Timestamp
+		doc.Tests += cs.Tests
+		doc.Failures += cs.Failures
+		doc.Skipped += cs.Skipped
+		doc.Suites = append(doc.Suites, cs)
+	}
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return err
 	}
@@ -125,6 +135,69 @@ func evidence(m *matrix.MigrationResult, c *matrix.Check) string {
 		fmt.Fprintf(&b, "\n%s\n", strings.TrimRight(c.Detail, "\n"))
 	}
 	fmt.Fprintf(&b, "verdict of %s: %s\n", migrationID(m), m.Verdict)
+	return b.String()
+}
+
+// chaosSuite is one testcase per chaos cell: a fault that won
+// (unrecovered, data-lost) fails, one never tried (skipped, not-reached)
+// is skipped, the rest pass with what happened in <system-out>.
+func chaosSuite(cells []chaos.Cell) junitSuite {
+	suite := junitSuite{Name: "chaos"}
+	var total float64
+	for i := range cells {
+		c := &cells[i]
+		total += c.Seconds
+		tc := junitCase{Classname: "chaos." + c.Fault, Name: c.Fault + " @ " + c.Point, Time: seconds(c.Seconds)}
+		switch c.Verdict {
+		case chaos.VerdictUnrecovered, chaos.VerdictDataLost:
+			tc.Failure = &junitMessage{Message: c.Verdict + ": " + oneLine(firstLine(c.Recovery), "no recovery recorded"), Type: c.Verdict, Body: chaosEvidence(c)}
+			suite.Failures++
+		case chaos.VerdictSkipped, chaos.VerdictNotReached:
+			why := firstLine(c.Detail)
+			if why == "" {
+				why = firstLine(c.Recovery)
+			}
+			tc.Skipped = &junitMessage{Message: c.Verdict + ": " + oneLine(why, "no reason recorded")}
+			suite.Skipped++
+		default:
+			tc.SystemOut = chaosEvidence(c)
+		}
+		suite.Tests++
+		suite.Cases = append(suite.Cases, tc)
+	}
+	suite.Time = seconds(total)
+	return suite
+}
+
+// chaosEvidence is a chaos cell's failure body or system-out.
+func chaosEvidence(c *chaos.Cell) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "verdict: %s\n", c.Verdict)
+	if t := chaosTarget(c); t != "" {
+		fmt.Fprintf(&b, "in: %s\n", t)
+	}
+	if c.StateFound != "" {
+		fmt.Fprintf(&b, "state found: %s\n", strings.TrimRight(c.StateFound, "\n"))
+	}
+	if st := chaosStatements(c); st != "" {
+		fmt.Fprintf(&b, "statements: %s\n", st)
+	}
+	if c.HalfApplied {
+		b.WriteString("half-applied: yes\n")
+	}
+	if c.Bookkeeping != "" {
+		fmt.Fprintf(&b, "bookkeeping: %s\n", c.Bookkeeping)
+	}
+	if c.Recovery != "" {
+		fmt.Fprintf(&b, "recovery: %s\n", strings.TrimRight(c.Recovery, "\n"))
+	}
+	fmt.Fprintf(&b, "recovered: %s, N-era data kept: %s\n", yesNo(c.Recovered), yesNo(c.NEraKept))
+	if c.Detail != "" {
+		fmt.Fprintf(&b, "\n%s\n", strings.TrimRight(c.Detail, "\n"))
+	}
+	if c.Replay != "" {
+		fmt.Fprintf(&b, "\nreplay: %s\n", c.Replay)
+	}
 	return b.String()
 }
 

@@ -34,6 +34,7 @@ func WriteMarkdown(w io.Writer, r *matrix.Report) error {
 	p("\n\n")
 
 	writeProceduresMarkdown(p, r)
+	writeChaosMarkdown(p, r)
 
 	// The matrix.
 	p("| migration | class | verdict |")
@@ -245,4 +246,73 @@ func writeProceduresMarkdown(p func(string, ...any), r *matrix.Report) {
 		p("| %s | %s | %d | %.1f | %s |\n", mdInline(pr.Name), mdInline(pr.Verdict), pr.WritesLost, pr.Seconds, mdInline(strings.Join(steps, " → ")))
 	}
 	p("\n")
+}
+
+// writeChaosMarkdown renders the chaos cells of `rehearse run`: one row
+// per fault and point, the migrations a fault can leave half-applied, and
+// the evidence and replay command of every cell a reader must look into.
+func writeChaosMarkdown(p func(string, ...any), r *matrix.Report) {
+	if len(r.Chaos) == 0 {
+		return
+	}
+	p("### Chaos: faults and recovery\n\n%d cells: %s\n\n", len(r.Chaos), mdInline(chaosSummary(r.Chaos)))
+	p("| fault | point | migration/procedure | state found | bookkeeping | recovered | N-era kept | verdict |\n|---|---|---|---|---|:-:|:-:|---|\n")
+	for i := range r.Chaos {
+		c := &r.Chaos[i]
+		p("| %s | `%s` | %s | %s | %s | %s | %s | %s %s |\n",
+			mdCell(c.Fault), cellCode(c.Point), mdCell(chaosTarget(c)), mdCell(c.StateFound), mdCell(c.Bookkeeping),
+			yesNo(c.Recovered), yesNo(c.NEraKept), chaosEmoji(c.Verdict), mdCell(c.Verdict))
+	}
+	p("\n")
+	if hint := chaosReplayHint(r.Chaos); hint != "" {
+		p("Replay one cell: `%s`\n\n", mdCode(hint))
+	}
+
+	p("#### Can be left half-applied\n\n")
+	half := 0
+	for i := range r.Chaos {
+		c := &r.Chaos[i]
+		if !c.HalfApplied {
+			continue
+		}
+		half++
+		p("- `%s` at `%s`", mdCode(chaosTarget(c)), mdCode(c.Point))
+		if st := chaosStatements(c); st != "" {
+			p(" (%s)", st)
+		}
+		if c.Bookkeeping != "" {
+			p(": bookkeeping claims %s", mdInline(c.Bookkeeping))
+		}
+		p("\n")
+	}
+	if half == 0 {
+		p("No fault left a migration half-applied.\n")
+	}
+	p("\n")
+
+	for i := range r.Chaos {
+		c := &r.Chaos[i]
+		if !chaosNeedsDetail(c) {
+			continue
+		}
+		// A blank line after <summary> lets GitHub render the Markdown inside.
+		p("<details><summary>%s %s: %s @ %s</summary>\n\n", chaosEmoji(c.Verdict), mdInline(c.Verdict), mdInline(c.Fault), mdInline(c.Point))
+		if c.StateFound != "" {
+			p("- state found: %s\n", mdInline(c.StateFound))
+		}
+		if c.Recovery != "" {
+			p("- recovery: %s\n", mdInline(c.Recovery))
+		}
+		p("- took: %.2fs\n", c.Seconds)
+		if c.Detail != "" {
+			detail := clip(strings.TrimRight(c.Detail, "\n"), maxDetailLines, maxDetailBytes)
+			fence := fenceFor(detail)
+			p("\n%s\n%s\n%s\n", fence, detail, fence)
+		}
+		if c.Replay != "" {
+			fence := fenceFor(c.Replay)
+			p("\nReplay:\n\n%ssh\n%s\n%s\n", fence, c.Replay, fence)
+		}
+		p("\n</details>\n\n")
+	}
 }

@@ -1,7 +1,8 @@
 // Package report renders a matrix.Report into the four files a run leaves
 // behind: matrix.md (for $GITHUB_STEP_SUMMARY), matrix.html (one
 // self-contained page), matrix.json (the machine-readable record) and
-// junit.xml (one testcase per migration x check, for CI test tabs).
+// junit.xml (one testcase per migration x check and per chaos cell, for
+// CI test tabs).
 package report
 
 import (

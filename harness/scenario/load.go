@@ -342,6 +342,7 @@ func (v *validator) validate(s *Scenario) {
 		seen[p] = true
 	}
 	v.smoke(sp.Smoke)
+	v.faults(sp.Faults)
 	if sp.Checks.ReadyTimeout.Duration < 0 || sp.Checks.Grace.Duration < 0 {
 		v.add(v.line("spec", "checks"), "spec.checks", "durations must not be negative")
 	}

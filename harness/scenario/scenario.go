@@ -55,6 +55,8 @@ type Spec struct {
 	Checks   Checks         `yaml:"checks"`
 	Policy   Policy         `yaml:"policy"`
 	Postgres Postgres       `yaml:"postgres"`
+	// Faults are the chaos faults to inject (see harness/chaos); empty = none.
+	Faults Faults `yaml:"faults"`
 }
 
 // Migrations is the migration set of both releases.

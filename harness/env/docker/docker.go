@@ -638,6 +638,24 @@ func (e *Environment) ServerHealth(ctx context.Context, o env.HealthOptions) (en
 	return env.ObserveHealth(ctx, reps, o)
 }
 
+// KillServer implements env.ServerKiller: `docker kill --signal KILL` on
+// every server container; their restart policy starts them again.
+func (e *Environment) KillServer(ctx context.Context) error {
+	e.mu.Lock()
+	reps := append([]*replica(nil), e.replicas...)
+	e.mu.Unlock()
+	if len(reps) == 0 {
+		return fmt.Errorf("kill server: no replica is running")
+	}
+	for _, r := range reps {
+		out, err := exec.CommandContext(ctx, "docker", "kill", "--signal", "KILL", r.c.GetContainerID()).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("kill server container %s: %w: %s", r.name, err, strings.TrimSpace(string(out)))
+		}
+	}
+	return nil
+}
+
 // ServerURL implements env.Environment.
 func (e *Environment) ServerURL(context.Context) (string, error) {
 	e.mu.Lock()

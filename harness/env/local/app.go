@@ -50,6 +50,7 @@ type replica struct {
 	restarts int
 	lastExit string
 	up       bool // a process is running right now
+	pid      int  // of the running process
 }
 
 // restartBackoff is the delay before restart n (kubelet doubles from 10s;
@@ -118,6 +119,9 @@ func (rp *replica) supervise() {
 			rp.exited(fmt.Sprintf("start %s: %v", rp.release.Binary, err))
 		} else {
 			rp.setUp(true)
+			rp.mu.Lock()
+			rp.pid = cmd.Process.Pid
+			rp.mu.Unlock()
 			waited := make(chan error, 1)
 			go func() { waited <- cmd.Wait() }()
 			select {
@@ -166,6 +170,17 @@ func (rp *replica) exited(why string) {
 	rp.lastExit = why
 	rp.mu.Unlock()
 	fmt.Fprintf(rp.logs, "rehearse: release %s server %s\n", rp.release.Name, why)
+}
+
+// kill sends SIGKILL to the running process group; the supervisor restarts it.
+func (rp *replica) kill() error {
+	rp.mu.Lock()
+	pid, up := rp.pid, rp.up
+	rp.mu.Unlock()
+	if !up || pid == 0 {
+		return fmt.Errorf("release %s server on port %d is not running", rp.release.Name, rp.port)
+	}
+	return syscall.Kill(-pid, syscall.SIGKILL)
 }
 
 // state returns restarts, the last exit and whether a process runs.

@@ -388,6 +388,22 @@ func (e *Environment) ServerHealth(ctx context.Context, o env.HealthOptions) (en
 	return env.ObserveHealth(ctx, reps, o)
 }
 
+// KillServer implements env.ServerKiller.
+func (e *Environment) KillServer(ctx context.Context) error {
+	e.mu.Lock()
+	reps := append([]*replica(nil), e.replicas...)
+	e.mu.Unlock()
+	if len(reps) == 0 {
+		return fmt.Errorf("kill server: no replica is running")
+	}
+	for _, rp := range reps {
+		if err := rp.kill(); err != nil {
+			return fmt.Errorf("kill server: %w", err)
+		}
+	}
+	return nil
+}
+
 // ServerURL implements env.Environment.
 func (e *Environment) ServerURL(context.Context) (string, error) {
 	e.mu.Lock()

@@ -1,0 +1,296 @@
+// Package chaos rehearses the bad days: faults injected at named points of
+// the upgrade and of the rollback procedures (a migration's session killed
+// between two statements, PostgreSQL crashing, the server crash-looping,
+// a readiness timeout, a broken backup), what state each leaves, and
+// whether re-running the procedure from there recovers. It works through
+// env.Environment, so every backend gets the same faults.
+package chaos
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/rehearse-dev/rehearse/harness/migrate"
+)
+
+// Fault names, as written in scenarios (`faults:`) and on the CLI.
+const (
+	// KillMigration ends the migration's session (pg_terminate_backend)
+	// between two statements of an up file (during the upgrade) or of a
+	// down file (during schema-revert).
+	KillMigration = "kill-migration"
+	// KillPostgres crashes PostgreSQL (SIGKILL to a backend: the server
+	// ends every session and runs crash recovery) between two statements
+	// of an up or down file, or while pg_restore runs.
+	KillPostgres = "kill-postgres"
+	// CrashLoop kills release N's server right after a procedure's
+	// rollback step, so it restarts.
+	CrashLoop = "crash-loop"
+	// ReadyTimeout makes release N+1's server miss its readiness timeout
+	// during the upgrade; the upgrade is rolled back as `helm upgrade
+	// --atomic` does.
+	ReadyTimeout = "ready-timeout"
+	// BackupFail, BackupEmpty and BackupTruncated break the backup a
+	// procedure relies on: pg_dump fails, or leaves an empty or cut file.
+	BackupFail      = "backup-fail"
+	BackupEmpty     = "backup-empty"
+	BackupTruncated = "backup-truncated"
+)
+
+// Faults lists every fault, in plan order.
+var Faults = []string{KillMigration, KillPostgres, CrashLoop, ReadyTimeout, BackupFail, BackupEmpty, BackupTruncated}
+
+// Point kinds.
+const (
+	PhaseUp       = "up"       // up:<version>:<k>: after k statements of the up file
+	PhaseDown     = "down"     // down:<version>:<k>: after k statements of the down file
+	PhaseRestore  = "restore"  // restore: while full-restore's pg_restore runs
+	PhaseBackup   = "backup"   // backup:<procedure>: the backup that procedure relies on
+	PhaseRollback = "rollback" // rollback:<procedure>: right after its rollback step
+	PhaseUpgrade  = "upgrade"  // upgrade: N+1's rollout
+)
+
+// Point is where a fault is injected.
+type Point struct {
+	Phase string
+	// Version is the migration of an up/down point.
+	Version string
+	// After is how many statements of the script ran before the fault:
+	// 0 is right after the tool marked the migration as started, the
+	// script's statement count is just before its commit.
+	After int
+	// Procedure is the procedure of a backup or rollback point.
+	Procedure string
+}
+
+func (p Point) String() string {
+	switch p.Phase {
+	case PhaseUp, PhaseDown:
+		return fmt.Sprintf("%s:%s:%d", p.Phase, p.Version, p.After)
+	case PhaseBackup, PhaseRollback:
+		return p.Phase + ":" + p.Procedure
+	}
+	return p.Phase
+}
+
+// ParsePoint reads a point written as String writes it.
+func ParsePoint(s string) (Point, error) {
+	parts := strings.Split(s, ":")
+	bad := func(why string) (Point, error) {
+		return Point{}, fmt.Errorf("fault point %q: %s; write up:VERSION:K, down:VERSION:K, restore, backup:PROCEDURE, rollback:PROCEDURE or upgrade", s, why)
+	}
+	switch parts[0] {
+	case PhaseUp, PhaseDown:
+		if len(parts) != 3 || parts[1] == "" {
+			return bad("needs a migration version and a statement count")
+		}
+		k, err := strconv.Atoi(parts[2])
+		if err != nil || k < 0 {
+			return bad("K must be the number of statements run before the fault (0 or more)")
+		}
+		return Point{Phase: parts[0], Version: parts[1], After: k}, nil
+	case PhaseBackup, PhaseRollback:
+		if len(parts) != 2 || !slices.Contains(procedureNames, parts[1]) {
+			return bad("needs a procedure: " + strings.Join(procedureNames, ", "))
+		}
+		return Point{Phase: parts[0], Procedure: parts[1]}, nil
+	case PhaseRestore, PhaseUpgrade:
+		if len(parts) != 1 {
+			return bad("takes no argument")
+		}
+		return Point{Phase: parts[0]}, nil
+	}
+	return bad("unknown kind " + strconv.Quote(parts[0]))
+}
+
+var procedureNames = []string{"standard", "schema-revert", "full-restore"}
+
+// Phases a fault may be injected at.
+var faultPhases = map[string][]string{
+	KillMigration:   {PhaseUp, PhaseDown},
+	KillPostgres:    {PhaseUp, PhaseDown, PhaseRestore},
+	CrashLoop:       {PhaseRollback},
+	ReadyTimeout:    {PhaseUpgrade},
+	BackupFail:      {PhaseBackup},
+	BackupEmpty:     {PhaseBackup},
+	BackupTruncated: {PhaseBackup},
+}
+
+// Injection is one cell of the plan: a fault at a point.
+type Injection struct {
+	Fault string
+	Point Point
+}
+
+func (in Injection) String() string { return in.Fault + "@" + in.Point.String() }
+
+// Request is what the user asked for: faults, optionally at given points.
+type Request struct {
+	Fault string
+	// At restricts the fault to these points; empty = the default points.
+	At []Point
+}
+
+// PlanOptions shape the plan.
+type PlanOptions struct {
+	// Exhaustive injects migration faults at every statement boundary of
+	// every N+1 migration instead of one seeded boundary per script.
+	Exhaustive bool
+	// Seed picks the boundaries when not exhaustive.
+	Seed int64
+	// Next are N+1's migrations, in order.
+	Next []*migrate.Migration
+	// Procedures are the procedures the scenario runs.
+	Procedures []string
+}
+
+// CheckRequest validates a request against the migration set and the
+// procedures, naming what is wrong.
+func CheckRequest(r Request, o PlanOptions) error {
+	phases, ok := faultPhases[r.Fault]
+	if !ok {
+		return fmt.Errorf("unknown fault %q: use one of %s", r.Fault, strings.Join(Faults, ", "))
+	}
+	for _, p := range r.At {
+		if !slices.Contains(phases, p.Phase) {
+			return fmt.Errorf("fault %s cannot be injected at %s: it takes %s points", r.Fault, p, strings.Join(phases, ", "))
+		}
+		switch p.Phase {
+		case PhaseUp, PhaseDown:
+			m := find(o.Next, p.Version)
+			if m == nil {
+				return fmt.Errorf("fault %s at %s: no migration %s among release N+1's (%s)", r.Fault, p, p.Version, versions(o.Next))
+			}
+			s := script(m, p.Phase)
+			if s == nil {
+				return fmt.Errorf("fault %s at %s: migration %s has no %s file", r.Fault, p, m.ID(), p.Phase)
+			}
+			if p.After > len(s.Statements) {
+				return fmt.Errorf("fault %s at %s: %s has %d statements, K must be 0..%d", r.Fault, p, s.File, len(s.Statements), len(s.Statements))
+			}
+		case PhaseBackup, PhaseRollback:
+			if !slices.Contains(o.Procedures, p.Procedure) {
+				return fmt.Errorf("fault %s at %s: the scenario does not run procedure %s", r.Fault, p, p.Procedure)
+			}
+		case PhaseRestore:
+			if !slices.Contains(o.Procedures, "full-restore") {
+				return fmt.Errorf("fault %s at restore: the scenario does not run full-restore", r.Fault)
+			}
+		}
+	}
+	return nil
+}
+
+// Plan expands requests into injections, deterministically for a seed.
+func Plan(reqs []Request, o PlanOptions) ([]Injection, error) {
+	var out []Injection
+	for _, r := range reqs {
+		if err := CheckRequest(r, o); err != nil {
+			return nil, err
+		}
+		points := r.At
+		if len(points) == 0 {
+			points = defaultPoints(r.Fault, o)
+		}
+		for _, p := range points {
+			out = append(out, Injection{Fault: r.Fault, Point: p})
+		}
+	}
+	return out, nil
+}
+
+func defaultPoints(fault string, o PlanOptions) []Point {
+	rng := rand.New(rand.NewPCG(uint64(o.Seed), uint64(len(fault))))
+	has := func(p string) bool { return slices.Contains(o.Procedures, p) }
+	var out []Point
+	switch fault {
+	case KillMigration:
+		out = append(out, boundaries(PhaseUp, o, rng, true)...)
+		if has("schema-revert") {
+			out = append(out, boundaries(PhaseDown, o, rng, true)...)
+		}
+	case KillPostgres:
+		// One crash in the upgrade and one in the downs unless exhaustive:
+		// every session dies, so more points add little over kill-migration.
+		out = append(out, boundaries(PhaseUp, o, rng, o.Exhaustive)...)
+		if has("schema-revert") {
+			out = append(out, boundaries(PhaseDown, o, rng, o.Exhaustive)...)
+		}
+		if has("full-restore") {
+			out = append(out, Point{Phase: PhaseRestore})
+		}
+	case CrashLoop:
+		for _, p := range o.Procedures {
+			out = append(out, Point{Phase: PhaseRollback, Procedure: p})
+		}
+	case ReadyTimeout:
+		out = append(out, Point{Phase: PhaseUpgrade})
+	case BackupFail, BackupEmpty, BackupTruncated:
+		for _, p := range []string{"schema-revert", "full-restore"} {
+			if has(p) {
+				out = append(out, Point{Phase: PhaseBackup, Procedure: p})
+			}
+		}
+	}
+	return out
+}
+
+// boundaries lists the points of phase over N+1's scripts: all of them
+// when exhaustive, else one seeded boundary per script (every script when
+// perScript, else one script chosen by the seed).
+func boundaries(phase string, o PlanOptions, rng *rand.Rand, perScript bool) []Point {
+	var all [][]Point
+	for _, m := range o.Next {
+		s := script(m, phase)
+		if s == nil {
+			continue
+		}
+		var ps []Point
+		for k := 0; k <= len(s.Statements); k++ {
+			ps = append(ps, Point{Phase: phase, Version: m.Version, After: k})
+		}
+		all = append(all, ps)
+	}
+	if len(all) == 0 {
+		return nil
+	}
+	if o.Exhaustive {
+		return slices.Concat(all...)
+	}
+	pick := func(ps []Point) Point { return ps[rng.IntN(len(ps))] }
+	if !perScript {
+		return []Point{pick(all[rng.IntN(len(all))])}
+	}
+	out := make([]Point, len(all))
+	for i, ps := range all {
+		out[i] = pick(ps)
+	}
+	return out
+}
+
+func find(ms []*migrate.Migration, version string) *migrate.Migration {
+	for _, m := range ms {
+		if m.Version == version || m.ID() == version {
+			return m
+		}
+	}
+	return nil
+}
+
+func script(m *migrate.Migration, phase string) *migrate.Script {
+	if phase == PhaseDown {
+		return m.Down
+	}
+	return m.Up
+}
+
+func versions(ms []*migrate.Migration) string {
+	vs := make([]string, len(ms))
+	for i, m := range ms {
+		vs[i] = m.Version
+	}
+	return strings.Join(vs, ", ")
+}

@@ -1,0 +1,114 @@
+package chaos
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/rehearse-dev/rehearse/harness/migrate"
+)
+
+func TestParsePoint(t *testing.T) {
+	cases := []struct {
+		in, err string
+		want    Point
+	}{
+		{in: "up:000012:2", want: Point{Phase: PhaseUp, Version: "000012", After: 2}},
+		{in: "down:17:0", want: Point{Phase: PhaseDown, Version: "17", After: 0}},
+		{in: "restore", want: Point{Phase: PhaseRestore}},
+		{in: "backup:full-restore", want: Point{Phase: PhaseBackup, Procedure: "full-restore"}},
+		{in: "rollback:standard", want: Point{Phase: PhaseRollback, Procedure: "standard"}},
+		{in: "upgrade", want: Point{Phase: PhaseUpgrade}},
+		{in: "up:000012", err: "needs a migration version and a statement count"},
+		{in: "up:000012:-1", err: "K must be the number of statements"},
+		{in: "backup:nightly", err: "needs a procedure"},
+		{in: "restore:now", err: "takes no argument"},
+		{in: "midway", err: `unknown kind "midway"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.in, func(t *testing.T) {
+			p, err := ParsePoint(tc.in)
+			if tc.err != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tc.err)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, p)
+			assert.Equal(t, tc.in, p.String(), "String writes what ParsePoint reads")
+		})
+	}
+}
+
+func planMigrations() []*migrate.Migration {
+	st := func(n int) *migrate.Script {
+		s := &migrate.Script{File: "f.sql"}
+		for i := 0; i < n; i++ {
+			s.Statements = append(s.Statements, migrate.Statement{SQL: "SELECT 1", Line: i + 1})
+		}
+		return s
+	}
+	return []*migrate.Migration{
+		{Version: "000004", Name: "a", Up: st(1), Down: st(1)},
+		{Version: "000005", Name: "b", Up: st(3), Down: st(2)},
+		{Version: "000006", Name: "c", Up: st(2)}, // no down file
+	}
+}
+
+func TestPlan(t *testing.T) {
+	all := []string{"standard", "schema-revert", "full-restore"}
+	o := PlanOptions{Seed: 7, Next: planMigrations(), Procedures: all}
+
+	plan, err := Plan([]Request{{Fault: KillMigration}}, o)
+	require.NoError(t, err)
+	assert.Len(t, plan, 5, "one boundary per up file (3) and per down file (2)")
+	again, err := Plan([]Request{{Fault: KillMigration}}, o)
+	require.NoError(t, err)
+	assert.Equal(t, plan, again, "the same seed gives the same plan")
+
+	o.Exhaustive = true
+	plan, err = Plan([]Request{{Fault: KillMigration}}, o)
+	require.NoError(t, err)
+	assert.Len(t, plan, (2+4+3)+(2+3), "every boundary 0..n of every script")
+
+	o.Exhaustive = false
+	plan, err = Plan([]Request{{Fault: KillPostgres}, {Fault: CrashLoop}, {Fault: ReadyTimeout}, {Fault: BackupTruncated}}, o)
+	require.NoError(t, err)
+	var points []string
+	for _, in := range plan {
+		if in.Point.Phase != PhaseUp && in.Point.Phase != PhaseDown {
+			points = append(points, in.String())
+		}
+	}
+	assert.Equal(t, []string{
+		"kill-postgres@restore",
+		"crash-loop@rollback:standard", "crash-loop@rollback:schema-revert", "crash-loop@rollback:full-restore",
+		"ready-timeout@upgrade",
+		"backup-truncated@backup:schema-revert", "backup-truncated@backup:full-restore",
+	}, points)
+	assert.Len(t, plan, len(points)+2, "kill-postgres: one up and one down boundary")
+}
+
+func TestPlanBadRequests(t *testing.T) {
+	o := PlanOptions{Next: planMigrations(), Procedures: []string{"standard", "schema-revert"}}
+	cases := []struct {
+		req Request
+		err string
+	}{
+		{Request{Fault: "unplug"}, `unknown fault "unplug"`},
+		{Request{Fault: KillMigration, At: []Point{{Phase: PhaseRestore}}}, "cannot be injected at restore"},
+		{Request{Fault: KillMigration, At: []Point{{Phase: PhaseUp, Version: "000099"}}}, "no migration 000099 among release N+1's (000004, 000005, 000006)"},
+		{Request{Fault: KillMigration, At: []Point{{Phase: PhaseDown, Version: "000006"}}}, "has no down file"},
+		{Request{Fault: KillMigration, At: []Point{{Phase: PhaseUp, Version: "000005", After: 4}}}, "has 3 statements, K must be 0..3"},
+		{Request{Fault: BackupEmpty, At: []Point{{Phase: PhaseBackup, Procedure: "full-restore"}}}, "does not run procedure full-restore"},
+		{Request{Fault: KillPostgres, At: []Point{{Phase: PhaseRestore}}}, "does not run full-restore"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.err, func(t *testing.T) {
+			_, err := Plan([]Request{tc.req}, o)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.err)
+		})
+	}
+}
