@@ -99,7 +99,7 @@ func printRunSummary(cmd *cobra.Command, out *rehearsal.RunOutcome) {
 			counts[c.Verdict]++
 		}
 		var parts []string
-		for _, v := range append(chaos.Verdicts, chaos.VerdictError) {
+		for _, v := range chaos.Verdicts {
 			if counts[v] > 0 {
 				parts = append(parts, fmt.Sprintf("%d %s", counts[v], v))
 			}

@@ -26,10 +26,13 @@ const (
 	VerdictNotReached = "not-reached"
 	// VerdictSkipped: this backend cannot inject the fault; Detail says why.
 	VerdictSkipped = "skipped"
+	// VerdictError: the harness itself failed on this cell (Detail says
+	// how); nothing was measured.
+	VerdictError = "error"
 )
 
 // Verdicts lists the cell verdicts, best first.
-var Verdicts = []string{VerdictRecovered, VerdictDetected, VerdictManual, VerdictAsWithoutFault, VerdictUnrecovered, VerdictDataLost, VerdictNotReached, VerdictSkipped}
+var Verdicts = []string{VerdictRecovered, VerdictDetected, VerdictManual, VerdictAsWithoutFault, VerdictUnrecovered, VerdictDataLost, VerdictNotReached, VerdictSkipped, VerdictError}
 
 // Cell is one fault injected at one point, what it left and whether
 // re-running the procedure from there recovers. It is an element of
@@ -73,5 +76,5 @@ type Cell struct {
 
 // Failed reports whether the cell is a finding to act on.
 func (c Cell) Failed() bool {
-	return c.Verdict == VerdictUnrecovered || c.Verdict == VerdictDataLost
+	return c.Verdict == VerdictUnrecovered || c.Verdict == VerdictDataLost || c.Verdict == VerdictError
 }

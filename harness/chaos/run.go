@@ -20,10 +20,6 @@ import (
 	"github.com/rehearse-dev/rehearse/harness/schema"
 )
 
-// VerdictError: the harness itself failed on this cell (Detail says how);
-// nothing was measured.
-const VerdictError = "error"
-
 // Config is one chaos run.
 type Config struct {
 	// PC is the prepared procedure context: procedure.Prepare ran with
@@ -777,4 +773,3 @@ func (r *runner) finish(c Cell) Cell {
 	}
 	return c
 }
-

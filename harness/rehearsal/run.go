@@ -508,6 +508,9 @@ func ProceduresMarkdown(rep *RunReport) string {
 			}
 		}
 	}
+	if len(rep.Chaos) > 0 {
+		b.WriteString("\n" + report.ChaosMarkdown(rep.Chaos))
+	}
 	return b.String()
 }
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/rehearse-dev/rehearse/harness/chaos"
+	"github.com/rehearse-dev/rehearse/harness/matrix"
 )
 
 // chaosEmoji gives each chaos verdict a glyph, like verdictEmoji does for
@@ -29,6 +30,8 @@ func chaosEmoji(v string) string {
 		return "⏸️"
 	case chaos.VerdictSkipped:
 		return "⏭️"
+	case chaos.VerdictError:
+		return "💥"
 	}
 	return "❔"
 }
@@ -37,7 +40,7 @@ func chaosEmoji(v string) string {
 // a hand, or was never tried).
 func chaosNeedsDetail(c *chaos.Cell) bool {
 	switch c.Verdict {
-	case chaos.VerdictUnrecovered, chaos.VerdictDataLost, chaos.VerdictManual, chaos.VerdictSkipped, chaos.VerdictNotReached:
+	case chaos.VerdictUnrecovered, chaos.VerdictDataLost, chaos.VerdictManual, chaos.VerdictSkipped, chaos.VerdictNotReached, chaos.VerdictError:
 		return true
 	}
 	return false
@@ -111,4 +114,13 @@ func firstLine(s string) string {
 		}
 	}
 	return ""
+}
+
+// ChaosMarkdown renders the chaos section alone (procedures.md of a run
+// without the matrix).
+func ChaosMarkdown(cells []chaos.Cell) string {
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	writeChaosMarkdown(p, &matrix.Report{Chaos: cells})
+	return b.String()
 }

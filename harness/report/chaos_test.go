@@ -43,6 +43,8 @@ func chaosReport() *matrix.Report {
 		{Fault: chaos.KillPostgres, Point: "up:000005:1", Migration: "000005_add_index", StateFound: "index a | b half built",
 			Statements: 1, Effective: 0, Total: 2, Recovery: "re-ran the upgrade: ok", Recovered: true,
 			Verdict: chaos.VerdictDataLost, Detail: "certificates: 3 rows differ", Replay: "rehearse run --at up:000005:1"},
+		{Fault: chaos.KillMigration, Point: "up:000007:0", Migration: "000007_x", Statements: 0, Effective: -1, Total: 1,
+			Verdict: chaos.VerdictError, Detail: "the harness could not complete this cell: connection refused", Replay: "rehearse run --at up:000007:0"},
 		{Fault: chaos.CrashLoop, Point: "rollback:schema-revert", Procedure: "schema-revert", StateFound: "server restarted",
 			Recovery: "re-ran schema-revert: failed as without the fault", NEraKept: true, Verdict: chaos.VerdictAsWithoutFault,
 			Replay: "rehearse run --at rollback:schema-revert"},
@@ -60,9 +62,9 @@ func TestChaosMarkdown(t *testing.T) {
 		boxes  int // <details> blocks
 	}{
 		{name: "no chaos", report: sampleReport, absent: []string{"Chaos", "<details>"}},
-		{name: "every verdict", report: chaosReport, rows: 8, boxes: 5,
+		{name: "every verdict", report: chaosReport, rows: 9, boxes: 6,
 			want: []string{
-				"### Chaos: faults and recovery\n\n8 cells: 1 recovered, 1 detected, 1 manual, 1 as-without-fault, 1 unrecovered, 1 data-lost, 1 not-reached, 1 skipped\n\n",
+				"### Chaos: faults and recovery\n\n9 cells: 1 recovered, 1 detected, 1 manual, 1 as-without-fault, 1 unrecovered, 1 data-lost, 1 not-reached, 1 skipped, 1 error\n\n",
 				"| fault | point | migration/procedure | state found | bookkeeping | recovered | N-era kept | verdict |\n",
 				"| kill-migration | `up:000007:1` | 000007\\_serial\\_not\\_null | statement 1 of 2 took effect; schema\\_migrations: version 7, dirty | golang-migrate: version 7, dirty | no | yes | ❌ unrecovered |\n",
 				"| kill-postgres | `restore` | full-restore | pg\\_restore cut short | – | yes | yes | ✅ recovered |\n",
@@ -133,12 +135,12 @@ func TestChaosJUnit(t *testing.T) {
 	s := doc.Suites[1]
 	assert.Equal(t, "chaos", s.Name)
 	assert.Equal(t, doc.Suites[0].Properties, s.Properties, "from, to, runId as in the matrix suite")
-	assert.Equal(t, 8, s.Tests)
-	assert.Equal(t, 2, s.Failures, "unrecovered and data-lost")
+	assert.Equal(t, 9, s.Tests)
+	assert.Equal(t, 3, s.Failures, "unrecovered, data-lost and error")
 	assert.Equal(t, 2, s.Skipped, "skipped and not-reached")
 	assert.Equal(t, "12.250", s.Time)
-	assert.Equal(t, doc.Suites[0].Tests+8, doc.Tests)
-	assert.Equal(t, doc.Suites[0].Failures+2, doc.Failures)
+	assert.Equal(t, doc.Suites[0].Tests+9, doc.Tests)
+	assert.Equal(t, doc.Suites[0].Failures+3, doc.Failures)
 	assert.Equal(t, doc.Suites[0].Skipped+2, doc.Skipped)
 
 	byName := map[string]junitCase{}
@@ -216,8 +218,8 @@ func TestChaosHTML(t *testing.T) {
 	assert.Contains(t, page, "replay one cell: <code>"+replayKill+"</code>")
 	assert.Contains(t, page, "1 of 2 statements run, 1 took effect")
 	assert.Equal(t, 1, strings.Count(page, "<b>half-applied</b>"))
-	// The five cells to look into open by themselves.
-	assert.Equal(t, 5, strings.Count(page, "<details open>"))
+	// The six cells to look into open by themselves.
+	assert.Equal(t, 6, strings.Count(page, "<details open>"))
 	assert.Equal(t, 6*(len(matrix.CheckNames)+1)+3, strings.Count(page, "<details>"))
 	// Evidence stays escaped.
 	assert.NotContains(t, page, `<script>alert`)
@@ -240,7 +242,7 @@ func TestChaosJSON(t *testing.T) {
 	require.NoError(t, json.Unmarshal(buf.Bytes(), &raw))
 	cells, ok := raw["chaos"].([]any)
 	require.True(t, ok, "matrix.json has a chaos array")
-	require.Len(t, cells, 8)
+	require.Len(t, cells, 9)
 	first := cells[0].(map[string]any)
 	for _, k := range []string{"fault", "point", "migration", "stateFound", "statements", "effective", "total", "halfApplied", "bookkeeping", "recovery", "recovered", "nEraKept", "verdict", "detail", "replay", "seconds"} {
 		assert.Contains(t, first, k)

@@ -126,7 +126,7 @@ button{font:inherit;margin-right:.4rem}
 tr.cv-recovered td.verdict{background:#dafbe1} tr.cv-detected td.verdict{background:#ddf4ff}
 tr.cv-manual td.verdict{background:#fff8c5} tr.cv-as-without-fault td.verdict{background:#ffe7d1}
 tr.cv-unrecovered td.verdict{background:#ffebe9} tr.cv-data-lost td.verdict{background:#ffebe9}
-tr.cv-not-reached td.verdict{background:#eaeef2} tr.cv-skipped td.verdict{background:#eaeef2}
+tr.cv-not-reached td.verdict{background:#eaeef2} tr.cv-skipped td.verdict{background:#eaeef2} tr.cv-error td.verdict{background:#ffebe9}
 tr.cv-unrecovered td.fault,tr.cv-data-lost td.fault{border-left:4px solid #cf222e} tr.cv-recovered td.fault{border-left:4px solid #1a7f37}
 </style>
 </head>

@@ -149,7 +149,7 @@ func chaosSuite(cells []chaos.Cell) junitSuite {
 		total += c.Seconds
 		tc := junitCase{Classname: "chaos." + c.Fault, Name: c.Fault + " @ " + c.Point, Time: seconds(c.Seconds)}
 		switch c.Verdict {
-		case chaos.VerdictUnrecovered, chaos.VerdictDataLost:
+		case chaos.VerdictUnrecovered, chaos.VerdictDataLost, chaos.VerdictError:
 			tc.Failure = &junitMessage{Message: c.Verdict + ": " + oneLine(firstLine(c.Recovery), "no recovery recorded"), Type: c.Verdict, Body: chaosEvidence(c)}
 			suite.Failures++
 		case chaos.VerdictSkipped, chaos.VerdictNotReached:
