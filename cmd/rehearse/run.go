@@ -75,7 +75,7 @@ procedure worse than spec.policy.procedures allows), 2 the harness failed.`,
 	f.StringVar(&o.KubeContext, "context", "", "kube: context in --kubeconfig")
 	f.StringVar(&o.Namespace, "namespace", "", "kube: namespace to create and label (default rehearse-<run id>)")
 	f.BoolVar(&o.NamespaceOwned, "namespace-owned", false, "kube: use --namespace although rehearse did not create it")
-	f.StringSliceVar(&o.Chaos.Faults, "faults", nil, "inject these faults (comma-separated; all = every one): "+strings.Join(chaos.Faults, ", ")+"; replaces the scenario's faults:")
+	f.StringSliceVar(&o.Chaos.Faults, "faults", nil, "inject these faults (comma-separated; all = every one; FAULT@POINT = at that point only): "+strings.Join(chaos.Faults, ", ")+"; replaces the scenario's faults:")
 	f.StringArrayVar(&o.Chaos.At, "at", nil, "inject the faults only at this point (repeatable): up:VERSION:K, down:VERSION:K, restore, backup:PROCEDURE, rollback:PROCEDURE, upgrade")
 	f.BoolVar(&o.Chaos.Exhaustive, "exhaustive", false, "inject migration faults at every statement boundary of every N+1 migration")
 	f.Int64Var(&faultSeed, "seed", 0, "seed that picks the fault points (default: the scenario's faults.seed, else spec.data.seed)")

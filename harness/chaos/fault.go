@@ -252,6 +252,11 @@ func boundaries(phase string, o PlanOptions, rng *rand.Rand, perScript bool) []P
 		for k := 0; k <= len(s.Statements); k++ {
 			ps = append(ps, Point{Phase: phase, Version: m.Version, After: k})
 		}
+		if !o.Exhaustive && s.NoTransaction && len(s.Statements) >= 2 {
+			// Outside a transaction, only a boundary between two
+			// statements can leave the file half-applied: sample there.
+			ps = ps[1:len(s.Statements)]
+		}
 		all = append(all, ps)
 	}
 	if len(all) == 0 {

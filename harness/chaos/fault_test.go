@@ -72,6 +72,19 @@ func TestPlan(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, plan, (2+4+3)+(2+3), "every boundary 0..n of every script")
 
+	// A file outside a transaction is sampled between two statements.
+	nt := planMigrations()
+	nt[1].Up.NoTransaction = true
+	for seed := int64(0); seed < 20; seed++ {
+		p, err := Plan([]Request{{Fault: KillMigration, At: nil}}, PlanOptions{Seed: seed, Next: nt, Procedures: all})
+		require.NoError(t, err)
+		for _, in := range p {
+			if in.Point.Phase == PhaseUp && in.Point.Version == "000005" {
+				assert.True(t, in.Point.After >= 1 && in.Point.After <= 2, "seed %d: %s", seed, in.Point)
+			}
+		}
+	}
+
 	o.Exhaustive = false
 	plan, err = Plan([]Request{{Fault: KillPostgres}, {Fault: CrashLoop}, {Fault: ReadyTimeout}, {Fault: BackupTruncated}}, o)
 	require.NoError(t, err)

@@ -141,7 +141,7 @@ func (r *runner) skipUnlessServerKiller(c *Cell, fault string) bool {
 	}
 	c.Verdict = VerdictSkipped
 	c.StateFound = "not injected"
-	c.Detail = fmt.Sprintf("SKIPPED: the %s backend cannot kill the app server's process, so %s is not rehearsed there; run it on the local or docker backend", r.pc.Env.Name(), fault)
+	c.Detail = fmt.Sprintf("SKIPPED: the %s backend cannot kill the app server's process, so %s is not rehearsed there; run it on the local, docker or kind backend", r.pc.Env.Name(), fault)
 	return true
 }
 
@@ -374,7 +374,9 @@ func (r *runner) nEraAsUpgraded(ctx context.Context, conn *pgx.Conn) (string, er
 
 // takeCleanUpgrade records what an uninterrupted upgrade leaves: from a
 // fresh copy of the pre-upgrade state, N+1's ups applied with the app's
-// bookkeeping, before any N+1-era write. Re-run upgrades compare with it.
+// bookkeeping, before any N+1-era write. Re-run upgrades compare with it,
+// over release N's tables and columns only (rows a migration inserts may
+// carry now()).
 func (r *runner) takeCleanUpgrade(ctx context.Context) error {
 	if err := r.pc.Env.LoadState(ctx, procedure.PreUpgradeState); err != nil {
 		return err
@@ -384,6 +386,10 @@ func (r *runner) takeCleanUpgrade(ctx context.Context) error {
 		return err
 	}
 	defer conn.Close(context.Background())
+	pre, err := takeProbe(ctx, conn, r.bkTable())
+	if err != nil {
+		return err
+	}
 	if err := migrate.Migrate(ctx, conn, r.pc.Next, r.bookkeeping()); err != nil {
 		return fmt.Errorf("uninterrupted upgrade: %w", err)
 	}
@@ -391,17 +397,8 @@ func (r *runner) takeCleanUpgrade(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var tables []string
-	for name := range p.data {
-		tables = append(tables, name)
-	}
-	slices.Sort(tables)
 	r.cleanSchema = p.snap
-	r.upgradedNEra = fingerprint.Set{}
-	if len(tables) == 0 {
-		return nil
-	}
-	r.upgradedNEra, err = fingerprint.Take(ctx, conn, p.snap, fingerprint.NEraOnly, tables...)
+	r.upgradedNEra, err = fingerprint.TakeLike(ctx, conn, p.snap, fingerprint.NEraOnly, pre.data)
 	if err != nil {
 		return fmt.Errorf("fingerprint N-era data after the upgrade: %w", err)
 	}

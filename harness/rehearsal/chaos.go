@@ -19,7 +19,8 @@ import (
 // ChaosOptions are `rehearse run`'s fault flags; they override the
 // scenario's faults: section.
 type ChaosOptions struct {
-	// Faults replaces the scenario's list ("all" = every fault).
+	// Faults replaces the scenario's list ("all" = every fault;
+	// "fault@point" = that fault at that point only).
 	Faults []string
 	// At restricts the faults to these points (--at).
 	At []string
@@ -42,7 +43,17 @@ func chaosPlan(s *scenario.Scenario, o ChaosOptions, next []*migrate.Migration) 
 			names = chaos.Faults
 		}
 		for _, name := range names {
-			reqs = append(reqs, chaos.Request{Fault: name})
+			// fault@point names one cell.
+			fault, at, ok := strings.Cut(name, "@")
+			r := chaos.Request{Fault: fault}
+			if ok {
+				p, err := chaos.ParsePoint(at)
+				if err != nil {
+					return nil, 0, fmt.Errorf("--faults %s: %w", name, err)
+				}
+				r.At = []chaos.Point{p}
+			}
+			reqs = append(reqs, r)
 		}
 	}
 	if len(o.At) > 0 {

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/rehearse-dev/rehearse/harness/chaos"
 	"github.com/rehearse-dev/rehearse/harness/env/docker"
 	"github.com/rehearse-dev/rehearse/harness/procedure"
 	"github.com/rehearse-dev/rehearse/harness/rehearsal"
@@ -124,6 +125,9 @@ func TestRunSampleDocker(t *testing.T) {
 		Out:      t.TempDir(),
 		Parallel: 2,
 		Progress: &progress,
+		// PostgreSQL crashed inside its container in the middle of
+		// 000017's five statements; the server container killed by docker.
+		Chaos: rehearsal.ChaosOptions{Faults: []string{"kill-postgres@up:000017:3", "crash-loop@rollback:full-restore"}},
 	})
 	require.NoError(t, err, progress.String())
 	t.Log(progress.String())
@@ -138,4 +142,14 @@ func TestRunSampleDocker(t *testing.T) {
 	}, verdicts)
 	require.NotNil(t, res.Report.Matrix)
 	assert.Len(t, res.Report.Matrix.Results, 7, "migrations 000012..000018")
+	require.Len(t, res.Report.Chaos, 2)
+	up, loop := res.Report.Chaos[0], res.Report.Chaos[1]
+	// One transaction: nothing of 000017 survives the crash, the version is
+	// dirty, release 1.2's server refuses it, `migrate force 16` recovers.
+	assert.Equal(t, chaos.VerdictManual, up.Verdict, "%s\n%s\n%s", up.StateFound, up.Recovery, up.Detail)
+	assert.Equal(t, 0, up.Effective, up.StateFound)
+	assert.Contains(t, up.Bookkeeping, `version "17", dirty`)
+	assert.Contains(t, up.Recovery, "migrate force 16")
+	assert.Equal(t, chaos.VerdictRecovered, loop.Verdict, "%s\n%s\n%s", loop.StateFound, loop.Recovery, loop.Detail)
+	assert.Contains(t, loop.StateFound, "crash loop")
 }

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/netip"
 	"os"
@@ -25,6 +26,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -221,6 +223,16 @@ func loopbackPorts(ports ...string) testcontainers.CustomizeRequestOption {
 	})
 }
 
+// freeLoopbackPort returns a port free on 127.0.0.1 right now.
+func freeLoopbackPort() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port), nil
+}
+
 func hostPort(host, port string) string {
 	if strings.Contains(host, ":") {
 		return "[" + host + "]:" + port
@@ -295,14 +307,20 @@ func (e *Environment) startReplica(ctx context.Context, r env.Release, waitUp bo
 		port = 8080
 	}
 	cport := strconv.Itoa(port) + "/tcp"
+	hostPortFree, err := freeLoopbackPort()
+	if err != nil {
+		return nil, err
+	}
 	opts := []testcontainers.ContainerCustomizer{
 		testcontainers.WithEnv(e.serverEnv(r, false)),
 		testcontainers.WithExposedPorts(cport),
-		loopbackPorts(cport),
 		testcontainers.WithLabels(e.labels()),
 		network.WithNetwork(nil, e.net),
 		testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
 			hc.RestartPolicy = container.RestartPolicy{Name: container.RestartPolicyAlways}
+			// A fixed host port: docker gives a restarted container a new
+			// ephemeral one, and the harness would lose a crashed server.
+			hc.PortBindings = mobynet.PortMap{mobynet.MustParsePort(cport): {{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: hostPortFree}}}
 		}),
 		e.logger(),
 	}
@@ -638,8 +656,11 @@ func (e *Environment) ServerHealth(ctx context.Context, o env.HealthOptions) (en
 	return env.ObserveHealth(ctx, reps, o)
 }
 
-// KillServer implements env.ServerKiller: `docker kill --signal KILL` on
-// every server container; their restart policy starts them again.
+// KillServer implements env.ServerKiller: SIGKILL to every server
+// container's main process, from the host, so docker's restart policy
+// starts it again and counts the restart (`docker kill` would mark the
+// container stopped by hand, and it would stay down). Needs the harness to
+// run as root on the docker host, as it does in CI.
 func (e *Environment) KillServer(ctx context.Context) error {
 	e.mu.Lock()
 	reps := append([]*replica(nil), e.replicas...)
@@ -648,9 +669,15 @@ func (e *Environment) KillServer(ctx context.Context) error {
 		return fmt.Errorf("kill server: no replica is running")
 	}
 	for _, r := range reps {
-		out, err := exec.CommandContext(ctx, "docker", "kill", "--signal", "KILL", r.c.GetContainerID()).CombinedOutput()
+		ins, err := r.c.Inspect(ctx)
 		if err != nil {
-			return fmt.Errorf("kill server container %s: %w: %s", r.name, err, strings.TrimSpace(string(out)))
+			return fmt.Errorf("kill server container %s: inspect: %w", r.name, err)
+		}
+		if ins.State == nil || ins.State.Pid == 0 {
+			return fmt.Errorf("kill server container %s: it is not running", r.name)
+		}
+		if err := syscall.Kill(ins.State.Pid, syscall.SIGKILL); err != nil {
+			return fmt.Errorf("kill server container %s (pid %d on the docker host): %w; the harness must run as root on the docker host", r.name, ins.State.Pid, err)
 		}
 	}
 	return nil

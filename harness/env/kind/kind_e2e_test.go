@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/kind/pkg/cluster"
 
+	"github.com/rehearse-dev/rehearse/harness/chaos"
 	"github.com/rehearse-dev/rehearse/harness/env"
 	"github.com/rehearse-dev/rehearse/harness/env/kind"
 	"github.com/rehearse-dev/rehearse/harness/env/kube"
@@ -174,7 +175,7 @@ type outcome struct {
 	FailedStep string
 }
 
-func rehearse(t *testing.T, st *stages, label string, e env.Environment, sm *sample, health env.HealthOptions) map[string]outcome {
+func rehearse(t *testing.T, st *stages, label string, e env.Environment, sm *sample, health env.HealthOptions, faults ...chaos.Injection) map[string]outcome {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
@@ -190,6 +191,7 @@ func rehearse(t *testing.T, st *stages, label string, e env.Environment, sm *sam
 		require.NoError(t, err, "progress:\n%s", progress.String())
 	})
 	out := map[string]outcome{}
+	clean := map[string]*procedure.Result{}
 	for i, name := range procedure.Names {
 		st.do(label+": procedure "+name, func() {
 			require.NoError(t, e.LoadState(ctx, procedure.StartState))
@@ -203,9 +205,20 @@ func rehearse(t *testing.T, st *stages, label string, e env.Environment, sm *sam
 				o.FailedStep = fs.Name
 			}
 			out[name] = o
+			clean[name] = res
 			t.Logf("%s %s: %s %v", label, name, res.Verdict, res.Reasons)
 			for _, s := range res.Steps {
 				t.Logf("  step %-45s %-4s %5.1fs %s %s", s.Name, s.Status, s.Seconds, s.Output, firstLine(s.Error))
+			}
+		})
+	}
+	if len(faults) > 0 {
+		st.do(label+": chaos", func() {
+			cells, err := chaos.Run(ctx, chaos.Config{PC: pc, Plan: faults, Clean: clean, Progress: &progress})
+			require.NoError(t, err)
+			for _, c := range cells {
+				out["chaos "+c.Fault+"@"+c.Point] = outcome{Verdict: c.Verdict}
+				t.Logf("%s chaos %s@%s: %s: %s; %s", label, c.Fault, c.Point, c.Verdict, c.StateFound, c.Recovery)
 			}
 		})
 	}
@@ -286,7 +299,14 @@ func TestKindRehearsal(t *testing.T) {
 		require.NoError(t, e.LoadImages(ctx, sm.from.Image, sm.to.Image))
 	})
 
-	bootOut := rehearse(t, st, "kind boot", e, sm, health)
+	// PostgreSQL crashed in its pod during schema-revert's first down.
+	// Release 1.0's server container stopped by the node's runtime after
+	// full-restore's rollback: the kubelet restarts it, the checks see it.
+	faults := []chaos.Injection{
+		{Fault: chaos.KillPostgres, Point: chaos.Point{Phase: chaos.PhaseDown, Version: "000011", After: 0}},
+		{Fault: chaos.CrashLoop, Point: chaos.Point{Phase: chaos.PhaseRollback, Procedure: "full-restore"}},
+	}
+	bootOut := rehearse(t, st, "kind boot", e, sm, health, faults...)
 	hookOut = rehearse(t, st, "kube hook", hookEnv, hookSample, health)
 
 	checkHelm(t, e.Actions(), false)
@@ -297,19 +317,23 @@ func TestKindRehearsal(t *testing.T) {
 	assert.Equal(t, "deployed", hist[len(hist)-1].Status)
 
 	for _, v := range []struct {
-		label string
-		sm    *sample
-		got   map[string]outcome
-	}{{"local boot", sm, bootOut}, {"local hook", hookSample, hookOut}} {
+		label  string
+		sm     *sample
+		got    map[string]outcome
+		faults []chaos.Injection
+	}{{"local boot", sm, bootOut, faults}, {"local hook", hookSample, hookOut, nil}} {
 		le, err := local.NewEnvironment(ctx, local.EnvOptions{Options: env.Options{RunID: runID + strings.ReplaceAll(v.label, " ", "")}, Server: pgtest.Server(t)})
 		require.NoError(t, err)
-		want := rehearse(t, st, v.label, le, v.sm, env.HealthOptions{Timeout: 8 * time.Second, Grace: 2 * time.Second})
+		want := rehearse(t, st, v.label, le, v.sm, env.HealthOptions{Timeout: 8 * time.Second, Grace: 2 * time.Second}, v.faults...)
 		assert.NoError(t, le.Close(context.Background()))
 		assert.Equal(t, want, v.got, "%s: the cluster gives the local backend's verdicts", v.label)
 	}
 	// What the sample's defects must give (as on the local backend).
 	assert.Equal(t, procedure.VerdictRecovered, bootOut["full-restore"].Verdict)
 	assert.Equal(t, procedure.VerdictFailed, bootOut["standard"].Verdict)
+	// schema-revert stops at 000008's down with or without the crash.
+	assert.Equal(t, chaos.VerdictAsWithoutFault, bootOut["chaos kill-postgres@down:000011:0"].Verdict)
+	assert.Equal(t, chaos.VerdictRecovered, bootOut["chaos crash-loop@rollback:full-restore"].Verdict)
 
 	hookNS := hookEnv.Namespace()
 	st.do("kube backend close (namespace deleted)", func() {

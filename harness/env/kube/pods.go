@@ -603,3 +603,29 @@ func (e *Environment) deleteVolumes(ctx context.Context) error {
 	}
 	return nil
 }
+
+// ServerContainer is one running app server container: the node it runs on
+// and its runtime ID (without the "containerd://" prefix).
+type ServerContainer struct {
+	Pod, Node, ID string
+}
+
+// ServerContainers lists the running containers of the current rollout's
+// server pods, so a backend that can reach the nodes (kind) can crash them.
+func (e *Environment) ServerContainers(ctx context.Context) ([]ServerContainer, error) {
+	_, pods, err := e.currentPods(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []ServerContainer
+	for _, p := range pods {
+		for _, cs := range p.Status.ContainerStatuses {
+			if cs.State.Running == nil || cs.ContainerID == "" {
+				continue
+			}
+			_, id, _ := strings.Cut(cs.ContainerID, "://")
+			out = append(out, ServerContainer{Pod: p.Name, Node: p.Spec.NodeName, ID: id})
+		}
+	}
+	return out, nil
+}
