@@ -4,7 +4,7 @@ BIN     := bin/rehearse
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/rehearse-dev/rehearse/harness/version.Version=$(VERSION)
 
-.PHONY: setup build test rehearse bench lint clean
+.PHONY: chaos setup build test rehearse bench lint clean
 
 # images (docker backend) and node-image / postgres-image / kind-test (kind backend).
 include images.mk kind.mk
@@ -30,6 +30,10 @@ rehearse: setup build
 		--old-queries fixtures/queries/release-1.1.sql --out reports/sample-1.1-1.2 || [ $$? -eq 1 ]
 
 # Matrix on a 30-migration set over 100k rows vs a naive replay, same run.
+# The sample's bad day: every chaos fault on the local backend (docs/chaos.md).
+chaos: setup build
+	./$(BIN) run -f scenarios/sample-1.0-to-1.1-chaos.yaml --out reports/sample-chaos || [ $$? -eq 1 ]
+
 bench: setup
 	$(GO) test -run '^$$' -bench 'BenchmarkMatrixVsReplay' -benchtime 1x -count 1 -timeout 30m ./harness/matrix/
 

@@ -9,13 +9,25 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
+// dsnFunc returns the admin DSN anew each time: on kube a crash can break
+// the port-forward, and the environment makes a new one.
+type dsnFunc func(ctx context.Context) (string, error)
+
+func connectAdmin(ctx context.Context, admin dsnFunc) (*pgx.Conn, error) {
+	dsn, err := admin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.Connect(ctx, dsn)
+}
+
 // errInjected stops a script at the fault's point.
 var errInjected = errors.New("fault injected")
 
 // terminate ends session pid as an operator's pg_terminate_backend or a
 // dying client would, and waits (up to 10s) until it is gone.
-func terminate(ctx context.Context, adminDSN string, pid uint32) error {
-	conn, err := pgx.Connect(ctx, adminDSN)
+func terminate(ctx context.Context, admin dsnFunc, pid uint32) error {
+	conn, err := connectAdmin(ctx, admin)
 	if err != nil {
 		return fmt.Errorf("connect to end the migration's session: %w", err)
 	}
@@ -36,8 +48,8 @@ func terminate(ctx context.Context, adminDSN string, pid uint32) error {
 // every session and runs crash recovery from the WAL. crash returns once
 // the server accepts connections again. It needs a superuser, which the
 // harness is on the servers it creates.
-func crash(ctx context.Context, adminDSN string, pid uint32) error {
-	conn, err := pgx.Connect(ctx, adminDSN)
+func crash(ctx context.Context, admin dsnFunc, pid uint32) error {
+	conn, err := connectAdmin(ctx, admin)
 	if err != nil {
 		return fmt.Errorf("connect to crash PostgreSQL: %w", err)
 	}
@@ -55,7 +67,7 @@ func crash(ctx context.Context, adminDSN string, pid uint32) error {
 		return fmt.Errorf("crash PostgreSQL: COPY TO PROGRAM needs a superuser (or pg_execute_server_program): %w", err)
 	}
 	// The COPY itself may die with the crash; what matters is that pid is gone.
-	return waitRecovered(ctx, adminDSN, pid, time.Minute)
+	return waitRecovered(ctx, admin, pid, time.Minute)
 }
 
 func isPermission(err error) bool {
@@ -64,13 +76,13 @@ func isPermission(err error) bool {
 }
 
 // waitRecovered waits until a new session works and pid is gone.
-func waitRecovered(ctx context.Context, adminDSN string, pid uint32, timeout time.Duration) error {
+func waitRecovered(ctx context.Context, admin dsnFunc, pid uint32, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var last error
 	for {
 		last = func() error {
-			conn, err := pgx.Connect(ctx, adminDSN)
+			conn, err := connectAdmin(ctx, admin)
 			if err != nil {
 				return err
 			}
@@ -97,18 +109,18 @@ func waitRecovered(ctx context.Context, adminDSN string, pid uint32, timeout tim
 
 // killSession applies fault (kill-migration or kill-postgres) to the
 // session pid.
-func killSession(ctx context.Context, fault, adminDSN string, pid uint32) error {
+func killSession(ctx context.Context, fault string, admin dsnFunc, pid uint32) error {
 	if fault == KillPostgres {
-		return crash(ctx, adminDSN, pid)
+		return crash(ctx, admin, pid)
 	}
-	return terminate(ctx, adminDSN, pid)
+	return terminate(ctx, admin, pid)
 }
 
 // crashDuringRestore watches for pg_restore's session and crashes
 // PostgreSQL once it has one; it returns when it did (true), or when stop
 // closes first (false: the restore finished before it was seen).
-func crashDuringRestore(ctx context.Context, adminDSN string, stop <-chan struct{}) (bool, error) {
-	conn, err := pgx.Connect(ctx, adminDSN)
+func crashDuringRestore(ctx context.Context, admin dsnFunc, stop <-chan struct{}) (bool, error) {
+	conn, err := connectAdmin(ctx, admin)
 	if err != nil {
 		return false, fmt.Errorf("connect to watch pg_restore: %w", err)
 	}
@@ -124,7 +136,7 @@ func crashDuringRestore(ctx context.Context, adminDSN string, stop <-chan struct
 		var pid int32
 		err := conn.QueryRow(ctx, `SELECT pid FROM pg_stat_activity WHERE application_name = 'pg_restore' AND backend_type = 'client backend' LIMIT 1`).Scan(&pid)
 		if err == nil {
-			return true, crash(ctx, adminDSN, uint32(pid))
+			return true, crash(ctx, admin, uint32(pid))
 		}
 		if !errors.Is(err, pgx.ErrNoRows) {
 			return false, fmt.Errorf("watch pg_restore: %w", err)

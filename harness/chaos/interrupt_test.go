@@ -74,7 +74,8 @@ func TestInterruptUp(t *testing.T) {
 			conn := pgtest.Connect(t, dsn)
 			require.NoError(t, migrate.Migrate(ctx, conn, set.Migrations[:1], bk))
 			m := set.Migrations[1]
-			in, err := interruptUp(ctx, conn, pgtest.AdminDSN(t), m, bk, tc.fault, tc.after)
+			admin := func(context.Context) (string, error) { return pgtest.AdminDSN(t), nil }
+			in, err := interruptUp(ctx, conn, admin, m, bk, tc.fault, tc.after)
 			require.NoError(t, err)
 			require.True(t, in.landed)
 			require.Error(t, in.applyErr, "the script must stop at the fault")

@@ -81,7 +81,11 @@ func Run(ctx context.Context, cfg Config) ([]Cell, error) {
 			cell.Replay = cfg.Replay(inj)
 		}
 		cell.Seconds = time.Since(t0).Seconds()
-		fmt.Fprintf(cfg.Progress, "chaos %d/%d: %s at %s: %s: %s (%.1fs)\n", i+1, len(cfg.Plan), inj.Fault, inj.Point, cell.Verdict, firstLine(cell.StateFound), cell.Seconds)
+		summary := cell.StateFound
+		if cell.Verdict == VerdictError || summary == "" || summary == "not injected" {
+			summary = strings.TrimSpace(summary + " " + cell.Detail)
+		}
+		fmt.Fprintf(cfg.Progress, "chaos %d/%d: %s at %s: %s: %s (%.1fs)\n", i+1, len(cfg.Plan), inj.Fault, inj.Point, cell.Verdict, firstLine(summary), cell.Seconds)
 		cells = append(cells, cell)
 	}
 	return cells, nil
@@ -156,10 +160,6 @@ func (r *runner) upCell(ctx context.Context, inj Injection, c Cell) (Cell, error
 	if err := e.LoadState(ctx, procedure.PreUpgradeState); err != nil {
 		return c, err
 	}
-	admin, err := e.AdminDSN(ctx)
-	if err != nil {
-		return c, err
-	}
 	conn, err := r.connect(ctx)
 	if err != nil {
 		return c, err
@@ -177,7 +177,7 @@ func (r *runner) upCell(ctx context.Context, inj Injection, c Cell) (Cell, error
 			return c, nil
 		}
 	}
-	in, err := interruptUp(ctx, conn, admin, m, bk, inj.Fault, inj.Point.After)
+	in, err := interruptUp(ctx, conn, e.AdminDSN, m, bk, inj.Fault, inj.Point.After)
 	conn.Close(context.Background())
 	if err != nil {
 		return c, fmt.Errorf("inject %s: %w", inj, err)
@@ -246,7 +246,7 @@ type interruption struct {
 
 // interruptUp applies m's up on conn with bk's bookkeeping and kills the
 // session (fault) after `after` statements.
-func interruptUp(ctx context.Context, conn *pgx.Conn, admin string, m *migrate.Migration, bk migrate.Bookkeeping, fault string, after int) (interruption, error) {
+func interruptUp(ctx context.Context, conn *pgx.Conn, admin dsnFunc, m *migrate.Migration, bk migrate.Bookkeeping, fault string, after int) (interruption, error) {
 	var in interruption
 	var err error
 	if in.before, err = takeProbe(ctx, conn, bk.Table()); err != nil {
@@ -284,6 +284,9 @@ func (r *runner) measure(ctx context.Context, c *Cell, s *migrate.Script, before
 	}
 	st := measureScript(s, c.Statements, before, at, now)
 	c.Effective = st.effective
+	// Until a re-run says otherwise: the rows are as the file left them
+	// (before it, or as its session saw them), nothing else was lost.
+	c.NEraKept = st.effective >= 0
 	c.HalfApplied = st.effective > 0 && st.effective < c.Total
 	bkText, dirty, err := bookkeepingText(ctx, conn, r.bookkeeping())
 	if err != nil {
@@ -301,6 +304,7 @@ func (r *runner) measure(ctx context.Context, c *Cell, s *migrate.Script, before
 // upgrade leaves it.
 func (r *runner) retryUpgrade(ctx context.Context, c *Cell) (bool, string, error) {
 	pc, e := r.pc, r.pc.Env
+	// A rollout that fails leaves NEraKept as measured right after the fault.
 	if err := e.Upgrade(ctx, pc.To); err != nil {
 		if ctx.Err() != nil {
 			return false, "", ctx.Err()
@@ -316,11 +320,6 @@ func (r *runner) retryUpgrade(ctx context.Context, c *Cell) (bool, string, error
 		return false, "", err
 	}
 	defer conn.Close(context.Background())
-	kept, err := r.nEraAsUpgraded(ctx, conn)
-	if err != nil {
-		return false, "", err
-	}
-	c.NEraKept = kept == ""
 	if !h.Ready {
 		return false, "release " + pc.To.Name + "'s server is not ready: " + firstLine(h.Detail), nil
 	}
@@ -331,6 +330,12 @@ func (r *runner) retryUpgrade(ctx context.Context, c *Cell) (bool, string, error
 	if d := r.schemaDiff(now); d != "" {
 		return false, "the schema differs from an uninterrupted upgrade: " + d, nil
 	}
+	// The upgrade is complete: release N's rows must be as a clean one leaves them.
+	kept, err := r.nEraAsUpgraded(ctx, conn)
+	if err != nil {
+		return false, "", err
+	}
+	c.NEraKept = kept == ""
 	bkText, dirty, err := bookkeepingText(ctx, conn, r.bookkeeping())
 	if err != nil {
 		return false, "", err
@@ -558,15 +563,11 @@ func (r *runner) downCell(ctx context.Context, inj Injection, c Cell) (Cell, err
 	if err := e.LoadState(ctx, procedure.StartState); err != nil {
 		return c, err
 	}
-	admin, err := e.AdminDSN(ctx)
-	if err != nil {
-		return c, err
-	}
 	var before, at probe
 	landed := false
 	var injectErr error
 	p := procedure.SchemaRevert()
-	pc.DownHook = downHook(ctx, m, inj, r.bkTable(), admin, &before, &at, &landed, &injectErr)
+	pc.DownHook = downHook(ctx, m, inj, r.bkTable(), e.AdminDSN, &before, &at, &landed, &injectErr)
 	res, err := procedure.Run(ctx, p, pc)
 	pc.DownHook = nil
 	if err != nil {
@@ -593,7 +594,7 @@ func (r *runner) downCell(ctx context.Context, inj Injection, c Cell) (Cell, err
 // downHook builds the per-statement hook of m's down file: at the fault's
 // boundary it records the state before the file and the state the
 // session sees, then kills the session.
-func downHook(ctx context.Context, m *migrate.Migration, inj Injection, bkTable, admin string, before, at *probe, landed *bool, injectErr *error) func(*migrate.Migration, *pgx.Conn) migrate.Hook {
+func downHook(ctx context.Context, m *migrate.Migration, inj Injection, bkTable string, admin dsnFunc, before, at *probe, landed *bool, injectErr *error) func(*migrate.Migration, *pgx.Conn) migrate.Hook {
 	return func(dm *migrate.Migration, conn *pgx.Conn) migrate.Hook {
 		if dm != m {
 			return nil

@@ -45,19 +45,15 @@ func (f *faultyEnv) Restore(ctx context.Context, path string) error {
 	if f.fault != KillPostgres {
 		return f.Environment.Restore(ctx, path)
 	}
-	admin, err := f.AdminDSN(ctx)
-	if err != nil {
-		return err
-	}
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		f.landed, f.err = crashDuringRestore(wctx, admin, stop)
+		f.landed, f.err = crashDuringRestore(wctx, f.Environment.AdminDSN, stop)
 	}()
-	err = f.Environment.Restore(ctx, path)
+	err := f.Environment.Restore(ctx, path)
 	close(stop)
 	<-done
 	return err

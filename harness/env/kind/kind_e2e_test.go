@@ -218,7 +218,7 @@ func rehearse(t *testing.T, st *stages, label string, e env.Environment, sm *sam
 			require.NoError(t, err)
 			for _, c := range cells {
 				out["chaos "+c.Fault+"@"+c.Point] = outcome{Verdict: c.Verdict}
-				t.Logf("%s chaos %s@%s: %s: %s; %s", label, c.Fault, c.Point, c.Verdict, c.StateFound, c.Recovery)
+				t.Logf("%s chaos %s@%s: %s: %s; %s\n%s", label, c.Fault, c.Point, c.Verdict, c.StateFound, c.Recovery, c.Detail)
 			}
 		})
 	}
