@@ -377,10 +377,10 @@ func imageID(ctx context.Context, image string) (string, error) {
 	return strings.TrimSpace(string(out)), nil
 }
 
-// KillServer implements env.ServerKiller: every running server container
-// is stopped at once by the node's container runtime (`crictl stop
-// --timeout 0` in the node), so the kubelet restarts it and counts the
-// restart, as after a crash.
+// KillServer implements env.ServerKiller: every running server container's
+// task gets SIGKILL from the node's containerd (`ctr task kill` in the
+// node), so the kubelet restarts it and counts the restart, as after a
+// crash.
 func (e *Environment) KillServer(ctx context.Context) error {
 	cs, err := e.ServerContainers(ctx)
 	if err != nil {
@@ -390,7 +390,8 @@ func (e *Environment) KillServer(ctx context.Context) error {
 		return fmt.Errorf("kill server: no server container is running")
 	}
 	for _, c := range cs {
-		out, err := exec.CommandContext(ctx, "docker", "exec", c.Node, "crictl", "stop", "--timeout", "0", c.ID).CombinedOutput()
+		// ctr ships in every kind node image; crictl not in all of them.
+		out, err := exec.CommandContext(ctx, "docker", "exec", c.Node, "ctr", "--namespace", "k8s.io", "task", "kill", "--signal", "SIGKILL", c.ID).CombinedOutput()
 		if err != nil {
 			return fmt.Errorf("kill server container of pod %s on node %s: %w: %s", c.Pod, c.Node, err, strings.TrimSpace(string(out)))
 		}
