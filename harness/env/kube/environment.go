@@ -262,6 +262,7 @@ func (e *Environment) Rollback(ctx context.Context, to env.Release) error {
 	if !ok {
 		return fmt.Errorf("rollback to release %s: no revision of this environment deployed it", to.Name)
 	}
+	same := e.current != nil && e.current.Name == to.Name
 	res, err := e.helm.Rollback(ctx, e.opts.ReleaseName, rev, helmrun.Options{Timeout: e.opts.HelmTimeout})
 	e.record(res)
 	if err != nil {
@@ -270,7 +271,16 @@ func (e *Environment) Rollback(ctx context.Context, to env.Release) error {
 	rc := to
 	e.current = &rc
 	e.hookLogs = hookLogText(res)
-	return e.ensureReplicas(ctx)
+	if err := e.ensureReplicas(ctx); err != nil {
+		return err
+	}
+	if same {
+		// Rolling back to the release that runs changes no pod template,
+		// so Kubernetes keeps the pods, crash history included. A rollback
+		// is a fresh start elsewhere; here too, as `kubectl rollout restart`.
+		return e.restartRollout(ctx)
+	}
+	return nil
 }
 
 func (e *Environment) ensureReplicas(ctx context.Context) error {

@@ -21,6 +21,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/util/retry"
 
@@ -628,4 +629,35 @@ func (e *Environment) ServerContainers(ctx context.Context) ([]ServerContainer, 
 		}
 	}
 	return out, nil
+}
+
+// restartRollout starts new server pods from the same template (the
+// restartedAt annotation of `kubectl rollout restart`) and returns once the
+// controller has made the new rollout the current one.
+func (e *Environment) restartRollout(ctx context.Context) error {
+	d, err := e.serverDeployment(ctx)
+	if err != nil {
+		return err
+	}
+	patch := fmt.Sprintf(`{"spec":{"template":{"metadata":{"annotations":{"rehearse.dev/restartedAt":%q}}}}}`, time.Now().UTC().Format(time.RFC3339Nano))
+	deps := e.cluster.Clientset.AppsV1().Deployments(e.ns)
+	name := d.Name
+	d, err = deps.Patch(ctx, name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
+	if err != nil {
+		return fmt.Errorf("restart %s: %w", name, err)
+	}
+	gen := d.Generation
+	ctx, cancel := context.WithTimeout(ctx, e.opts.ReadyTimeout)
+	defer cancel()
+	for {
+		cur, err := deps.Get(ctx, name, metav1.GetOptions{})
+		if err == nil && cur.Status.ObservedGeneration >= gen {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("restart %s: the controller did not pick up the new rollout within %s (%v)", name, e.opts.ReadyTimeout, err)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
