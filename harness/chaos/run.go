@@ -309,7 +309,13 @@ func (r *runner) retryUpgrade(ctx context.Context, c *Cell) (bool, string, error
 		if ctx.Err() != nil {
 			return false, "", ctx.Err()
 		}
-		return false, "the rollout of release " + pc.To.Name + " failed: " + firstLine(err.Error()), nil
+		why := "the rollout of release " + pc.To.Name + " failed: " + firstLine(err.Error())
+		if logs, lerr := e.ServerLogs(ctx); lerr == nil {
+			if line := lastAppError(logs); line != "" {
+				why += "; its last error: " + line
+			}
+		}
+		return false, why, nil
 	}
 	h, err := e.ServerHealth(ctx, pc.Checks.Health)
 	if err != nil {
@@ -467,6 +473,10 @@ func (r *runner) procedureCell(ctx context.Context, inj Injection, c Cell, p pro
 		return c, err
 	}
 	untouched, why, err := procedure.Untouched(ctx, conn, pc.Baseline)
+	restored := ""
+	if err == nil && inj.Point.Phase == PhaseRestore && res.FailedStep() != nil {
+		restored, err = restoredTables(ctx, conn, pc.Baseline)
+	}
 	if err == nil {
 		var bkText string
 		bkText, _, err = bookkeepingText(ctx, conn, r.bookkeeping())
@@ -477,7 +487,10 @@ func (r *runner) procedureCell(ctx context.Context, inj Injection, c Cell, p pro
 		cleanup()
 		return c, err
 	}
-	c.StateFound = stateAfterProcedure(res, untouched, why) + "; " + c.Bookkeeping
+	c.StateFound = stateAfterProcedure(res, untouched, why) + restored + "; " + c.Bookkeeping
+	if inj.Point.Phase == PhaseRestore && res.FailedStep() == nil {
+		c.StateFound = "PostgreSQL crashed as pg_restore was finishing and the restore still completed; " + c.StateFound
+	}
 	c.Detail = describe(res)
 	noticed := noticedFault(inj, res)
 	if !noticed {
@@ -748,6 +761,54 @@ func reasonSuffix(reasons []string) string {
 		return ""
 	}
 	return " (" + strings.Join(reasons, "; ") + ")"
+}
+
+// restoredTables says how many of release N's tables an interrupted
+// restore left, and how many of them hold rows.
+func restoredTables(ctx context.Context, conn *pgx.Conn, b *procedure.Baseline) (string, error) {
+	present, filled := 0, 0
+	for name := range b.NEra {
+		var exists bool
+		if err := conn.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, name).Scan(&exists); err != nil {
+			return "", fmt.Errorf("count restored tables: %w", err)
+		}
+		if !exists {
+			continue
+		}
+		present++
+		var rows bool
+		if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM `+pgx.Identifier(strings.SplitN(name, ".", 2)).Sanitize()+`)`).Scan(&rows); err != nil {
+			return "", fmt.Errorf("count restored rows of %s: %w", name, err)
+		}
+		if rows {
+			filled++
+		}
+	}
+	return fmt.Sprintf(" (the interrupted restore left %d of release N's %d tables, %d of them with rows)", present, len(b.NEra), filled), nil
+}
+
+// lastAppError is the last line of the server's logs that reports an
+// error (the harness's own supervisor lines left out), for a rollout that
+// failed: e.g. golang-migrate's "Dirty database version 12".
+func lastAppError(logs string) string {
+	lines := strings.Split(logs, "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		l := strings.TrimSpace(lines[i])
+		if l == "" || strings.HasPrefix(l, "rehearse:") {
+			continue
+		}
+		if strings.Contains(strings.ToLower(l), "error") || strings.Contains(strings.ToLower(l), "dirty") {
+			return shorten(l, 300)
+		}
+	}
+	return ""
+}
+
+func shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n-3] + "..."
 }
 
 func firstLine(s string) string {

@@ -2,6 +2,7 @@ package chaos
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sort"
@@ -99,6 +100,9 @@ func bookkeepingText(ctx context.Context, conn *pgx.Conn, bk migrate.Bookkeeping
 		return "no bookkeeping table (the app re-runs its up files at boot)", false, nil
 	}
 	v, dirty, err := bk.Current(ctx, conn)
+	if errors.Is(err, migrate.ErrNoBookkeeping) {
+		return fmt.Sprintf("%s: there is no %s table", bk.Name(), bk.Table()), false, nil
+	}
 	if err != nil {
 		return "", false, fmt.Errorf("read %s bookkeeping: %w", bk.Name(), err)
 	}
