@@ -64,20 +64,30 @@ Exit codes: 0 nothing blocking, 1 a blocking finding, 2 the harness failed.`,
 	return cmd
 }
 
-func printSummary(cmd *cobra.Command, out *rehearsal.Outcome) {
-	w := cmd.OutOrStdout()
-	r := out.Report
-	counts := map[matrix.Verdict]int{}
-	for _, m := range r.Results {
-		counts[m.Verdict]++
+// countVerdicts says how many of got have each verdict, in order's order:
+// "6 safe, 1 revertible".
+func countVerdicts[V ~string](order, got []V) string {
+	counts := map[V]int{}
+	for _, v := range got {
+		counts[v]++
 	}
 	var parts []string
-	for _, v := range matrix.Verdicts {
+	for _, v := range order {
 		if counts[v] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[v], v))
 		}
 	}
-	fmt.Fprintf(w, "%d migrations %s -> %s: %s (%.1fs)\n", len(r.Results), r.From, r.To, strings.Join(parts, ", "), r.Seconds)
+	return strings.Join(parts, ", ")
+}
+
+func printSummary(cmd *cobra.Command, out *rehearsal.Outcome) {
+	w := cmd.OutOrStdout()
+	r := out.Report
+	verdicts := make([]matrix.Verdict, len(r.Results))
+	for i, m := range r.Results {
+		verdicts[i] = m.Verdict
+	}
+	fmt.Fprintf(w, "%d migrations %s -> %s: %s (%.1fs)\n", len(r.Results), r.From, r.To, countVerdicts(matrix.Verdicts, verdicts), r.Seconds)
 	for _, m := range r.Results {
 		fmt.Fprintf(w, "  %-40s %-16s %s\n", m.Version+"_"+m.Name, m.Class, m.Verdict)
 	}

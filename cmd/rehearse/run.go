@@ -94,17 +94,11 @@ func printRunSummary(cmd *cobra.Command, out *rehearsal.RunOutcome) {
 		fmt.Fprintf(w, "  %-14s %-10s %d N+1-era rows lost%s\n", p.Name, p.Verdict, p.WritesLost, why)
 	}
 	if len(r.Chaos) > 0 {
-		counts := map[string]int{}
-		for _, c := range r.Chaos {
-			counts[c.Verdict]++
+		verdicts := make([]string, len(r.Chaos))
+		for i, c := range r.Chaos {
+			verdicts[i] = c.Verdict
 		}
-		var parts []string
-		for _, v := range chaos.Verdicts {
-			if counts[v] > 0 {
-				parts = append(parts, fmt.Sprintf("%d %s", counts[v], v))
-			}
-		}
-		fmt.Fprintf(w, "  chaos: %d faults: %s\n", len(r.Chaos), strings.Join(parts, ", "))
+		fmt.Fprintf(w, "  chaos: %d faults: %s\n", len(r.Chaos), countVerdicts(chaos.Verdicts, verdicts))
 		for _, c := range r.Chaos {
 			if c.Failed() || c.Verdict == chaos.VerdictError {
 				fmt.Fprintf(w, "    %s at %s: %s: %s\n      replay: %s\n", c.Fault, c.Point, c.Verdict, c.Recovery, c.Replay)

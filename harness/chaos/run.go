@@ -18,6 +18,7 @@ import (
 	"github.com/rehearse-dev/rehearse/harness/migrate"
 	"github.com/rehearse-dev/rehearse/harness/procedure"
 	"github.com/rehearse-dev/rehearse/harness/schema"
+	"github.com/rehearse-dev/rehearse/internal/oneline"
 )
 
 // Config is one chaos run.
@@ -85,7 +86,7 @@ func Run(ctx context.Context, cfg Config) ([]Cell, error) {
 		if cell.Verdict == VerdictError || summary == "" || summary == "not injected" {
 			summary = strings.TrimSpace(summary + " " + cell.Detail)
 		}
-		fmt.Fprintf(cfg.Progress, "chaos %d/%d: %s at %s: %s: %s (%.1fs)\n", i+1, len(cfg.Plan), inj.Fault, inj.Point, cell.Verdict, firstLine(summary), cell.Seconds)
+		fmt.Fprintf(cfg.Progress, "chaos %d/%d: %s at %s: %s: %s (%.1fs)\n", i+1, len(cfg.Plan), inj.Fault, inj.Point, cell.Verdict, oneline.First(summary), cell.Seconds)
 		cells = append(cells, cell)
 	}
 	return cells, nil
@@ -126,19 +127,6 @@ func (r *runner) bookkeeping() migrate.Bookkeeping {
 
 func (r *runner) bkTable() string { return r.bookkeeping().Table() }
 
-// connect opens the environment's current database.
-func (r *runner) connect(ctx context.Context) (*pgx.Conn, error) {
-	dsn, err := r.pc.Env.DSN(ctx)
-	if err != nil {
-		return nil, err
-	}
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		return nil, fmt.Errorf("connect to the database: %w", err)
-	}
-	return conn, nil
-}
-
 func (r *runner) skipUnlessServerKiller(c *Cell, fault string) bool {
 	if _, ok := r.pc.Env.(env.ServerKiller); ok {
 		return false
@@ -160,7 +148,7 @@ func (r *runner) upCell(ctx context.Context, inj Injection, c Cell) (Cell, error
 	if err := e.LoadState(ctx, procedure.PreUpgradeState); err != nil {
 		return c, err
 	}
-	conn, err := r.connect(ctx)
+	conn, err := procedure.Connect(ctx, r.pc)
 	if err != nil {
 		return c, err
 	}
@@ -211,7 +199,7 @@ func (r *runner) upCell(ctx context.Context, inj Injection, c Cell) (Cell, error
 	if i := slices.Index(all, m); i > 0 {
 		prev = all[i-1]
 	}
-	fconn, err := r.connect(ctx)
+	fconn, err := procedure.Connect(ctx, r.pc)
 	if err != nil {
 		return c, err
 	}
@@ -273,7 +261,7 @@ func interruptUp(ctx context.Context, conn *pgx.Conn, admin dsnFunc, m *migrate.
 // measure fills StateFound, Effective, HalfApplied and Bookkeeping after a
 // fault inside script s, and reports the dirty flag.
 func (r *runner) measure(ctx context.Context, c *Cell, s *migrate.Script, before, at probe) (bool, error) {
-	conn, err := r.connect(ctx)
+	conn, err := procedure.Connect(ctx, r.pc)
 	if err != nil {
 		return false, err
 	}
@@ -309,7 +297,7 @@ func (r *runner) retryUpgrade(ctx context.Context, c *Cell) (bool, string, error
 		if ctx.Err() != nil {
 			return false, "", ctx.Err()
 		}
-		why := "the rollout of release " + pc.To.Name + " failed: " + firstLine(err.Error())
+		why := "the rollout of release " + pc.To.Name + " failed: " + oneline.First(err.Error())
 		if logs, lerr := e.ServerLogs(ctx); lerr == nil {
 			if line := lastAppError(logs); line != "" {
 				why += "; its last error: " + line
@@ -321,13 +309,13 @@ func (r *runner) retryUpgrade(ctx context.Context, c *Cell) (bool, string, error
 	if err != nil {
 		return false, "", err
 	}
-	conn, err := r.connect(ctx)
+	conn, err := procedure.Connect(ctx, r.pc)
 	if err != nil {
 		return false, "", err
 	}
 	defer conn.Close(context.Background())
 	if !h.Ready {
-		return false, "release " + pc.To.Name + "'s server is not ready: " + firstLine(h.Detail), nil
+		return false, "release " + pc.To.Name + "'s server is not ready: " + oneline.First(h.Detail), nil
 	}
 	now, err := takeProbe(ctx, conn, r.bkTable())
 	if err != nil {
@@ -392,7 +380,7 @@ func (r *runner) takeCleanUpgrade(ctx context.Context) error {
 	if err := r.pc.Env.LoadState(ctx, procedure.PreUpgradeState); err != nil {
 		return err
 	}
-	conn, err := r.connect(ctx)
+	conn, err := procedure.Connect(ctx, r.pc)
 	if err != nil {
 		return err
 	}
@@ -426,7 +414,7 @@ func (r *runner) procedureCell(ctx context.Context, inj Injection, c Cell, p pro
 	}
 	if clean := r.cfg.Clean[p.Name]; inj.Fault == CrashLoop && clean != nil && !checkOK(clean, procedure.CheckServerReady) {
 		c.Verdict, c.StateFound = VerdictNotReached, "not injected"
-		c.Detail = fmt.Sprintf("release N's server is not ready after %s even without a fault (%s), so there is no running server to crash", p.Name, firstLine(clean.Check(procedure.CheckServerReady).Summary))
+		c.Detail = fmt.Sprintf("release N's server is not ready after %s even without a fault (%s), so there is no running server to crash", p.Name, oneline.First(clean.Check(procedure.CheckServerReady).Summary))
 		return c, nil
 	}
 	if err := pc.Env.LoadState(ctx, procedure.StartState); err != nil {
@@ -467,7 +455,7 @@ func (r *runner) procedureCell(ctx context.Context, inj Injection, c Cell, p pro
 		return c, nil
 	}
 	failed := res.FailedStep()
-	conn, err := r.connect(ctx)
+	conn, err := procedure.Connect(ctx, r.pc)
 	if err != nil {
 		cleanup()
 		return c, err
@@ -672,7 +660,7 @@ func (r *runner) readyTimeoutCell(ctx context.Context, inj Injection, c Cell) (C
 		c.Detail = "release " + pc.To.Name + "'s server stayed ready despite the kill"
 		return c, nil
 	}
-	conn, err := r.connect(ctx)
+	conn, err := procedure.Connect(ctx, r.pc)
 	if err != nil {
 		return c, err
 	}
@@ -681,7 +669,7 @@ func (r *runner) readyTimeoutCell(ctx context.Context, inj Injection, c Cell) (C
 	if err != nil {
 		return c, err
 	}
-	c.StateFound = fmt.Sprintf("release %s's server crashed during its rollout, so the rollout was not ready within %s (%s); its migrations had run: %s", pc.To.Name, pc.Checks.Health.Timeout, firstLine(h.Detail), c.Bookkeeping)
+	c.StateFound = fmt.Sprintf("release %s's server crashed during its rollout, so the rollout was not ready within %s (%s); its migrations had run: %s", pc.To.Name, pc.Checks.Health.Timeout, oneline.First(h.Detail), c.Bookkeeping)
 	// --atomic: the upgrade's own rollback, which is the standard procedure.
 	again, err := procedure.Run(ctx, procedure.Standard(), pc)
 	if err != nil {
@@ -725,7 +713,7 @@ func noticedFault(inj Injection, res *procedure.Result) bool {
 func stateAfterProcedure(res *procedure.Result, untouched bool, why string) string {
 	where := "every step ran"
 	if fs := res.FailedStep(); fs != nil {
-		where = fmt.Sprintf("%s stopped at step %q: %s", res.Name, fs.Name, firstLine(fs.Error))
+		where = fmt.Sprintf("%s stopped at step %q: %s", res.Name, fs.Name, oneline.First(fs.Error))
 	} else if res.Verdict != procedure.VerdictRecovered {
 		where = fmt.Sprintf("%s ran every step and ended %s%s", res.Name, res.Verdict, reasonSuffix(res.Reasons))
 	}
@@ -746,7 +734,7 @@ func describe(res *procedure.Result) string {
 		if s.Error != "" {
 			text = s.Error
 		}
-		fmt.Fprintf(&b, "\n  step %s: %s %s", s.Name, s.Status, firstLine(text))
+		fmt.Fprintf(&b, "\n  step %s: %s %s", s.Name, s.Status, oneline.First(text))
 	}
 	return b.String()
 }
@@ -798,24 +786,10 @@ func lastAppError(logs string) string {
 			continue
 		}
 		if strings.Contains(strings.ToLower(l), "error") || strings.Contains(strings.ToLower(l), "dirty") {
-			return shorten(l, 300)
+			return oneline.Shorten(l, 300)
 		}
 	}
 	return ""
-}
-
-func shorten(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n-3] + "..."
-}
-
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
 }
 
 // finish sets an upgrade cell's verdict from what was measured.

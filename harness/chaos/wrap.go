@@ -59,25 +59,22 @@ func (f *faultyEnv) Restore(ctx context.Context, path string) error {
 	return err
 }
 
-// Rollback starts release N, then kills its server once.
+// Rollback starts release N, then (crash-loop) kills its server once.
 func (f *faultyEnv) Rollback(ctx context.Context, to env.Release) error {
-	if err := f.Environment.Rollback(ctx, to); err != nil {
-		return err
-	}
-	if f.fault != CrashLoop {
-		return nil
-	}
-	return f.killServer(ctx)
+	return f.killAfter(ctx, CrashLoop, f.Environment.Rollback(ctx, to))
 }
 
-// Upgrade rolls release N+1 out, then kills its server so it misses the
-// readiness timeout.
+// Upgrade rolls release N+1 out, then (ready-timeout) kills its server so
+// the rollout does not stay ready.
 func (f *faultyEnv) Upgrade(ctx context.Context, to env.Release) error {
-	if err := f.Environment.Upgrade(ctx, to); err != nil {
-		return err
-	}
-	if f.fault != ReadyTimeout {
-		return nil
+	return f.killAfter(ctx, ReadyTimeout, f.Environment.Upgrade(ctx, to))
+}
+
+// killAfter kills the server after a rollout that succeeded, when the
+// fault is the one that does.
+func (f *faultyEnv) killAfter(ctx context.Context, fault string, rolloutErr error) error {
+	if rolloutErr != nil || f.fault != fault {
+		return rolloutErr
 	}
 	return f.killServer(ctx)
 }

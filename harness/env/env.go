@@ -136,6 +136,20 @@ type ServerKiller interface {
 	KillServer(ctx context.Context) error
 }
 
+// KillEach implements ServerKiller over a backend's replicas (copied
+// under its lock): kill each one; none running is an error.
+func KillEach[R any](reps []R, kill func(R) error) error {
+	if len(reps) == 0 {
+		return fmt.Errorf("kill server: no replica is running")
+	}
+	for _, r := range reps {
+		if err := kill(r); err != nil {
+			return fmt.Errorf("kill server: %w", err)
+		}
+	}
+	return nil
+}
+
 // Options are common to every backend.
 type Options struct {
 	// RunID names and labels what the environment makes, so a leftover can

@@ -11,6 +11,7 @@ import (
 	"github.com/rehearse-dev/rehearse/harness/fingerprint"
 	"github.com/rehearse-dev/rehearse/harness/migrate"
 	"github.com/rehearse-dev/rehearse/harness/schema"
+	"github.com/rehearse-dev/rehearse/internal/oneline"
 )
 
 // startCells runs migration k's cells in the background, each on its own
@@ -127,7 +128,7 @@ func (r *runner) downOnDataCell(ctx context.Context, k int, prev, cur *dataState
 	if downErr != nil {
 		res.Checks.NEraKept = Check{Status: StatusSkip, Error: "down failed on data"}
 		res.Checks.NextEraLoss = Check{Status: StatusSkip, Error: "down failed on data"}
-		return "fail (" + firstLine(downErr.Error()) + ")", nil
+		return "fail (" + oneline.First(downErr.Error()) + ")", nil
 	}
 	after, err := r.snapshot(ctx, conn, schema.Options{})
 	if err != nil {
@@ -159,7 +160,7 @@ func (r *runner) pristineCell(ctx context.Context, k int) (string, error) {
 	if r.pristine[k] == "" {
 		msg := "the up fails on an empty schema"
 		if r.pristineErr[k] != nil {
-			msg += ": " + firstLine(r.pristineErr[k].Error())
+			msg += ": " + oneline.First(r.pristineErr[k].Error())
 		}
 		for _, name := range []string{CheckDownPristine, CheckSchemaRestored, CheckRoundTrip} {
 			*res.Checks.Get(name) = Check{Status: StatusSkip, Error: msg}
@@ -178,7 +179,7 @@ func (r *runner) pristineCell(ctx context.Context, k int) (string, error) {
 	if downErr != nil {
 		res.Checks.SchemaRestored = Check{Status: StatusSkip, Error: "down failed on an empty schema"}
 		res.Checks.RoundTrip = Check{Status: StatusSkip, Error: "down failed on an empty schema"}
-		return "fail (" + firstLine(downErr.Error()) + ")", nil
+		return "fail (" + oneline.First(downErr.Error()) + ")", nil
 	}
 	t1 := time.Now()
 	after, err := r.snapshot(ctx, conn, schema.Options{})
@@ -268,9 +269,9 @@ func schemaCheck(d *schema.Changeset, msg string, dur time.Duration) Check {
 		return Check{Status: StatusOK, Seconds: dur.Seconds()}
 	}
 	if d.OnlyColumnOrder() {
-		return Check{Status: StatusOK, Seconds: dur.Seconds(), Notes: []string{"column order differs (a dropped and re-added column goes last): " + firstLine(d.String())}, Detail: d.String()}
+		return Check{Status: StatusOK, Seconds: dur.Seconds(), Notes: []string{"column order differs (a dropped and re-added column goes last): " + oneline.First(d.String())}, Detail: d.String()}
 	}
-	return Check{Status: StatusFail, Error: msg + ": " + firstLine(d.String()), Detail: d.String(), Seconds: dur.Seconds()}
+	return Check{Status: StatusFail, Error: msg + ": " + oneline.First(d.String()), Detail: d.String(), Seconds: dur.Seconds()}
 }
 
 // lossCheck counts the N+1-era data a down lost: N+1-era rows gone or
@@ -373,13 +374,6 @@ func present(snap *schema.Snapshot, tables []string) []string {
 		}
 	}
 	return out
-}
-
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
 }
 
 // fingerprint fingerprints exactly tables (none when empty).

@@ -17,6 +17,7 @@ import (
 	"github.com/rehearse-dev/rehearse/harness/era"
 	"github.com/rehearse-dev/rehearse/harness/fingerprint"
 	"github.com/rehearse-dev/rehearse/harness/schema"
+	"github.com/rehearse-dev/rehearse/internal/oneline"
 )
 
 // SmokeRequest is one request a working server must answer. ${unique} and
@@ -149,14 +150,14 @@ func runChecks(ctx context.Context, pc *Context, res *Result) error {
 		ready.Summary = fmt.Sprintf("release %s ready after %.1fs and stayed ready for %s", pc.From.Name, h.ReadySeconds, pc.Checks.Health.Grace)
 	} else {
 		ready.Status = StatusFail
-		ready.Summary, ready.Detail = shorten(h.Detail, 240), h.Detail
+		ready.Summary, ready.Detail = oneline.Shorten(h.Detail, 240), h.Detail
 		if h.CrashLoop {
-			ready.Summary = shorten(fmt.Sprintf("crash loop (%d restarts): %s", h.Restarts, h.Detail), 240)
+			ready.Summary = oneline.Shorten(fmt.Sprintf("crash loop (%d restarts): %s", h.Restarts, h.Detail), 240)
 		}
 	}
 	add(ready)
 
-	conn, err := connect(ctx, pc)
+	conn, err := Connect(ctx, pc)
 	if err != nil {
 		return err
 	}
@@ -202,7 +203,8 @@ func runChecks(ctx context.Context, pc *Context, res *Result) error {
 	return nil
 }
 
-func connect(ctx context.Context, pc *Context) (*pgx.Conn, error) {
+// Connect opens the environment's current database.
+func Connect(ctx context.Context, pc *Context) (*pgx.Conn, error) {
 	dsn, err := pc.Env.DSN(ctx)
 	if err != nil {
 		return nil, err
@@ -228,7 +230,7 @@ func bootCheck(pc *Context, after *schema.Snapshot, d time.Duration) CheckResult
 		return c
 	}
 	c.Status = StatusWarn
-	c.Summary = fmt.Sprintf("release %s's boot changed the schema (%d changes): %s", pc.From.Name, len(diff.Changes), firstLine(diff.String()))
+	c.Summary = fmt.Sprintf("release %s's boot changed the schema (%d changes): %s", pc.From.Name, len(diff.Changes), oneline.First(diff.String()))
 	c.Detail = diff.String()
 	return c
 }
@@ -242,7 +244,7 @@ func Untouched(ctx context.Context, conn *pgx.Conn, b *Baseline) (bool, string, 
 		return false, "", fmt.Errorf("snapshot the database: %w", err)
 	}
 	if d := schema.Diff(b.Upgraded, after); !d.Empty() {
-		return false, "the schema differs from the post-upgrade state: " + firstLine(d.String()), nil
+		return false, "the schema differs from the post-upgrade state: " + oneline.First(d.String()), nil
 	}
 	lost, n, err := lossCheck(ctx, conn, b, after)
 	if err != nil {
@@ -412,7 +414,7 @@ func smokeCheck(ctx context.Context, pc *Context) CheckResult {
 			if r.Expect != 0 {
 				line += fmt.Sprintf(" (want %d)", r.Expect)
 			}
-			line += ": " + shorten(body, 300)
+			line += ": " + oneline.Shorten(body, 300)
 			if c.Summary == "" {
 				c.Summary = line
 			}
@@ -474,18 +476,10 @@ func logCheck(logs string) CheckResult {
 		return c
 	}
 	c.Status = StatusFail
-	c.Summary = fmt.Sprintf("%d log lines with schema errors (SQLSTATE 42703/42P01); first: %s", len(hits), shorten(hits[0], 300))
+	c.Summary = fmt.Sprintf("%d log lines with schema errors (SQLSTATE 42703/42P01); first: %s", len(hits), oneline.Shorten(hits[0], 300))
 	if len(hits) > 20 {
 		hits = append(hits[:20], fmt.Sprintf("... and %d more", len(hits)-20))
 	}
 	c.Detail = strings.Join(hits, "\n")
 	return c
-}
-
-func shorten(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > n {
-		return s[:n-3] + "..."
-	}
-	return s
 }

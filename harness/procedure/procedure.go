@@ -25,6 +25,7 @@ import (
 	"github.com/rehearse-dev/rehearse/harness/env"
 	"github.com/rehearse-dev/rehearse/harness/migrate"
 	"github.com/rehearse-dev/rehearse/harness/schema"
+	"github.com/rehearse-dev/rehearse/internal/oneline"
 )
 
 // Context is what every step of a procedure shares.
@@ -254,13 +255,9 @@ func fixBookkeeping(ctx context.Context, pc *Context) (string, error) {
 
 func withConn[T any](ctx context.Context, pc *Context, f func(*pgx.Conn) (T, error)) (T, error) {
 	var zero T
-	dsn, err := pc.Env.DSN(ctx)
+	conn, err := Connect(ctx, pc)
 	if err != nil {
 		return zero, err
-	}
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		return zero, fmt.Errorf("connect to the database: %w", err)
 	}
 	defer conn.Close(context.Background())
 	return f(conn)
@@ -328,7 +325,7 @@ func run(ctx context.Context, p Procedure, pc *Context, from string) (*Result, e
 	if failed {
 		fs := res.FailedStep()
 		res.Verdict = VerdictFailed
-		res.Reasons = []string{fmt.Sprintf("step %q failed: %s", fs.Name, firstLine(fs.Error))}
+		res.Reasons = []string{fmt.Sprintf("step %q failed: %s", fs.Name, oneline.First(fs.Error))}
 		for _, name := range checkNames {
 			res.Checks = append(res.Checks, CheckResult{Name: name, Status: StatusSkip, Summary: "not run: step " + fs.Name + " failed"})
 		}
@@ -368,16 +365,9 @@ func Worse(a, b string) bool {
 	return slices.Index(order, a) > slices.Index(order, b)
 }
 
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
-}
-
 func firstLineSuffix(s string) string {
 	if s == "" {
 		return ""
 	}
-	return ": " + firstLine(s)
+	return ": " + oneline.First(s)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/rehearse-dev/rehearse/harness/migrate"
 	"github.com/rehearse-dev/rehearse/harness/procedure"
 	"github.com/rehearse-dev/rehearse/harness/scenario"
+	"github.com/rehearse-dev/rehearse/internal/oneline"
 )
 
 // ChaosOptions are `rehearse run`'s fault flags; they override the
@@ -125,15 +126,10 @@ func (r *runner) runChaos(ctx context.Context, pc *procedure.Context, plan []cha
 		if c.Verdict == chaos.VerdictDataLost {
 			rep.Findings = append(rep.Findings, matrix.Finding{
 				Migration: "chaos " + c.Fault + " at " + c.Point, Action: "block",
-				Reason: fmt.Sprintf("release N's data did not survive %s at %s and the re-run: %s (replay: %s)", c.Fault, c.Point, firstLineOf(c.Recovery), c.Replay),
+				Reason: fmt.Sprintf("release N's data did not survive %s at %s and the re-run: %s (replay: %s)", c.Fault, c.Point, oneline.First(c.Recovery), c.Replay),
 			})
 			rep.Blocking = true
 		}
 	}
 	return nil
-}
-
-func firstLineOf(s string) string {
-	s, _, _ = strings.Cut(s, "\n")
-	return s
 }

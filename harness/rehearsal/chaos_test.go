@@ -1,13 +1,11 @@
 package rehearsal_test
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -20,21 +18,8 @@ import (
 // a real PostgreSQL crashed and sessions killed, the real sample servers
 // killed and restarted, real dumps broken. The verdicts are the sample's.
 func TestRunChaosLocal(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end chaos rehearsal: not in -short")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
-	defer cancel()
 	out := t.TempDir()
-	var progress strings.Builder
-	res, err := rehearsal.Run(ctx, rehearsal.RunOptions{
-		Scenario: filepath.Join("..", "..", "scenarios", "sample-1.0-to-1.1-chaos.yaml"),
-		Out:      out,
-		Parallel: 2,
-		Progress: &progress,
-	})
-	require.NoError(t, err, progress.String())
-	t.Log(progress.String())
+	res := runSample(t, rehearsal.RunOptions{Scenario: "sample-1.0-to-1.1-chaos.yaml", Out: out})
 
 	byPoint := map[string]chaos.Cell{}
 	faults := map[string]bool{}

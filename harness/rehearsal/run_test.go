@@ -23,31 +23,14 @@ import (
 // The whole `rehearse run` on the local backend: its own PostgreSQL, the
 // sample app built from source, every procedure, the matrix, the reports.
 func TestRunSampleLocal(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end rehearsal: not in -short")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
 	out := t.TempDir()
-	var progress strings.Builder
-	res, err := rehearsal.Run(ctx, rehearsal.RunOptions{
-		Scenario: filepath.Join("..", "..", "scenarios", "sample-1.0-to-1.1.yaml"),
-		Out:      out,
-		Parallel: 2,
-		Progress: &progress,
-	})
-	require.NoError(t, err, progress.String())
-	t.Log(progress.String())
+	res := runSample(t, rehearsal.RunOptions{Scenario: "sample-1.0-to-1.1.yaml", Out: out})
 
-	verdicts := map[string]string{}
-	for _, p := range res.Report.Procedures {
-		verdicts[p.Name] = p.Verdict
-	}
 	assert.Equal(t, map[string]string{
 		"standard":      procedure.VerdictFailed,
 		"schema-revert": procedure.VerdictFailed,
 		"full-restore":  procedure.VerdictRecovered,
-	}, verdicts)
+	}, procedureVerdicts(res.Report))
 	assert.Empty(t, res.Report.Findings, "full-restore recovers, as the scenario's policy requires")
 	require.NotNil(t, res.Report.Matrix)
 	assert.Len(t, res.Report.Matrix.Results, 8, "migrations 000004..000011")
@@ -99,9 +82,7 @@ func TestRunBadScenario(t *testing.T) {
 
 // `rehearse run --backend docker`: PostgreSQL and the servers as containers.
 func TestRunSampleDocker(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end rehearsal: not in -short")
-	}
+	skipShort(t, "the docker rehearsal")
 	if err := docker.Available(context.Background()); err != nil {
 		if os.Getenv("CI") != "" {
 			t.Fatalf("docker backend test cannot run in CI: %v", err)
@@ -116,30 +97,18 @@ func TestRunSampleDocker(t *testing.T) {
 			t.Skipf("SKIPPING the docker rehearsal: image %s is missing (make images; build-postgres-image)", img)
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	var progress strings.Builder
-	res, err := rehearsal.Run(ctx, rehearsal.RunOptions{
-		Scenario: filepath.Join("..", "..", "scenarios", "sample-1.1-to-1.2.yaml"),
+	res := runSample(t, rehearsal.RunOptions{
+		Scenario: "sample-1.1-to-1.2.yaml",
 		Backend:  "docker",
-		Out:      t.TempDir(),
-		Parallel: 2,
-		Progress: &progress,
 		// PostgreSQL crashed inside its container in the middle of
 		// 000017's five statements; the server container killed by docker.
 		Chaos: rehearsal.ChaosOptions{Faults: []string{"kill-postgres@up:000017:3", "crash-loop@rollback:full-restore"}},
 	})
-	require.NoError(t, err, progress.String())
-	t.Log(progress.String())
-	verdicts := map[string]string{}
-	for _, p := range res.Report.Procedures {
-		verdicts[p.Name] = p.Verdict
-	}
 	assert.Equal(t, map[string]string{
 		"standard":      procedure.VerdictFailed,
 		"schema-revert": procedure.VerdictFailed,
 		"full-restore":  procedure.VerdictRecovered,
-	}, verdicts)
+	}, procedureVerdicts(res.Report))
 	require.NotNil(t, res.Report.Matrix)
 	assert.Len(t, res.Report.Matrix.Results, 7, "migrations 000012..000018")
 	require.Len(t, res.Report.Chaos, 2)
@@ -152,4 +121,40 @@ func TestRunSampleDocker(t *testing.T) {
 	assert.Contains(t, up.Recovery, "migrate force 16")
 	assert.Equal(t, chaos.VerdictRecovered, loop.Verdict, "%s\n%s\n%s", loop.StateFound, loop.Recovery, loop.Detail)
 	assert.Contains(t, loop.StateFound, "crash loop")
+}
+
+// runSample runs `rehearse run` on scenarios/<o.Scenario> (end to end, so
+// not in -short) and logs its progress.
+func runSample(t *testing.T, o rehearsal.RunOptions) *rehearsal.RunOutcome {
+	t.Helper()
+	skipShort(t, "the end-to-end rehearsal of "+o.Scenario)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	var progress strings.Builder
+	o.Scenario = filepath.Join("..", "..", "scenarios", o.Scenario)
+	o.Parallel, o.Progress = 2, &progress
+	if o.Out == "" {
+		o.Out = t.TempDir()
+	}
+	res, err := rehearsal.Run(ctx, o)
+	require.NoError(t, err, progress.String())
+	t.Log(progress.String())
+	return res
+}
+
+func procedureVerdicts(rep *rehearsal.RunReport) map[string]string {
+	verdicts := map[string]string{}
+	for _, p := range rep.Procedures {
+		verdicts[p.Name] = p.Verdict
+	}
+	return verdicts
+}
+
+// skipShort skips what takes minutes (servers built, PostgreSQL and
+// containers run) under -short; .ci/run never passes -short.
+func skipShort(t *testing.T, what string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("SKIPPING " + what + ": -short was given, and it runs real servers for minutes")
+	}
 }

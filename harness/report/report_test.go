@@ -121,12 +121,18 @@ func TestJSONRoundTrip(t *testing.T) {
 	assert.Equal(t, "fail", checks["downOnData"].(map[string]any)["status"])
 }
 
-func TestJUnitStructure(t *testing.T) {
+// decodeJUnit writes r as JUnit and reads it back.
+func decodeJUnit(t *testing.T, r *matrix.Report) junitSuites {
+	t.Helper()
 	var buf bytes.Buffer
-	require.NoError(t, WriteJUnit(&buf, sampleReport()))
-
+	require.NoError(t, WriteJUnit(&buf, r))
 	var doc junitSuites
 	require.NoError(t, xml.Unmarshal(buf.Bytes(), &doc), buf.String())
+	return doc
+}
+
+func TestJUnitStructure(t *testing.T) {
+	doc := decodeJUnit(t, sampleReport())
 	require.Len(t, doc.Suites, 1)
 	s := doc.Suites[0]
 	assert.Equal(t, 6*len(matrix.CheckNames), s.Tests)

@@ -665,20 +665,19 @@ func (e *Environment) KillServer(ctx context.Context) error {
 	e.mu.Lock()
 	reps := append([]*replica(nil), e.replicas...)
 	e.mu.Unlock()
-	if len(reps) == 0 {
-		return fmt.Errorf("kill server: no replica is running")
+	return env.KillEach(reps, func(r *replica) error { return r.kill(ctx) })
+}
+
+func (r *replica) kill(ctx context.Context) error {
+	ins, err := r.c.Inspect(ctx)
+	if err != nil {
+		return fmt.Errorf("container %s: inspect: %w", r.name, err)
 	}
-	for _, r := range reps {
-		ins, err := r.c.Inspect(ctx)
-		if err != nil {
-			return fmt.Errorf("kill server container %s: inspect: %w", r.name, err)
-		}
-		if ins.State == nil || ins.State.Pid == 0 {
-			return fmt.Errorf("kill server container %s: it is not running", r.name)
-		}
-		if err := syscall.Kill(ins.State.Pid, syscall.SIGKILL); err != nil {
-			return fmt.Errorf("kill server container %s (pid %d on the docker host): %w; the harness must run as root on the docker host", r.name, ins.State.Pid, err)
-		}
+	if ins.State == nil || ins.State.Pid == 0 {
+		return fmt.Errorf("container %s is not running", r.name)
+	}
+	if err := syscall.Kill(ins.State.Pid, syscall.SIGKILL); err != nil {
+		return fmt.Errorf("container %s (pid %d on the docker host): %w; the harness must run as root on the docker host", r.name, ins.State.Pid, err)
 	}
 	return nil
 }

@@ -386,15 +386,12 @@ func (e *Environment) KillServer(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("kill server: %w", err)
 	}
-	if len(cs) == 0 {
-		return fmt.Errorf("kill server: no server container is running")
-	}
-	for _, c := range cs {
+	return env.KillEach(cs, func(c kube.ServerContainer) error {
 		// ctr ships in every kind node image; crictl not in all of them.
 		out, err := exec.CommandContext(ctx, "docker", "exec", c.Node, "ctr", "--namespace", "k8s.io", "task", "kill", "--signal", "SIGKILL", c.ID).CombinedOutput()
 		if err != nil {
-			return fmt.Errorf("kill server container of pod %s on node %s: %w: %s", c.Pod, c.Node, err, strings.TrimSpace(string(out)))
+			return fmt.Errorf("container of pod %s on node %s: %w: %s", c.Pod, c.Node, err, strings.TrimSpace(string(out)))
 		}
-	}
-	return nil
+		return nil
+	})
 }

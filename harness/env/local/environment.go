@@ -389,19 +389,11 @@ func (e *Environment) ServerHealth(ctx context.Context, o env.HealthOptions) (en
 }
 
 // KillServer implements env.ServerKiller.
-func (e *Environment) KillServer(ctx context.Context) error {
+func (e *Environment) KillServer(context.Context) error {
 	e.mu.Lock()
 	reps := append([]*replica(nil), e.replicas...)
 	e.mu.Unlock()
-	if len(reps) == 0 {
-		return fmt.Errorf("kill server: no replica is running")
-	}
-	for _, rp := range reps {
-		if err := rp.kill(); err != nil {
-			return fmt.Errorf("kill server: %w", err)
-		}
-	}
-	return nil
+	return env.KillEach(reps, (*replica).kill)
 }
 
 // ServerURL implements env.Environment.
