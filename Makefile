@@ -4,7 +4,7 @@ BIN     := bin/rehearse
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/rehearse-dev/rehearse/harness/version.Version=$(VERSION)
 
-.PHONY: chaos setup build test rehearse bench lint clean
+.PHONY: chaos setup build test rehearse bench lint clean corpus
 
 # images (docker backend) and node-image / postgres-image / kind-test (kind backend).
 include images.mk kind.mk
@@ -33,6 +33,13 @@ rehearse: setup build
 # The sample's bad day: every chaos fault on the local backend (docs/chaos.md).
 chaos: setup build
 	./$(BIN) run -f scenarios/sample-1.0-to-1.1-chaos.yaml --out reports/sample-chaos || [ $$? -eq 1 ]
+
+# The regression corpus of real public migration folders (corpus/README.md):
+# needs their git dirs fetched (CORPUS_DIR/git/<owner>+<name> or
+# MIRROR_DIR/<owner>+<name>/repo); not part of .ci/run.
+corpus: build
+	@[ -n "$(CORPUS_DIR)" ] || { echo "make corpus CORPUS_DIR=/path/to/work/folder"; exit 2; }
+	scripts/corpus $(CORPUS_DIR)
 
 bench: setup
 	$(GO) test -run '^$$' -bench 'BenchmarkMatrixVsReplay' -benchtime 1x -count 1 -timeout 30m ./harness/matrix/
