@@ -89,6 +89,7 @@ const (
 	Regression Outcome = "REGRESSION"  // true defect found by the baseline, not reported now
 	FalseAlarm Outcome = "false-alarm" // reported, hand-checked false
 	Fixed      Outcome = "fixed"       // false alarm of the baseline, no longer reported
+	Quiet      Outcome = "quiet"       // foreseen false alarm, never reported (not counted)
 	Unjudged   Outcome = "UNJUDGED"    // reported, not in expected.yaml: a human must judge it
 )
 
@@ -198,8 +199,10 @@ func Compare(exp ExpectedWindow, run Run) WindowResult {
 				o = Missed
 			case reported:
 				o = FalseAlarm
-			default:
+			case f.Before == "found":
 				o = Fixed
+			default:
+				o = Quiet
 			}
 			row.Lines = append(row.Lines, Line{Check: f.Check, Outcome: o, Why: f.Why})
 		}

@@ -39,13 +39,15 @@ func TestCompareOutcomes(t *testing.T) {
 		{"true, found before, lost now", Finding{Check: "nEraKept", Truth: yes(), Before: "found"}, ok, Regression, Counts{Regressions: 1}},
 		{"false and still reported", Finding{Check: "nEraKept", Truth: no(), Before: "found"}, fail, FalseAlarm, Counts{FalseAlarms: 1}},
 		{"false alarm gone", Finding{Check: "nEraKept", Truth: no(), Before: "found"}, ok, Fixed, Counts{Fixed: 1}},
+		{"foreseen false alarm, never raised", Finding{Check: "up", Truth: no(), Before: "missed"}, ok, Quiet, Counts{}},
+		{"foreseen false alarm, raised now", Finding{Check: "up", Truth: no(), Before: "missed"}, fail, FalseAlarm, Counts{FalseAlarms: 1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			exp := ExpectedWindow{Project: "p", Window: "w", Migrations: []Migration{
 				{Migration: "002_drop_col", Verdict: "restore-only", Findings: []Finding{tt.finding}},
 			}}
-			res := Compare(exp, Run{Report: report("restore-only", map[string]Check{"nEraKept": tt.check})})
+			res := Compare(exp, Run{Report: report("restore-only", map[string]Check{tt.finding.Check: tt.check})})
 			require.Len(t, res.Rows, 1)
 			require.Len(t, res.Rows[0].Lines, 1)
 			assert.Equal(t, tt.want, res.Rows[0].Lines[0].Outcome)
