@@ -10,6 +10,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/rehearse-dev/rehearse/harness/sqlparams"
 )
 
 // Probe is one statement release N's code runs (an old-code probe).
@@ -19,9 +21,10 @@ type Probe struct {
 	SQL  string
 }
 
-// LoadProbes reads a file of SQL statements separated by ";" and a newline
-// (e.g. exported from pg_stat_statements). Blank and comment-only chunks are
-// ignored.
+// LoadProbes reads a file of SQL statements separated by ";" and a newline:
+// literal SQL, or normalized statements with $n placeholders as `rehearse
+// capture` writes them from pg_stat_statements (runProbe binds those).
+// Blank and comment-only chunks are ignored.
 func LoadProbes(path string) ([]Probe, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -74,6 +77,10 @@ func onlyComments(sql string) bool {
 type ProbeOutcome struct {
 	Err      string
 	SQLState string
+	// Rows is the row count of a normalized statement's run (rows an
+	// UPDATE hit); Bound the values its parameters were given.
+	Rows  int64
+	Bound string
 }
 
 // OK reports whether the probe passed.
@@ -89,7 +96,17 @@ func runProbes(ctx context.Context, conn *pgx.Conn, probes []Probe) []ProbeOutco
 	return out
 }
 
+// RunProbe runs one probe on conn's database in a rolled-back transaction.
+// A statement with $n placeholders (a captured, normalized one) is
+// prepared and run with values from the state's rows (see bind.go).
+func RunProbe(ctx context.Context, conn *pgx.Conn, p Probe) ProbeOutcome { return runProbe(ctx, conn, p) }
+
 func runProbe(ctx context.Context, conn *pgx.Conn, p Probe) ProbeOutcome {
+	if strings.Contains(p.SQL, "$") {
+		if st, err := sqlparams.Analyze(strings.TrimSuffix(strings.TrimSpace(p.SQL), ";")); err == nil && st.Count() > 0 {
+			return runBoundProbe(ctx, conn, p, st)
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	tx, err := conn.Begin(ctx)

@@ -34,11 +34,22 @@ var (
 	counter  atomic.Int64
 	tempMu   sync.Mutex
 	tempDirs []string
+	opts     local.Options
 )
 
+// Option changes how the package's server starts.
+type Option func(*local.Options)
+
+// WithStatements loads pg_stat_statements into the server, for tests of
+// what captures an application's statements.
+func WithStatements() Option { return func(o *local.Options) { o.Statements = true } }
+
 // Main runs the package's tests and stops the shared server afterwards.
-func Main(m *testing.M) {
+func Main(m *testing.M, options ...Option) {
 	mainUsed = true
+	for _, o := range options {
+		o(&opts)
+	}
 	code := m.Run()
 	for _, d := range tempDirs {
 		os.RemoveAll(d)
@@ -62,7 +73,9 @@ func Server(t testing.TB) *local.Server {
 	once.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 		defer cancel()
-		server, startErr = local.Start(ctx, local.Options{BinDir: os.Getenv("REHEARSE_PG_BIN")})
+		o := opts
+		o.BinDir = os.Getenv("REHEARSE_PG_BIN")
+		server, startErr = local.Start(ctx, o)
 	})
 	if startErr != nil {
 		t.Fatalf("pgtest: start PostgreSQL: %v", startErr)

@@ -49,6 +49,10 @@ type Options struct {
 	// Detach lets the server outlive the harness (--keep): no parent-death
 	// signal. The caller prints how to stop it.
 	Detach bool
+	// Statements loads pg_stat_statements (shared_preload_libraries) so the
+	// harness can record the SQL an application runs. Start fails when the
+	// library is not installed (check with HasStatements first).
+	Statements bool
 }
 
 // Server is a running PostgreSQL owned by the harness.
@@ -92,6 +96,27 @@ func FindBinDir(explicit string) (string, error) {
 	return "", ErrNoBinaries
 }
 
+// HasStatements says whether the server in binDir can load
+// pg_stat_statements: its library sits in the package library directory
+// (Debian/Ubuntu ship it with the server; elsewhere it is the contrib
+// package).
+func HasStatements(binDir string) error {
+	// A PATH entry may hold symlinks to the real installation.
+	if real, err := filepath.EvalSymlinks(filepath.Join(binDir, "postgres")); err == nil {
+		binDir = filepath.Dir(real)
+	}
+	libDir := filepath.Join(filepath.Dir(binDir), "lib")
+	if out, err := exec.Command(filepath.Join(binDir, "pg_config"), "--pkglibdir").Output(); err == nil {
+		libDir = strings.TrimSpace(string(out))
+	}
+	for _, ext := range []string{".so", ".dylib"} {
+		if _, err := os.Stat(filepath.Join(libDir, "pg_stat_statements"+ext)); err == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("pg_stat_statements is not installed next to the PostgreSQL server in %s (no pg_stat_statements library in %s): install the contrib package (e.g. postgresql-contrib)", binDir, libDir)
+}
+
 func majorOf(binDir string) int {
 	n, _ := strconv.Atoi(filepath.Base(filepath.Dir(binDir)))
 	return n
@@ -126,6 +151,16 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	cred, err := credentialFor(opts.RunAs)
 	if err != nil {
 		return nil, err
+	}
+	if opts.Statements {
+		if err := HasStatements(binDir); err != nil {
+			return nil, err
+		}
+		settings := map[string]string{"shared_preload_libraries": "pg_stat_statements"}
+		for k, v := range opts.Settings {
+			settings[k] = v
+		}
+		opts.Settings = settings
 	}
 	dir, err := os.MkdirTemp("", TempPrefix+"*")
 	if err != nil {
