@@ -242,3 +242,20 @@ func Write(w io.Writer, h Header, stmts []Statement) error {
 }
 
 func quoteIdent(s string) string { return pgx.Identifier{s}.Sanitize() }
+
+// FromDSN connects to dsn, reads its database's statements and writes them
+// to w: what `rehearse capture` does. It returns how many it wrote.
+func FromDSN(ctx context.Context, dsn string, w io.Writer) (int, Skipped, error) {
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return 0, Skipped{}, fmt.Errorf("connect to --dsn: %w", err)
+	}
+	defer conn.Close(context.Background())
+	stmts, sk, err := Read(ctx, conn, "")
+	if err != nil {
+		return 0, sk, err
+	}
+	h := Header{Database: conn.Config().Database, At: time.Now(), Skipped: sk}
+	_ = conn.QueryRow(ctx, "SHOW server_version").Scan(&h.Server)
+	return len(stmts), sk, Write(w, h, stmts)
+}

@@ -75,7 +75,7 @@ INSERT INTO certificates (serial, common_name, agent_id) VALUES ('S1', 'a', 1), 
 // replayed on the state with parameters bound to its rows.
 func TestCaptureAndReplay(t *testing.T) {
 	ctx := context.Background()
-	_, conn := newAppDB(t)
+	dsn, conn := newAppDB(t)
 	require.NoError(t, capture.Reset(ctx, conn))
 	workload(t, ctx, conn)
 
@@ -100,8 +100,11 @@ func TestCaptureAndReplay(t *testing.T) {
 	assert.GreaterOrEqual(t, sk.CatalogOnly, 1, "pg_class")
 
 	file := filepath.Join(t.TempDir(), "captured.sql")
+	// What `rehearse capture --dsn` does.
 	var buf bytes.Buffer
-	require.NoError(t, capture.Write(&buf, capture.Header{Database: "app", Skipped: sk}, stmts))
+	n, _, err := capture.FromDSN(ctx, dsn, &buf)
+	require.NoError(t, err)
+	assert.Equal(t, 5, n)
 	require.NoError(t, os.WriteFile(file, buf.Bytes(), 0o644))
 	assert.Contains(t, buf.String(), "-- calls: 3 rows: 3 queryid: ")
 	assert.NotContains(t, buf.String(), "renamed.example.com", "no values leave the database")
