@@ -124,9 +124,9 @@ func TestCaptureAndReplay(t *testing.T) {
 	assert.Equal(t, int64(1), got["SELECT hostname FROM agents WHERE id = $1;"].Rows)
 	ins := got["INSERT INTO agents (hostname, platform) VALUES ($1, $2);"]
 	assert.Equal(t, int64(1), ins.Rows, "a fresh hostname, not a copy of the unique one: %s", ins.Bound)
-	var n int
-	require.NoError(t, conn.QueryRow(ctx, "SELECT count(*) FROM certificates WHERE common_name = 'renamed.example.com'").Scan(&n))
-	assert.Equal(t, 1, n, "probes roll back")
+	var kept int
+	require.NoError(t, conn.QueryRow(ctx, "SELECT count(*) FROM certificates WHERE common_name = 'renamed.example.com'").Scan(&kept))
+	assert.Equal(t, 1, kept, "probes roll back")
 }
 
 // The captured file judges migrations: a rename breaks the UPDATE and the
