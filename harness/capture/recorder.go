@@ -17,6 +17,10 @@ type Recorder struct {
 	AdminDSN string
 	// Database is the application's database.
 	Database string
+	// Problem says why nothing (more) is recorded: the server cannot load
+	// pg_stat_statements, the backend cannot pass it settings, a read
+	// failed. Reports show it; it never fails the run.
+	Problem string
 
 	byText map[string]int
 	stmts  []Statement

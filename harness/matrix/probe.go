@@ -99,7 +99,9 @@ func runProbes(ctx context.Context, conn *pgx.Conn, probes []Probe) []ProbeOutco
 // RunProbe runs one probe on conn's database in a rolled-back transaction.
 // A statement with $n placeholders (a captured, normalized one) is
 // prepared and run with values from the state's rows (see bind.go).
-func RunProbe(ctx context.Context, conn *pgx.Conn, p Probe) ProbeOutcome { return runProbe(ctx, conn, p) }
+func RunProbe(ctx context.Context, conn *pgx.Conn, p Probe) ProbeOutcome {
+	return runProbe(ctx, conn, p)
+}
 
 func runProbe(ctx context.Context, conn *pgx.Conn, p Probe) ProbeOutcome {
 	if strings.Contains(p.SQL, "$") {

@@ -371,6 +371,12 @@ var placeholder = regexp.MustCompile(`\$\{([^}]+)\}`)
 // smokeCheck sends the smoke requests in order; later requests may use
 // fields of earlier answers.
 func smokeCheck(ctx context.Context, pc *Context) CheckResult {
+	return smokeRun(ctx, pc, nil)
+}
+
+// smokeRun is smokeCheck calling after (when set) once each request is
+// answered, with the request's label.
+func smokeRun(ctx context.Context, pc *Context, after func(label string)) CheckResult {
 	c := CheckResult{Name: CheckSmoke, Status: StatusOK}
 	if len(pc.Checks.Smoke) == 0 {
 		c.Status, c.Summary = StatusSkip, "no smoke requests in the scenario"
@@ -420,6 +426,9 @@ func smokeCheck(ctx context.Context, pc *Context) CheckResult {
 			}
 		}
 		lines = append(lines, line)
+		if after != nil {
+			after(label)
+		}
 		if ok && r.Save != "" {
 			var obj map[string]any
 			if json.Unmarshal([]byte(body), &obj) == nil {

@@ -63,6 +63,7 @@ func Prepare(ctx context.Context, pc *Context, seeder seed.Seeder) ([]string, er
 		return nil
 	}
 
+	capturing := startCapture(ctx, pc)
 	if err := timed("install release "+pc.From.Name, func() error { return e.Install(ctx, pc.From) }); err != nil {
 		return nil, err
 	}
@@ -70,6 +71,10 @@ func Prepare(ctx context.Context, pc *Context, seeder seed.Seeder) ([]string, er
 	if err != nil {
 		return nil, err
 	}
+	if capturing {
+		capturing = takeCapture(ctx, pc, dsn, "boot")
+	}
+	var notes []string
 	var nSnap *schema.Snapshot
 	// N-era data is seeded without N+1's schema as its future: shaped to
 	// break N+1's new constraints, it would make the upgrade itself fail,
@@ -82,13 +87,24 @@ func Prepare(ctx context.Context, pc *Context, seeder seed.Seeder) ([]string, er
 		if _, err := seeder.Base(ctx, dsn, nSnap, nil); err != nil {
 			return err
 		}
-		if err := ensureEra(ctx, dsn); err != nil {
-			return err
-		}
-		return pc.Baseline.TakeNEra(ctx, dsn, bkTable)
+		return ensureEra(ctx, dsn)
 	})
 	if err != nil {
 		return nil, err
+	}
+	if capturing {
+		// Rows N's smoke requests write are N-era data: taken into the
+		// baseline below.
+		err = timed("record release "+pc.From.Name+"'s statements (smoke requests)", func() error {
+			notes = append(notes, captureSmoke(ctx, pc, dsn)...)
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if err := pc.Baseline.TakeNEra(ctx, dsn, bkTable); err != nil {
+		return nil, fmt.Errorf("fingerprint %s-era data: %w", pc.From.Name, err)
 	}
 	pc.PreUpgradeBackup = filepath.Join(pc.WorkDir, "pre-upgrade.dump")
 	if err := timed("back up before the upgrade", func() error { return e.Backup(ctx, pc.PreUpgradeBackup) }); err != nil {
@@ -102,7 +118,6 @@ func Prepare(ctx context.Context, pc *Context, seeder seed.Seeder) ([]string, er
 	if err := timed("upgrade to release "+pc.To.Name, func() error { return e.Upgrade(ctx, pc.To) }); err != nil {
 		return nil, &UpgradeError{Release: pc.To.Name, Err: err}
 	}
-	var notes []string
 	h, err := e.ServerHealth(ctx, pc.Checks.Health)
 	if err != nil {
 		return nil, err

@@ -22,6 +22,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/rehearse-dev/rehearse/harness/capture"
 	"github.com/rehearse-dev/rehearse/harness/env"
 	"github.com/rehearse-dev/rehearse/harness/migrate"
 	"github.com/rehearse-dev/rehearse/harness/schema"
@@ -55,6 +56,9 @@ type Context struct {
 	DownHook func(m *migrate.Migration, conn *pgx.Conn) migrate.Hook
 	// SavePreUpgrade makes Prepare also save PreUpgradeState.
 	SavePreUpgrade bool
+	// Capture, when set, records release N's statements while Prepare
+	// installs it (boot) and sends it the smoke requests (see capture.go).
+	Capture *capture.Recorder
 
 	// bootBefore is the schema just before release N's server was started.
 	bootBefore *schema.Snapshot

@@ -53,6 +53,9 @@ type MatrixOptions struct {
 	// ServerProbe, when set, runs release N's server on every state of the
 	// matrix (rehearse run on the local backend sets it).
 	ServerProbe *matrix.ServerProbe
+	// Probes are more old-code probes, run after the OldQueries file's
+	// (rehearse run: release N's captured statements).
+	Probes []matrix.Probe
 	// Now is the clock for waiver expiry (tests).
 	Now func() time.Time
 }
@@ -110,6 +113,7 @@ func RunMatrix(ctx context.Context, o MatrixOptions) (*Outcome, error) {
 			return nil, &InputError{err}
 		}
 	}
+	probes = append(probes, o.Probes...)
 	seedOpts := seed.Options{Seed: o.Seed, Rows: o.Rows, Logger: o.Logger}
 	if o.Profile != "" {
 		prof, err := seed.LoadProfile(o.Profile)

@@ -63,6 +63,8 @@ type RunReport struct {
 	Procedures    []procedure.Result `json:"procedures"`
 	// Chaos are the fault-injection cells (faults: / --faults).
 	Chaos []chaos.Cell `json:"chaos,omitempty"`
+	// Capture is what was recorded of release N's SQL (its oldCode probes).
+	Capture *CaptureSummary `json:"capture,omitempty"`
 	// Notes are run-level remarks, e.g. release N+1's server not ready.
 	Notes []string `json:"notes,omitempty"`
 	// Findings are the procedure policy's decisions.
@@ -151,9 +153,16 @@ func Run(ctx context.Context, o RunOptions) (*RunOutcome, error) {
 		return nil, err
 	}
 	r.images = []string{from.Image, to.Image}
+	rec := r.newRecorder()
+	r.statements = rec.Problem == ""
 	e, err := r.environment(ctx, runID)
 	if err != nil {
 		return nil, err
+	}
+	if rec.Problem == "" {
+		if rec.AdminDSN, err = e.AdminDSN(ctx); err != nil {
+			return nil, err
+		}
 	}
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -167,7 +176,7 @@ func Run(ctx context.Context, o RunOptions) (*RunOutcome, error) {
 	pc := &procedure.Context{
 		Env: e, From: from, To: to, Base: base, Next: next, Bookkeeping: bk,
 		WorkDir: work, Baseline: &procedure.Baseline{}, Logger: o.Logger, Progress: o.Progress,
-		PGRestore: findPGRestore(o.PGBin), SavePreUpgrade: len(plan) > 0,
+		PGRestore: findPGRestore(o.PGBin), SavePreUpgrade: len(plan) > 0, Capture: rec,
 		Checks: procedure.CheckOptions{
 			Health: env.HealthOptions{Timeout: s.Spec.Checks.ReadyTimeout.Duration, Grace: s.Spec.Checks.Grace.Duration},
 			Smoke:  smokeRequests(s.Spec.Smoke),
@@ -190,6 +199,9 @@ func Run(ctx context.Context, o RunOptions) (*RunOutcome, error) {
 		return nil, err
 	}
 	rep.Notes = append(rep.Notes, notes...)
+	var captureNote string
+	rep.Capture, captureNote = summarize(rec, from.Name, o.Progress)
+	mopts.Probes = capturedProbes(rec)
 	procedures := s.Spec.Procedures
 	if upErr != nil {
 		procedures = nil
@@ -234,6 +246,7 @@ func Run(ctx context.Context, o RunOptions) (*RunOutcome, error) {
 			return nil, err
 		}
 		rep.Matrix = mo.Report
+		mo.Report.Notes = append(mo.Report.Notes, captureNote)
 		// One report: matrix.json carries the procedures too.
 		mo.Report.Procedures = rep.Procedures
 		mo.Report.Chaos = rep.Chaos
@@ -306,6 +319,8 @@ type runner struct {
 	work     string
 	progress io.Writer
 	images   []string // the releases' server images (kind loads them)
+	// statements: the backend's PostgreSQL loads pg_stat_statements.
+	statements bool
 }
 
 // timed runs f as one line of progress.
@@ -384,7 +399,7 @@ func (r *runner) environment(ctx context.Context, runID string) (env.Environment
 		case "local":
 			e, err = local.NewEnvironment(ctx, local.EnvOptions{
 				Options:  env.Options{RunID: runID, Keep: r.o.Keep},
-				Postgres: local.Options{BinDir: r.o.PGBin, RunAs: r.o.PGUser, Logger: r.o.Logger},
+				Postgres: local.Options{BinDir: r.o.PGBin, RunAs: r.o.PGUser, Logger: r.o.Logger, Statements: r.statements},
 				Logger:   r.o.Logger,
 			})
 		case "docker":
@@ -392,6 +407,7 @@ func (r *runner) environment(ctx context.Context, runID string) (env.Environment
 				Options:       env.Options{RunID: runID, Keep: r.o.Keep},
 				PostgresImage: r.s.Spec.Postgres.Image,
 				Logger:        r.o.Logger,
+				Statements:    r.statements,
 			})
 		case "kind":
 			nodeImage := r.o.NodeImage

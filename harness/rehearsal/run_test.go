@@ -34,15 +34,34 @@ func TestRunSampleLocal(t *testing.T) {
 	assert.Empty(t, res.Report.Findings, "full-restore recovers, as the scenario's policy requires")
 	require.NotNil(t, res.Report.Matrix)
 	assert.Len(t, res.Report.Matrix.Results, 8, "migrations 000004..000011")
+	// Release 1.0's SQL was recorded (pg_stat_statements) during its boot
+	// and smoke requests, step by step.
+	capt := res.Report.Capture
+	require.NotNil(t, capt)
+	assert.True(t, capt.Available, capt.Problem)
+	assert.Empty(t, capt.Problem)
+	assert.GreaterOrEqual(t, capt.Statements, 5)
+	steps := map[string]int{}
+	for _, s := range capt.Steps {
+		steps[s.Step] = s.Statements
+	}
+	for _, step := range []string{"smoke: list certificates", "smoke: list audit events", "smoke: create agent", "smoke: create certificate"} {
+		assert.Positive(t, steps[step], "statements of %s in %v", step, capt.Steps)
+	}
+	assert.Contains(t, res.Report.Matrix.Notes, captureNoteOf(res.Report.Matrix.Notes), "the matrix report says what was captured")
 	// The matrix started release 1.0's server on every state: its start-up
-	// and smoke requests are old-code probes, attributed per migration.
+	// and smoke requests are old-code probes, attributed per migration, as
+	// are the captured statements.
 	for _, m := range res.Report.Matrix.Results {
 		switch m.Version {
 		case "000006":
 			assert.Equal(t, matrix.StatusOK, m.Checks.OldCode.Status, m.Checks.OldCode.Error)
 		case "000009":
+			// audit_events.action renamed: the captured SELECT of
+			// "list audit events" breaks here, and nowhere before.
 			assert.Equal(t, matrix.StatusFail, m.Checks.OldCode.Status)
 			assert.Contains(t, m.Checks.OldCode.Detail, "server: start-up")
+			assert.Regexp(t, `captured #\d+ \([^)]*smoke: list audit events[^)]*\): ERROR: column "action" does not exist`, m.Checks.OldCode.Detail)
 		}
 	}
 	assert.True(t, res.Blocking, "the sample's wrong down files block the release")
@@ -140,6 +159,16 @@ func runSample(t *testing.T, o rehearsal.RunOptions) *rehearsal.RunOutcome {
 	require.NoError(t, err, progress.String())
 	t.Log(progress.String())
 	return res
+}
+
+// captureNoteOf returns the matrix note about captured statements.
+func captureNoteOf(notes []string) string {
+	for _, n := range notes {
+		if strings.HasPrefix(n, "oldCode: ") && strings.Contains(n, "pg_stat_statements") {
+			return n
+		}
+	}
+	return "(no note about captured statements)"
 }
 
 func procedureVerdicts(rep *rehearsal.RunReport) map[string]string {

@@ -127,7 +127,7 @@ func Analyze(sql string) (*Statement, error) {
 
 type analyzer struct {
 	relations []string
-	relAt     map[string]int // relation -> location of its first mention
+	relAt     map[string]int    // relation -> location of its first mention
 	aliases   map[string]string // alias or bare name -> relation
 	params    map[int]Param
 	seen      map[int]bool
@@ -339,4 +339,3 @@ func num(v any) int {
 	f, _ := v.(float64)
 	return int(f)
 }
-

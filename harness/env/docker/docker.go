@@ -61,6 +61,10 @@ type Options struct {
 	// after Install or Upgrade (default 2m).
 	UpTimeout time.Duration
 	Logger    *slog.Logger
+	// Statements loads pg_stat_statements (`-c shared_preload_libraries`;
+	// the official image and kind-offline/postgres ship it) so the harness
+	// can record the SQL release N runs.
+	Statements bool
 }
 
 // Environment implements env.Environment with containers.
@@ -164,7 +168,7 @@ func (e *Environment) logger() testcontainers.CustomizeRequestOption {
 func (e *Environment) startPostgres(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, e.opts.UpTimeout)
 	defer cancel()
-	c, err := testcontainers.Run(ctx, e.opts.PostgresImage,
+	opts := []testcontainers.ContainerCustomizer{
 		testcontainers.WithEnv(map[string]string{"POSTGRES_USER": pgUser, "POSTGRES_PASSWORD": pgPassword, "POSTGRES_DB": "postgres"}),
 		testcontainers.WithExposedPorts("5432/tcp"),
 		loopbackPorts("5432/tcp"),
@@ -174,7 +178,13 @@ func (e *Environment) startPostgres(ctx context.Context) error {
 		// server during init): wait for the port, then for a real query.
 		testcontainers.WithWaitStrategy(wait.ForListeningPort("5432/tcp").WithStartupTimeout(e.opts.UpTimeout)),
 		e.logger(),
-	)
+	}
+	if e.opts.Statements {
+		// Arguments starting with "-" go to postgres in the official
+		// image's entrypoint and in kind-offline/postgres's.
+		opts = append(opts, testcontainers.WithCmd("-c", "shared_preload_libraries=pg_stat_statements"))
+	}
+	c, err := testcontainers.Run(ctx, e.opts.PostgresImage, opts...)
 	if c != nil {
 		e.pg = c
 	}
