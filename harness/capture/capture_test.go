@@ -44,13 +44,13 @@ func workload(t *testing.T, ctx context.Context, conn *pgx.Conn) {
 	t.Helper()
 	for i := 0; i < 3; i++ {
 		var host string
-		require.NoError(t, conn.QueryRow(ctx, "SELECT hostname FROM agents WHERE id = $1", int64(1)).Scan(&host))
+		require.NoError(t, conn.QueryRow(ctx, "SELECT hostname FROM agents WHERE id = $1", int64(11)).Scan(&host))
 	}
 	for _, q := range []struct {
 		sql  string
 		args []any
 	}{
-		{"UPDATE certificates SET common_name = $1 WHERE id = $2", []any{"renamed.example.com", int64(2)}},
+		{"UPDATE certificates SET common_name = $1 WHERE id = $2", []any{"renamed.example.com", int64(22)}},
 		{"INSERT INTO agents (hostname, platform) VALUES ($1, $2)", []any{"new.example.com", "linux"}},
 		{"SELECT c.serial FROM certificates c JOIN agents a ON a.id = c.agent_id WHERE a.platform = $1 AND c.common_name IN ($2, $3)", []any{"linux", "a", "b"}},
 		{"DELETE FROM certificates WHERE serial = $1", []any{"nope"}},
@@ -66,8 +66,11 @@ func newAppDB(t *testing.T) (string, *pgx.Conn) {
 	t.Helper()
 	dsn := pgtest.NewDatabase(t)
 	pgtest.Exec(t, dsn, "CREATE EXTENSION pg_stat_statements;\n"+schemaSQL+`
-INSERT INTO agents (hostname, platform) VALUES ('a.example.com', 'linux'), ('b.example.com', 'windows');
-INSERT INTO certificates (serial, common_name, agent_id) VALUES ('S1', 'a', 1), ('S2', 'b', 1), ('S3', 'c', 2);`)
+-- Keys far from the typed default (1): a probe hits a row only when its
+-- parameters were bound to the state's rows.
+INSERT INTO agents (id, hostname, platform) VALUES (11, 'a.example.com', 'linux'), (12, 'b.example.com', 'windows');
+INSERT INTO certificates (id, serial, common_name, agent_id) VALUES (21, 'S1', 'a', 11), (22, 'S2', 'b', 11), (23, 'S3', 'c', 12);
+SELECT setval('agents_id_seq', 100); SELECT setval('certificates_id_seq', 100);`)
 	return dsn, pgtest.Connect(t, dsn)
 }
 
@@ -220,13 +223,13 @@ func TestRecorderSteps(t *testing.T) {
 	db := conn.Config().Database
 	rec := &capture.Recorder{AdminDSN: pgtest.AdminDSN(t), Database: db}
 	require.NoError(t, rec.Enable(ctx))
-	_, err := conn.Exec(ctx, "SELECT hostname FROM agents WHERE id = $1", int64(1))
+	_, err := conn.Exec(ctx, "SELECT hostname FROM agents WHERE id = $1", int64(11))
 	require.NoError(t, err)
 	require.NoError(t, rec.Take(ctx, "boot"))
 	pgtest.Exec(t, dsn, "INSERT INTO agents (hostname, platform) VALUES ('seeded', 'x')")
 	require.NoError(t, rec.Reset(ctx))
 	for _, q := range []string{"SELECT hostname FROM agents WHERE id = $1", "SELECT serial FROM certificates WHERE agent_id = $1"} {
-		_, err := conn.Exec(ctx, q, int64(1))
+		_, err := conn.Exec(ctx, q, int64(11))
 		require.NoError(t, err)
 	}
 	require.NoError(t, rec.Take(ctx, "smoke: list"))

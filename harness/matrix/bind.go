@@ -83,19 +83,25 @@ func bindValues(ctx context.Context, conn *pgx.Conn, st *sqlparams.Statement, ty
 	for _, tbl := range tables {
 		idx := byTable[tbl]
 		cols := make([]string, len(idx))
-		nulls := make([]string, len(idx))
+		notNull := make([]string, len(idx))
 		for j, i := range idx {
 			c := pgx.Identifier{st.Params[i].Column}.Sanitize()
 			cols[j] = c + "::text"
-			nulls[j] = "(" + c + " IS NULL)::int"
+			notNull[j] = c + " IS NOT NULL"
 		}
 		vals := make([]*string, len(idx))
 		dest := make([]any, len(idx))
 		for j := range vals {
 			dest[j] = &vals[j]
 		}
-		q := fmt.Sprintf("SELECT %s FROM %s ORDER BY %s LIMIT 1", strings.Join(cols, ", "), tbl, strings.Join(nulls, " + "))
-		if err := conn.QueryRow(ctx, q).Scan(dest...); err != nil {
+		// A row with every value set, else any row: LIMIT 1 without a sort
+		// stays cheap on big tables.
+		sel := fmt.Sprintf("SELECT %s FROM %s", strings.Join(cols, ", "), tbl)
+		err := conn.QueryRow(ctx, sel+" WHERE "+strings.Join(notNull, " AND ")+" LIMIT 1").Scan(dest...)
+		if err != nil {
+			err = conn.QueryRow(ctx, sel+" LIMIT 1").Scan(dest...)
+		}
+		if err != nil {
 			continue // empty table or unreadable: typed defaults below
 		}
 		for j, i := range idx {
