@@ -451,10 +451,23 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 			return fmt.Errorf("fingerprint after %s: %w", m.Up.File, err)
 		}
 		diff := schema.Diff(before, after)
-		res.Class = schema.Classify(diff, dataChanged(prevAll, renamedLike(afterAll, after, before), diff))
+		changed := dataChanged(prevAll, renamedLike(afterAll, after, before), diff)
+		res.Class = schema.Classify(diff, changed)
+		if res.Class == schema.ClassNone && m.Up.WritesData() {
+			res.Class = schema.ClassBackfill
+			res.Checks.Up.Notes = append(res.Checks.Up.Notes, "writes data but changed no row of the seeded data: not rehearsed on matching data")
+		}
 		res.Changes = schema.Changes(diff)
+		judged := map[string]bool{}
+		for _, t := range r.userTables(before) {
+			judged[t] = true
+		}
 		for _, rw := range schema.Rewrites(before, after) {
-			res.Rewrites = append(res.Rewrites, Rewrite{Table: rw.Table, Rows: rw.Rows})
+			// The tool's own bookkeeping table is rewritten by the tool
+			// (e.g. a TRUNCATE), never by the migration.
+			if judged[rw.Table] {
+				res.Rewrites = append(res.Rewrites, Rewrite{Table: rw.Table, Rows: rw.Rows})
+			}
 		}
 		if len(res.Rewrites) > 0 {
 			res.Checks.Up.Notes = append(res.Checks.Up.Notes, rewriteNote(res.Rewrites))
@@ -506,7 +519,11 @@ func (r *runner) pristineClass(k int) string {
 	if r.pristineSnap[k] == nil || r.pristineSnap[k-1] == nil {
 		return "unknown"
 	}
-	return schema.Classify(schema.Diff(r.pristineSnap[k-1], r.pristineSnap[k]), false)
+	class := schema.Classify(schema.Diff(r.pristineSnap[k-1], r.pristineSnap[k]), false)
+	if class == schema.ClassNone && r.next[k-1].Up.WritesData() {
+		return schema.ClassBackfill
+	}
+	return class
 }
 
 func (r *runner) markNotReached(k int) {

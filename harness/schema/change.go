@@ -40,6 +40,9 @@ const (
 	KindRenameIndex      = "rename-index"
 	// KindACLChange has Before/After = the table's ACL items joined by ",".
 	KindACLChange = "acl-change"
+	// KindTableOptions has Before/After = the table's storage parameters
+	// (reloptions) joined by ",", e.g. "fillfactor=70".
+	KindTableOptions = "table-options"
 
 	KindAddEnum      = "add-enum"
 	KindDropEnum     = "drop-enum"
@@ -96,7 +99,8 @@ type Change struct {
 	Columns []string `json:"columns,omitempty"`
 	// RefTable is the table a foreign key references.
 	RefTable string `json:"refTable,omitempty"`
-	// Owner is the "schema.table.column" owning a sequence.
+	// Owner is the "schema.table.column" owning a sequence; for an
+	// acl-change, the table's owning role (an empty ACL grants it all).
 	Owner string `json:"owner,omitempty"`
 }
 
@@ -191,7 +195,15 @@ func (c Change) String() string {
 	case KindRenameIndex:
 		return fmt.Sprintf("~ index %s: renamed from %s", on, c.Before)
 	case KindACLChange:
-		return fmt.Sprintf("~ table %s: privileges {%s} -> {%s}", c.Table, c.Before, c.After)
+		s := fmt.Sprintf("~ table %s: privileges {%s} -> {%s}", c.Table, c.Before, c.After)
+		if delta := PrivilegeDelta(c.Before, c.After, c.Owner); len(delta) > 0 {
+			s += ": " + strings.Join(delta, "; ")
+		}
+		return s
+	case KindTableOptions:
+		return fmt.Sprintf("~ table %s: storage options {%s} -> {%s}", c.Table, c.Before, c.After)
+	case KindChangeFunction:
+		return fmt.Sprintf("~ function %s:\n%s", c.Object, indent(unifiedDiff(c.Before, c.After), "  "))
 	case KindAddEnumValue:
 		return fmt.Sprintf("+ enum value %s: %s", c.Object, c.After)
 	case KindAddTrigger:
@@ -243,7 +255,7 @@ func (c Change) Short() string {
 		return fmt.Sprintf("%s %s.%s -> %s", c.Kind, c.Table, c.Before, c.After)
 	case KindRenameTable, KindRenameSequence, KindRenameEnum, KindRenameDomain, KindRenameView, KindRenameFunction:
 		return fmt.Sprintf("%s %s -> %s", c.Kind, c.Before, c.After)
-	case KindColumnType, KindChangeExtension, KindColumnCollation, KindColumnIdentity:
+	case KindColumnType, KindChangeExtension, KindColumnCollation, KindColumnIdentity, KindTableOptions:
 		return fmt.Sprintf("%s %s %s -> %s", c.Kind, target, c.Before, c.After)
 	case KindAddEnumValue:
 		return fmt.Sprintf("%s %s %s", c.Kind, c.Object, c.After)

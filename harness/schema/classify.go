@@ -17,6 +17,8 @@ const (
 	ClassDropColumn     = "drop-column"
 	ClassDropTable      = "drop-table"
 	ClassTypeChange     = "type-change"
+	ClassAddEnumValue   = "add-enum-value"
+	ClassStorage        = "storage"
 	ClassBackfill       = "backfill"
 	ClassMixed          = "mixed"
 	ClassNone           = "none"
@@ -114,8 +116,12 @@ func classOf(c Change) (string, bool) {
 			return ClassAddConstraint, false
 		}
 		return ClassAddIndex, false
-	case KindDropConstraint, KindDropNotNull, KindDropIndex, KindDropTrigger, KindAddEnumValue:
+	case KindDropConstraint, KindDropNotNull, KindDropIndex, KindDropTrigger:
 		return ClassDropConstraint, false
+	case KindAddEnumValue:
+		return ClassAddEnumValue, false
+	case KindTableOptions:
+		return ClassStorage, true
 	case KindACLChange:
 		if revoked(c.Before, c.After) {
 			return ClassAddConstraint, false

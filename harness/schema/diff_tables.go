@@ -47,6 +47,7 @@ func (d *differ) table(bt, at *Table) {
 	d.constraints(bt, at)
 	d.indexes(bt, at)
 	d.privileges(bt, at)
+	d.options(bt, at)
 }
 
 func (d *differ) columns(bt, at *Table) {

@@ -134,7 +134,7 @@ func (b *builder) queries() []query {
 	return []query{
 		{"tables", `SELECT c.oid, n.nspname, c.relname, c.relkind::text,
 	CASE WHEN c.relacl IS NULL OR c.relacl = acldefault('r', c.relowner) THEN '{}'::text[] ELSE c.relacl::text[] END,
-	c.relfilenode
+	c.relfilenode, pg_get_userbyid(c.relowner)::text, coalesce(c.reloptions, '{}')::text[]
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.oid IN (` + userTables + `)`, b.scanTables},
 		{"columns", `SELECT a.attrelid, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod), a.atttypid, a.atttypmod,
@@ -203,12 +203,16 @@ WHERE NOT tg.tgisinternal AND ` + userNS + ` AND ` + notExt("pg_trigger", "tg.oi
 func (b *builder) scanTables(rows pgx.Rows) error {
 	for rows.Next() {
 		t := &Table{}
-		if err := rows.Scan(&t.OID, &t.Schema, &t.Name, &t.Kind, &t.ACL, &t.RelFileNode); err != nil {
+		if err := rows.Scan(&t.OID, &t.Schema, &t.Name, &t.Kind, &t.ACL, &t.RelFileNode, &t.Owner, &t.Options); err != nil {
 			return err
 		}
 		sort.Strings(t.ACL)
 		if len(t.ACL) == 0 {
 			t.ACL = nil
+		}
+		sort.Strings(t.Options)
+		if len(t.Options) == 0 {
+			t.Options = nil
 		}
 		b.snap.Tables[t.QualifiedName()] = t
 		b.byOID[t.OID] = t

@@ -44,6 +44,11 @@ type Table struct {
 	Indexes     []*Index      `json:"indexes,omitempty"`
 	// ACL is pg_class.relacl as text items, sorted; empty means default privileges.
 	ACL []string `json:"acl,omitempty"`
+	// Owner is the owning role; a table with an empty ACL grants it everything.
+	Owner string `json:"owner,omitempty"`
+	// Options is pg_class.reloptions ("fillfactor=70", ...), sorted; storage
+	// parameters a down must RESET as well as a column it must drop.
+	Options []string `json:"options,omitempty"`
 	// RelFileNode changes when the table's storage is rewritten.
 	RelFileNode uint32 `json:"relfilenode"`
 	// Rows is an exact row count, taken only when Options.CountRows is set.
