@@ -38,8 +38,11 @@ const (
 	KindDropIndex        = "drop-index"
 	KindChangeIndex      = "change-index"
 	KindRenameIndex      = "rename-index"
-	// KindACLChange has Before/After = the table's ACL items joined by ",".
+	// KindACLChange has Before/After = the table's ACL items joined by ",";
+	// Object is set (to the sequence) when it is a sequence's ACL.
 	KindACLChange = "acl-change"
+	// KindChangeOwner has Before/After = the table's owning role.
+	KindChangeOwner = "change-owner"
 	// KindTableOptions has Before/After = the table's storage parameters
 	// (reloptions) joined by ",", e.g. "fillfactor=70".
 	KindTableOptions = "table-options"
@@ -194,8 +197,14 @@ func (c Change) String() string {
 		return fmt.Sprintf("~ index %s: %s -> %s", on, c.Before, c.After)
 	case KindRenameIndex:
 		return fmt.Sprintf("~ index %s: renamed from %s", on, c.Before)
+	case KindChangeOwner:
+		return fmt.Sprintf("~ table %s: owner %s -> %s", c.Table, c.Before, c.After)
 	case KindACLChange:
-		s := fmt.Sprintf("~ table %s: privileges {%s} -> {%s}", c.Table, c.Before, c.After)
+		noun := "table"
+		if c.Object != "" {
+			noun = "sequence"
+		}
+		s := fmt.Sprintf("~ %s %s: privileges {%s} -> {%s}", noun, c.Table, c.Before, c.After)
 		if delta := PrivilegeDelta(c.Before, c.After, c.Owner); len(delta) > 0 {
 			s += ": " + strings.Join(delta, "; ")
 		}
@@ -255,7 +264,7 @@ func (c Change) Short() string {
 		return fmt.Sprintf("%s %s.%s -> %s", c.Kind, c.Table, c.Before, c.After)
 	case KindRenameTable, KindRenameSequence, KindRenameEnum, KindRenameDomain, KindRenameView, KindRenameFunction:
 		return fmt.Sprintf("%s %s -> %s", c.Kind, c.Before, c.After)
-	case KindColumnType, KindChangeExtension, KindColumnCollation, KindColumnIdentity, KindTableOptions:
+	case KindColumnType, KindChangeExtension, KindColumnCollation, KindColumnIdentity, KindTableOptions, KindChangeOwner:
 		return fmt.Sprintf("%s %s %s -> %s", c.Kind, target, c.Before, c.After)
 	case KindAddEnumValue:
 		return fmt.Sprintf("%s %s %s", c.Kind, c.Object, c.After)

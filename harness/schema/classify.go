@@ -107,7 +107,8 @@ func classOf(c Change) (string, bool) {
 		return ClassRenameColumn, false
 	case KindColumnType, KindColumnCollation, KindColumnGenerated, KindSetDefault, KindDropDefault,
 		KindChangeDefault, KindColumnIdentity,
-		KindChangeSequence, KindChangeFunction, KindChangeDomain, KindChangeEnum, KindChangeExtension:
+		KindChangeSequence, KindChangeFunction, KindChangeDomain, KindChangeEnum, KindChangeExtension,
+		KindChangeOwner:
 		return ClassTypeChange, false
 	case KindAddConstraint, KindChangeConstraint, KindSetNotNull, KindAddTrigger, KindChangeTrigger:
 		return ClassAddConstraint, false

@@ -95,3 +95,36 @@ func TestPrivilegeDelta(t *testing.T) {
 		})
 	}
 }
+
+// TestPrivilegesPerRole: a grant on a table or a sequence is a change
+// naming the role and the privileges; so is a new owner.
+func TestPrivilegesPerRole(t *testing.T) {
+	withRole(t, "schema_test_app")
+	withRole(t, "schema_test_owner")
+	const setup = `CREATE TABLE ledger (id bigserial PRIMARY KEY, cents bigint);
+GRANT SELECT, INSERT ON ledger TO schema_test_app; GRANT USAGE ON SEQUENCE ledger_id_seq TO schema_test_app`
+	tests := []struct {
+		name, up string
+		want     []string // d.String() lines that must appear
+		class    string
+	}{
+		{"regrant on the table", `GRANT SELECT, INSERT, UPDATE, DELETE ON ledger TO schema_test_app`,
+			[]string{"~ table public.ledger: privileges {", ": schema_test_app gains UPDATE, DELETE"}, "drop-constraint"},
+		{"grant on the sequence", `GRANT UPDATE ON SEQUENCE ledger_id_seq TO schema_test_app`,
+			[]string{"~ sequence public.ledger_id_seq: privileges {", ": schema_test_app gains UPDATE"}, "drop-constraint"},
+		{"revoke", `REVOKE INSERT ON ledger FROM schema_test_app`,
+			[]string{": schema_test_app loses INSERT"}, "add-constraint"},
+		{"new owner", `ALTER TABLE ledger OWNER TO schema_test_owner`,
+			[]string{"~ table public.ledger: owner "}, "mixed"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, d := migrate(t, setup, tc.up)
+			s := d.String()
+			for _, w := range tc.want {
+				assert.Contains(t, s, w)
+			}
+			assert.Equal(t, tc.class, schema.Classify(d, false), "diff:\n%s", s)
+		})
+	}
+}

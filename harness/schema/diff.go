@@ -168,6 +168,7 @@ func (d *differ) run() {
 		d.add(Change{Kind: KindAddTable, Table: aNames[j], Object: aNames[j]})
 	}
 	d.sequences()
+	d.sequencePrivileges()
 	d.enums()
 	d.domains()
 	d.views()

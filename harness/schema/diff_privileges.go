@@ -5,10 +5,36 @@ import (
 	"strings"
 )
 
-// privileges compares the ACLs of two matched tables.
+// privileges compares the owners and ACLs of two matched tables.
 func (d *differ) privileges(bt, at *Table) {
+	if bt.Owner != at.Owner && bt.Owner != "" && at.Owner != "" {
+		d.add(Change{Kind: KindChangeOwner, Table: at.QualifiedName(), Before: bt.Owner, After: at.Owner})
+	}
 	if b, a := strings.Join(bt.ACL, ","), strings.Join(at.ACL, ","); b != a {
 		d.add(Change{Kind: KindACLChange, Table: at.QualifiedName(), Before: b, After: a, Owner: at.Owner})
+	}
+}
+
+// sequencePrivileges compares the ACLs of the sequences both snapshots
+// have (matched by OID, else by name): a down that grants USAGE it never
+// had is as much a difference as one on a table.
+func (d *differ) sequencePrivileges() {
+	byOID := map[uint32]*Sequence{}
+	for _, s := range d.before.Sequences {
+		byOID[s.OID] = s
+	}
+	for _, k := range sortedKeys(d.after.Sequences) {
+		as := d.after.Sequences[k]
+		bs := byOID[as.OID]
+		if bs == nil {
+			bs = d.before.Sequences[k]
+		}
+		if bs == nil {
+			continue
+		}
+		if b, a := strings.Join(bs.ACL, ","), strings.Join(as.ACL, ","); b != a {
+			d.add(Change{Kind: KindACLChange, Table: k, Object: k, Before: b, After: a, Owner: as.Role})
+		}
 	}
 }
 

@@ -24,7 +24,7 @@
 //	  column-generated, set/drop/change-default,
 //	  column-identity
 //	change-sequence/-function/-domain/-enum/      type-change (an existing object redefined)
-//	  -extension
+//	  -extension, change-owner
 //	add-constraint, change-constraint,            add-constraint (restricts what can be written;
 //	  set-not-null, add-trigger, change-trigger     a changed one may reject more)
 //	add-index, change-index                       add-index; add-constraint when the index is
@@ -33,7 +33,7 @@
 //	  drop-trigger                                  rejected; a dropped plain index only costs speed)
 //	add-enum-value                                add-enum-value (the enum accepts values N's
 //	                                                code may not know; it cannot be dropped again)
-//	acl-change                                    add-constraint when a privilege was revoked,
+//	acl-change (tables, sequences)                add-constraint when a privilege was revoked,
 //	                                                drop-constraint when only granted
 //	rename-constraint, rename-index,              incidental: ignored next to other changes,
 //	  rename-trigger, change-view                   else rename-table (renames) / type-change

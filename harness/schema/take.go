@@ -173,7 +173,9 @@ ORDER BY i.indrelid, ic.relname`, b.scanIndexes},
 		JOIN pg_namespace rn ON rn.oid = rc.relnamespace
 		JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
 		WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.refclassid = 'pg_class'::regclass
-			AND d.refobjsubid > 0 AND d.deptype IN ('a', 'i') LIMIT 1), '')
+			AND d.refobjsubid > 0 AND d.deptype IN ('a', 'i') LIMIT 1), ''),
+	CASE WHEN c.relacl IS NULL OR c.relacl = acldefault('s', c.relowner) THEN '{}'::text[] ELSE c.relacl::text[] END,
+	pg_get_userbyid(c.relowner)::text
 FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE ` + userNS + ` AND ` + notExt("pg_class", "c.oid"), b.scanSequences},
 		{"enums", `SELECT t.oid, n.nspname, t.typname,
@@ -269,8 +271,12 @@ func (b *builder) scanIndexes(rows pgx.Rows) error {
 func (b *builder) scanSequences(rows pgx.Rows) error {
 	for rows.Next() {
 		s := &Sequence{}
-		if err := rows.Scan(&s.OID, &s.Schema, &s.Name, &s.Type, &s.Increment, &s.Start, &s.Min, &s.Max, &s.Cycle, &s.OwnedBy); err != nil {
+		if err := rows.Scan(&s.OID, &s.Schema, &s.Name, &s.Type, &s.Increment, &s.Start, &s.Min, &s.Max, &s.Cycle, &s.OwnedBy, &s.ACL, &s.Role); err != nil {
 			return err
+		}
+		sort.Strings(s.ACL)
+		if len(s.ACL) == 0 {
+			s.ACL = nil
 		}
 		b.snap.Sequences[s.Schema+"."+s.Name] = s
 	}

@@ -145,6 +145,9 @@ type Sequence struct {
 	Min       int64 `json:"min"`
 	Max       int64 `json:"max"`
 	Cycle     bool  `json:"cycle,omitempty"`
+	// ACL and Role: as Table's ACL and Owner (USAGE, SELECT, UPDATE).
+	ACL  []string `json:"acl,omitempty"`
+	Role string   `json:"role,omitempty"`
 }
 
 // Enum is an enum type with its labels in sort order.
