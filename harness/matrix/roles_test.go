@@ -118,3 +118,25 @@ func runMatrixAs(t *testing.T, set *migrate.Set, rs []roles.Role, as string) *ma
 	require.NoError(t, err)
 	return rep
 }
+
+// TestRolesPreExistingKept: a production role the server already has (and
+// that matches) is used, not recorded as created, and not dropped at the
+// end; the roles the run made are.
+func TestRolesPreExistingKept(t *testing.T) {
+	admin := pgtest.AdminDSN(t)
+	pgtest.Exec(t, admin, `DROP ROLE IF EXISTS matrix_roles_pre; CREATE ROLE matrix_roles_pre LOGIN`)
+	t.Cleanup(func() { pgtest.Exec(t, admin, `DROP ROLE IF EXISTS matrix_roles_pre`) })
+	set, err := migrate.LoadDir(filepath.Join("testdata", "roles", "migrations"), migrate.Options{})
+	require.NoError(t, err)
+	rs, err := roles.Load(filepath.Join("testdata", "roles", "roles.sql"))
+	require.NoError(t, err)
+	rs = append(rs, roles.Role{Name: "matrix_roles_pre", Login: true, Inherit: true, File: "roles.yaml", Line: 9})
+	rep := runMatrixAs(t, set, rs, "matrix_roles_migrator")
+	assert.Equal(t, []string{"matrix_roles_migrator", "matrix_roles_app"}, rep.RolesCreated)
+	conn := pgtest.Connect(t, admin)
+	for name, want := range map[string]bool{"matrix_roles_pre": true, "matrix_roles_migrator": false, "matrix_roles_app": false} {
+		ok, err := roles.Exists(context.Background(), conn, name)
+		require.NoError(t, err)
+		assert.Equal(t, want, ok, name)
+	}
+}
