@@ -60,6 +60,8 @@ Exit codes: 0 nothing blocking, 1 a blocking finding, 2 the harness failed.`,
 	f.StringVar(&o.PolicyFile, "policy", "", "policy YAML (default: block on broken and on any down defect)")
 	f.StringVar(&o.PGBin, "pg-bin", "", "folder with initdb and postgres (default: searched)")
 	f.StringVar(&o.PGUser, "pg-user", "", "OS user that runs PostgreSQL when rehearse runs as root (default nobody)")
+	f.StringVar(&o.Roles, "roles", "", "production's roles: the output of pg_dumpall --roles-only, or a YAML roles: list; created before release N's schema (only those the server lacks; dropped at the end)")
+	f.StringVar(&o.MigrateAs, "migrate-as", "", "role every up, down, boot and probe runs as, release N's migrations included (default: the harness's superuser)")
 	f.StringVar(&o.DSN, "dsn", "", "use this existing server instead of starting one (the harness only creates and drops its own rehearse_* databases)")
 	return cmd
 }

@@ -214,7 +214,7 @@ func (r *runner) bootCell(ctx context.Context, k int, cur *dataState) (string, e
 	c := &Check{Status: StatusOK}
 	t0 := time.Now()
 	for _, m := range r.base {
-		if err := migrate.Apply(ctx, conn, m.Up); err != nil {
+		if err := r.as(ctx, conn, "boot", func() error { return migrate.Apply(ctx, conn, m.Up) }); err != nil {
 			*c = checkFromErr(err, time.Since(t0))
 			c.Error = "release N's boot (re-running its up files) fails: " + c.Error
 			break

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rehearse-dev/rehearse/harness/migrate"
+	"github.com/rehearse-dev/rehearse/harness/roles"
 	"github.com/rehearse-dev/rehearse/harness/seed"
 )
 
@@ -31,6 +32,13 @@ type Config struct {
 	// ServerProbe, when set, starts release N's server on a copy of every
 	// state and counts its start-up and smoke requests as old-code probes.
 	ServerProbe *ServerProbe
+	// Roles are production's roles, created on the server before release
+	// N's schema is built (those it lacks) and dropped at the end (those the
+	// run made) unless Keep.
+	Roles []roles.Role
+	// MigrateAs is the role every up, down, boot and probe runs as, release
+	// N's base migrations included ("" = the harness's superuser).
+	MigrateAs string
 	// Parallel is how many cells run at once (default: number of cores).
 	Parallel int
 	// Keep leaves the databases in place (the CLI prints their DSNs).

@@ -199,6 +199,11 @@ type Report struct {
 	// parallel, so the sum can exceed Seconds): clone, up, down, snapshot,
 	// fingerprint, seed N-era, seed N+1-era, probes, ...
 	PhaseSeconds map[string]float64 `json:"phaseSeconds,omitempty"`
+	// MigrateAs is the role migrations and probes ran as (--migrate-as).
+	MigrateAs string `json:"migrateAs,omitempty"`
+	// RolesCreated are the production roles (--roles) the run created on
+	// the server; roles that already existed and matched are not listed.
+	RolesCreated []string `json:"rolesCreated,omitempty"`
 	// Notes are run-level remarks (e.g. "no bookkeeping table: ...").
 	Notes []string `json:"notes,omitempty"`
 }

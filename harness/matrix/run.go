@@ -42,6 +42,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	defer func() {
 		if !cfg.Keep && !cfg.Disposable {
 			r.dropAll()
+			r.dropRoles() // after the databases holding their objects
 		}
 	}()
 	start := time.Now()
@@ -72,6 +73,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	r.total = len(next) * 2
 
+	if err := r.setupRoles(ctx); err != nil {
+		return nil, err
+	}
+	rep.MigrateAs = cfg.MigrateAs
 	if err := r.buildPristine(ctx); err != nil {
 		return nil, err
 	}
@@ -97,6 +102,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	rep.Results = r.results
 	rep.Seeding = r.seeding
+	rep.RolesCreated = r.createdRoles
 	rep.Notes = append(rep.Notes, r.notes...)
 	if cfg.Bookkeeping.Name() == "none" {
 		rep.Notes = append(rep.Notes, "bookkeeping: none — the app keeps no table of applied migrations, so a runbook step like `DELETE FROM schema_migrations ...` fails; release N's boot (re-running its up files) was probed on every state instead")
@@ -138,6 +144,8 @@ type runner struct {
 	// serverStates[k] holds the server probe's outcomes on state k.
 	serverStates [][]ProbeOutcome
 	phases       map[string]time.Duration
+	// createdRoles are the roles this run made (never pre-existing ones).
+	createdRoles []string
 }
 
 func (r *runner) names() []string {
@@ -167,7 +175,7 @@ func (r *runner) create(ctx context.Context, name, template string) error {
 	r.mu.Lock()
 	r.dbs = append(r.dbs, name)
 	r.mu.Unlock()
-	return nil
+	return r.ownDatabase(ctx, name)
 }
 
 func (r *runner) drop(name string) {
@@ -233,7 +241,10 @@ func (r *runner) buildPristine(ctx context.Context) error {
 	}
 	defer conn.Close(context.Background())
 	for _, m := range r.base {
-		if err := migrate.Apply(ctx, conn, m.Up); err != nil {
+		if err := r.as(ctx, conn, "up", func() error { return migrate.Apply(ctx, conn, m.Up) }); err != nil {
+			if note := privilegeNote(err); note != "" {
+				err = fmt.Errorf("%w (%s)", err, note)
+			}
 			return fmt.Errorf("release N's migration %s_%s fails on an empty database, so there is no release N to rehearse from: %w", m.Version, m.Name, err)
 		}
 	}
@@ -288,6 +299,11 @@ func (r *runner) buildPristine(ctx context.Context) error {
 
 // recordBase creates the bookkeeping table and records release N as applied.
 func (r *runner) recordBase(ctx context.Context, conn *pgx.Conn) error {
+	// The migration tool writes its bookkeeping as the migrating role.
+	return r.as(ctx, conn, "bookkeeping", func() error { return r.recordBaseAs(ctx, conn) })
+}
+
+func (r *runner) recordBaseAs(ctx context.Context, conn *pgx.Conn) error {
 	bk := r.cfg.Bookkeeping
 	if err := bk.Ensure(ctx, conn); err != nil {
 		return fmt.Errorf("create %s bookkeeping: %w", bk.Name(), err)
@@ -306,7 +322,7 @@ func (r *runner) recordBase(ctx context.Context, conn *pgx.Conn) error {
 // up applies m's up with bookkeeping, as the migration tool would.
 func (r *runner) up(ctx context.Context, conn *pgx.Conn, m *migrate.Migration) error {
 	defer r.timed("up", time.Now())
-	return migrate.Up(ctx, conn, m, r.cfg.Bookkeeping, nil)
+	return r.as(ctx, conn, "up", func() error { return migrate.Up(ctx, conn, m, r.cfg.Bookkeeping, nil) })
 }
 
 // down applies migration k's down with bookkeeping.
@@ -318,7 +334,7 @@ func (r *runner) down(ctx context.Context, conn *pgx.Conn, k int) error {
 	} else if len(r.base) > 0 {
 		prev = r.base[len(r.base)-1]
 	}
-	return migrate.Down(ctx, conn, r.next[k-1], prev, r.cfg.Bookkeeping, nil)
+	return r.as(ctx, conn, "down", func() error { return migrate.Down(ctx, conn, r.next[k-1], prev, r.cfg.Bookkeeping, nil) })
 }
 
 // dataState is what the data chain measured at state k, for the cells.
@@ -389,7 +405,10 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 	}
 	r.probes.probes = r.cfg.Probes
 	r.probes.states = make([][]ProbeOutcome, n+1)
-	r.probes.states[0] = runProbes(ctx, conn, r.cfg.Probes)
+	if r.probes.states[0], err = r.probe(ctx, conn); err != nil {
+		conn.Close(ctx)
+		return err
+	}
 	if r.cfg.ServerProbe != nil {
 		r.serverStates = make([][]ProbeOutcome, n+1)
 		r.spawnServerProbe(ctx, 0, d0)
@@ -451,10 +470,23 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 			return fmt.Errorf("fingerprint after %s: %w", m.Up.File, err)
 		}
 		diff := schema.Diff(before, after)
-		res.Class = schema.Classify(diff, dataChanged(prevAll, renamedLike(afterAll, after, before), diff))
+		changed := dataChanged(prevAll, renamedLike(afterAll, after, before), diff)
+		res.Class = schema.Classify(diff, changed)
+		if res.Class == schema.ClassNone && m.Up.WritesData() {
+			res.Class = schema.ClassBackfill
+			res.Checks.Up.Notes = append(res.Checks.Up.Notes, "writes data but changed no row of the seeded data: not rehearsed on matching data")
+		}
 		res.Changes = schema.Changes(diff)
+		judged := map[string]bool{}
+		for _, t := range r.userTables(before) {
+			judged[t] = true
+		}
 		for _, rw := range schema.Rewrites(before, after) {
-			res.Rewrites = append(res.Rewrites, Rewrite{Table: rw.Table, Rows: rw.Rows})
+			// The tool's own bookkeeping table is rewritten by the tool
+			// (e.g. a TRUNCATE), never by the migration.
+			if judged[rw.Table] {
+				res.Rewrites = append(res.Rewrites, Rewrite{Table: rw.Table, Rows: rw.Rows})
+			}
 		}
 		if len(res.Rewrites) > 0 {
 			res.Checks.Up.Notes = append(res.Checks.Up.Notes, rewriteNote(res.Rewrites))
@@ -477,7 +509,7 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 		cur, err := r.measureState(ctx, conn, name, after)
 		if err == nil {
 			tProbe := time.Now()
-			r.probes.states[k] = runProbes(ctx, conn, r.cfg.Probes)
+			r.probes.states[k], err = r.probe(ctx, conn)
 			r.timed("probes", tProbe)
 		}
 		conn.Close(ctx)
@@ -506,7 +538,11 @@ func (r *runner) pristineClass(k int) string {
 	if r.pristineSnap[k] == nil || r.pristineSnap[k-1] == nil {
 		return "unknown"
 	}
-	return schema.Classify(schema.Diff(r.pristineSnap[k-1], r.pristineSnap[k]), false)
+	class := schema.Classify(schema.Diff(r.pristineSnap[k-1], r.pristineSnap[k]), false)
+	if class == schema.ClassNone && r.next[k-1].Up.WritesData() {
+		return schema.ClassBackfill
+	}
+	return class
 }
 
 func (r *runner) markNotReached(k int) {
@@ -638,6 +674,9 @@ func checkFromErr(err error, d time.Duration) Check {
 	var pgErr *pgconn.PgError
 	if c.SQLState == "" && errors.As(err, &pgErr) {
 		c.SQLState = pgErr.Code
+	}
+	if note := privilegeNote(err); note != "" {
+		c.Notes = append(c.Notes, note)
 	}
 	return c
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/rehearse-dev/rehearse/harness/migrate"
 	"github.com/rehearse-dev/rehearse/harness/policy"
 	"github.com/rehearse-dev/rehearse/harness/report"
+	"github.com/rehearse-dev/rehearse/harness/roles"
 	"github.com/rehearse-dev/rehearse/harness/seed"
 )
 
@@ -58,6 +59,10 @@ type MatrixOptions struct {
 	Probes []matrix.Probe
 	// Now is the clock for waiver expiry (tests).
 	Now func() time.Time
+	// Roles is production's roles file (--roles); MigrateAs is the role
+	// migrations and probes run as (--migrate-as).
+	Roles     string
+	MigrateAs string
 }
 
 // Outcome is what a matrix run produced.
@@ -114,6 +119,12 @@ func RunMatrix(ctx context.Context, o MatrixOptions) (*Outcome, error) {
 		}
 	}
 	probes = append(probes, o.Probes...)
+	var prodRoles []roles.Role
+	if o.Roles != "" {
+		if prodRoles, err = roles.Load(o.Roles); err != nil {
+			return nil, &InputError{fmt.Errorf("--roles: %w", err)}
+		}
+	}
 	seedOpts := seed.Options{Seed: o.Seed, Rows: o.Rows, Logger: o.Logger}
 	if o.Profile != "" {
 		prof, err := seed.LoadProfile(o.Profile)
@@ -147,6 +158,8 @@ func RunMatrix(ctx context.Context, o MatrixOptions) (*Outcome, error) {
 		Seeder:      seed.New(seedOpts),
 		Probes:      probes,
 		ServerProbe: o.ServerProbe,
+		Roles:       prodRoles,
+		MigrateAs:   o.MigrateAs,
 		Parallel:    o.Parallel,
 		Keep:        o.Keep,
 		Disposable:  server != nil,

@@ -50,6 +50,9 @@ type RunOptions struct {
 	Now            func() time.Time
 	// Chaos are the fault flags (override the scenario's faults:).
 	Chaos ChaosOptions
+	// Roles and MigrateAs override spec.roles and spec.migrateAs.
+	Roles     string
+	MigrateAs string
 }
 
 // RunReport is what `rehearse run` measured. Until matrix.Report carries
@@ -291,6 +294,14 @@ func matrixOptionsFor(s *scenario.Scenario, o RunOptions) MatrixOptions {
 		Logger:      o.Logger,
 		Progress:    o.Progress,
 		Now:         o.Now,
+		Roles:       s.Abs(sp.Roles),
+		MigrateAs:   sp.MigrateAs,
+	}
+	if o.Roles != "" {
+		m.Roles = o.Roles
+	}
+	if o.MigrateAs != "" {
+		m.MigrateAs = o.MigrateAs
 	}
 	if sp.Releases.From.GitRef != "" {
 		m.Git = true

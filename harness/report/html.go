@@ -138,6 +138,7 @@ run <b>{{.R.RunID}}</b> · blocking <span class="gate-{{yesno .R.Blocking}}">{{y
 {{- if .R.PostgreSQL}} · PostgreSQL {{.R.PostgreSQL}}{{end}}
 {{- if .R.Layout}} · layout {{.R.Layout}}{{end}}
 {{- if .R.Bookkeeping}} · bookkeeping {{.R.Bookkeeping}}{{end}}
+{{- if .R.MigrateAs}} · migrations run as {{.R.MigrateAs}}{{end}}
 · seed {{.R.Seed}} · rows {{.R.Rows}}
 {{- if not .R.StartedAt.IsZero}} · started {{.R.StartedAt.UTC.Format "2006-01-02 15:04:05Z"}}{{end}}
 </div>

@@ -31,6 +31,9 @@ func WriteMarkdown(w io.Writer, r *matrix.Report) error {
 	if r.Bookkeeping != "" {
 		p(" · bookkeeping %s", mdInline(r.Bookkeeping))
 	}
+	if r.MigrateAs != "" {
+		p(" · migrations run as %s", mdInline(r.MigrateAs))
+	}
 	p("\n\n")
 
 	writeProceduresMarkdown(p, r)

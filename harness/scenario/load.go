@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/rehearse-dev/rehearse/harness/roles"
 )
 
 // Problem is one thing wrong with a scenario file.
@@ -349,6 +351,7 @@ func (v *validator) validate(s *Scenario) {
 	if sp.Policy.File != "" {
 		v.exists(s, sp.Policy.File, "spec.policy.file", "spec", "policy", "file")
 	}
+	v.roles(s)
 	for name, verdict := range sp.Policy.Procedures {
 		line := v.line("spec", "policy", "procedures", name)
 		if !slices.Contains(Procedures, name) {
@@ -357,6 +360,29 @@ func (v *validator) validate(s *Scenario) {
 		if !slices.Contains(Verdicts, verdict) {
 			v.add(line, "spec.policy.procedures."+name, "%q: the worst allowed verdict is one of %s", verdict, strings.Join(Verdicts, ", "))
 		}
+	}
+}
+
+// roles checks spec.roles (the file must load) and spec.migrateAs.
+func (v *validator) roles(s *Scenario) {
+	sp := &s.Spec
+	var declared []roles.Role
+	if sp.Roles != "" {
+		rs, err := roles.Load(s.Abs(sp.Roles))
+		if err != nil {
+			v.add(v.line("spec", "roles"), "spec.roles", "%v", err)
+		}
+		declared = rs
+	}
+	if sp.MigrateAs == "" {
+		return
+	}
+	line := v.line("spec", "migrateAs")
+	if len(sp.MigrateAs) > 63 {
+		v.add(line, "spec.migrateAs", "%q is longer than a PostgreSQL role name can be (63)", sp.MigrateAs)
+	}
+	if sp.Roles != "" && declared != nil && !slices.ContainsFunc(declared, func(r roles.Role) bool { return r.Name == sp.MigrateAs }) {
+		v.add(line, "spec.migrateAs", "role %q is not in %s: add it there (the harness creates production's roles from that file)", sp.MigrateAs, sp.Roles)
 	}
 }
 

@@ -57,6 +57,12 @@ type Spec struct {
 	Postgres Postgres       `yaml:"postgres"`
 	// Faults are the chaos faults to inject (see harness/chaos); empty = none.
 	Faults Faults `yaml:"faults"`
+	// Roles is production's roles file (pg_dumpall --roles-only output or
+	// a YAML roles: list), created on the server before release N's schema.
+	Roles string `yaml:"roles"`
+	// MigrateAs is the role the matrix's ups, downs, boots and probes run
+	// as, as in production; empty = the harness's superuser.
+	MigrateAs string `yaml:"migrateAs"`
 }
 
 // Migrations is the migration set of both releases.

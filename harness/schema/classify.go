@@ -17,6 +17,8 @@ const (
 	ClassDropColumn     = "drop-column"
 	ClassDropTable      = "drop-table"
 	ClassTypeChange     = "type-change"
+	ClassAddEnumValue   = "add-enum-value"
+	ClassStorage        = "storage"
 	ClassBackfill       = "backfill"
 	ClassMixed          = "mixed"
 	ClassNone           = "none"
@@ -105,7 +107,8 @@ func classOf(c Change) (string, bool) {
 		return ClassRenameColumn, false
 	case KindColumnType, KindColumnCollation, KindColumnGenerated, KindSetDefault, KindDropDefault,
 		KindChangeDefault, KindColumnIdentity,
-		KindChangeSequence, KindChangeFunction, KindChangeDomain, KindChangeEnum, KindChangeExtension:
+		KindChangeSequence, KindChangeFunction, KindChangeDomain, KindChangeEnum, KindChangeExtension,
+		KindChangeOwner:
 		return ClassTypeChange, false
 	case KindAddConstraint, KindChangeConstraint, KindSetNotNull, KindAddTrigger, KindChangeTrigger:
 		return ClassAddConstraint, false
@@ -114,8 +117,12 @@ func classOf(c Change) (string, bool) {
 			return ClassAddConstraint, false
 		}
 		return ClassAddIndex, false
-	case KindDropConstraint, KindDropNotNull, KindDropIndex, KindDropTrigger, KindAddEnumValue:
+	case KindDropConstraint, KindDropNotNull, KindDropIndex, KindDropTrigger:
 		return ClassDropConstraint, false
+	case KindAddEnumValue:
+		return ClassAddEnumValue, false
+	case KindTableOptions:
+		return ClassStorage, true
 	case KindACLChange:
 		if revoked(c.Before, c.After) {
 			return ClassAddConstraint, false

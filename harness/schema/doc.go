@@ -24,21 +24,24 @@
 //	  column-generated, set/drop/change-default,
 //	  column-identity
 //	change-sequence/-function/-domain/-enum/      type-change (an existing object redefined)
-//	  -extension
+//	  -extension, change-owner
 //	add-constraint, change-constraint,            add-constraint (restricts what can be written;
 //	  set-not-null, add-trigger, change-trigger     a changed one may reject more)
 //	add-index, change-index                       add-index; add-constraint when the index is
 //	                                                unique (it rejects writes like a UNIQUE)
 //	drop-constraint, drop-not-null, drop-index,   drop-constraint (relaxes: N+1 may write what N
 //	  drop-trigger                                  rejected; a dropped plain index only costs speed)
-//	add-enum-value                                drop-constraint (the enum accepts values N
-//	                                                rejects, like a relaxed CHECK)
-//	acl-change                                    add-constraint when a privilege was revoked,
+//	add-enum-value                                add-enum-value (the enum accepts values N's
+//	                                                code may not know; it cannot be dropped again)
+//	acl-change (tables, sequences)                add-constraint when a privilege was revoked,
 //	                                                drop-constraint when only granted
 //	rename-constraint, rename-index,              incidental: ignored next to other changes,
 //	  rename-trigger, change-view                   else rename-table (renames) / type-change
+//	table-options                                 incidental: storage (reloptions such as
+//	                                                fillfactor) when nothing else changed
 //	column-order                                  ignored (it never changes what code can do)
-//	(no schema change, data changed)              backfill
+//	(no schema change, data changed, or an up     backfill (a data migration; never none)
+//	  with INSERT/UPDATE/DELETE/MERGE)
 //	(nothing)                                     none
 //	(more than one class)                         mixed
 //

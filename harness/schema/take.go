@@ -134,7 +134,7 @@ func (b *builder) queries() []query {
 	return []query{
 		{"tables", `SELECT c.oid, n.nspname, c.relname, c.relkind::text,
 	CASE WHEN c.relacl IS NULL OR c.relacl = acldefault('r', c.relowner) THEN '{}'::text[] ELSE c.relacl::text[] END,
-	c.relfilenode
+	c.relfilenode, pg_get_userbyid(c.relowner)::text, coalesce(c.reloptions, '{}')::text[]
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.oid IN (` + userTables + `)`, b.scanTables},
 		{"columns", `SELECT a.attrelid, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod), a.atttypid, a.atttypmod,
@@ -173,7 +173,9 @@ ORDER BY i.indrelid, ic.relname`, b.scanIndexes},
 		JOIN pg_namespace rn ON rn.oid = rc.relnamespace
 		JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
 		WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.refclassid = 'pg_class'::regclass
-			AND d.refobjsubid > 0 AND d.deptype IN ('a', 'i') LIMIT 1), '')
+			AND d.refobjsubid > 0 AND d.deptype IN ('a', 'i') LIMIT 1), ''),
+	CASE WHEN c.relacl IS NULL OR c.relacl = acldefault('s', c.relowner) THEN '{}'::text[] ELSE c.relacl::text[] END,
+	pg_get_userbyid(c.relowner)::text
 FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE ` + userNS + ` AND ` + notExt("pg_class", "c.oid"), b.scanSequences},
 		{"enums", `SELECT t.oid, n.nspname, t.typname,
@@ -203,12 +205,16 @@ WHERE NOT tg.tgisinternal AND ` + userNS + ` AND ` + notExt("pg_trigger", "tg.oi
 func (b *builder) scanTables(rows pgx.Rows) error {
 	for rows.Next() {
 		t := &Table{}
-		if err := rows.Scan(&t.OID, &t.Schema, &t.Name, &t.Kind, &t.ACL, &t.RelFileNode); err != nil {
+		if err := rows.Scan(&t.OID, &t.Schema, &t.Name, &t.Kind, &t.ACL, &t.RelFileNode, &t.Owner, &t.Options); err != nil {
 			return err
 		}
 		sort.Strings(t.ACL)
 		if len(t.ACL) == 0 {
 			t.ACL = nil
+		}
+		sort.Strings(t.Options)
+		if len(t.Options) == 0 {
+			t.Options = nil
 		}
 		b.snap.Tables[t.QualifiedName()] = t
 		b.byOID[t.OID] = t
@@ -265,8 +271,12 @@ func (b *builder) scanIndexes(rows pgx.Rows) error {
 func (b *builder) scanSequences(rows pgx.Rows) error {
 	for rows.Next() {
 		s := &Sequence{}
-		if err := rows.Scan(&s.OID, &s.Schema, &s.Name, &s.Type, &s.Increment, &s.Start, &s.Min, &s.Max, &s.Cycle, &s.OwnedBy); err != nil {
+		if err := rows.Scan(&s.OID, &s.Schema, &s.Name, &s.Type, &s.Increment, &s.Start, &s.Min, &s.Max, &s.Cycle, &s.OwnedBy, &s.ACL, &s.Role); err != nil {
 			return err
+		}
+		sort.Strings(s.ACL)
+		if len(s.ACL) == 0 {
+			s.ACL = nil
 		}
 		b.snap.Sequences[s.Schema+"."+s.Name] = s
 	}

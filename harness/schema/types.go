@@ -44,6 +44,11 @@ type Table struct {
 	Indexes     []*Index      `json:"indexes,omitempty"`
 	// ACL is pg_class.relacl as text items, sorted; empty means default privileges.
 	ACL []string `json:"acl,omitempty"`
+	// Owner is the owning role; a table with an empty ACL grants it everything.
+	Owner string `json:"owner,omitempty"`
+	// Options is pg_class.reloptions ("fillfactor=70", ...), sorted; storage
+	// parameters a down must RESET as well as a column it must drop.
+	Options []string `json:"options,omitempty"`
 	// RelFileNode changes when the table's storage is rewritten.
 	RelFileNode uint32 `json:"relfilenode"`
 	// Rows is an exact row count, taken only when Options.CountRows is set.
@@ -140,6 +145,9 @@ type Sequence struct {
 	Min       int64 `json:"min"`
 	Max       int64 `json:"max"`
 	Cycle     bool  `json:"cycle,omitempty"`
+	// ACL and Role: as Table's ACL and Owner (USAGE, SELECT, UPDATE).
+	ACL  []string `json:"acl,omitempty"`
+	Role string   `json:"role,omitempty"`
 }
 
 // Enum is an enum type with its labels in sort order.

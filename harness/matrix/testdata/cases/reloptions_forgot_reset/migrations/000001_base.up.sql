@@ -1,0 +1,4 @@
+CREATE TABLE events (
+    id bigserial PRIMARY KEY,
+    payload text
+);

@@ -1,0 +1,2 @@
+-- Forgets autovacuum_vacuum_scale_factor.
+ALTER TABLE events RESET (fillfactor);

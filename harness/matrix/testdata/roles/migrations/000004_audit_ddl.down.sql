@@ -1,0 +1,2 @@
+DROP EVENT TRIGGER audit_ddl;
+DROP FUNCTION audit_ddl();
