@@ -90,14 +90,17 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		if r.bootChecks != nil && r.bootChecks[i] != nil {
 			mergeBootProbe(&res.Checks.OldCode, *r.bootChecks[i])
 		}
+		res.Checks.Contract = r.contract.judge(i+1, r.names())
 		if res.Checks.Up.Status == StatusSkip {
 			res.Checks.OldCode = Check{Status: StatusSkip, Error: res.Checks.Up.Error}
+			res.Checks.Contract = Check{Status: StatusSkip, Error: res.Checks.Up.Error}
 		}
 		res.Verdict, res.Reasons = DecideVerdict(&res.Checks, m.Down != nil)
 	}
 	rep.Results = r.results
 	rep.Seeding = r.seeding
 	rep.Notes = append(rep.Notes, r.notes...)
+	rep.Notes = append(rep.Notes, r.contract.runNotes()...)
 	if cfg.Bookkeeping.Name() == "none" {
 		rep.Notes = append(rep.Notes, "bookkeeping: none — the app keeps no table of applied migrations, so a runbook step like `DELETE FROM schema_migrations ...` fails; release N's boot (re-running its up files) was probed on every state instead")
 	}
@@ -134,6 +137,7 @@ type runner struct {
 	pristineErr  []error
 
 	probes     probeHistory
+	contract   contractRun
 	bootChecks []*Check
 	// serverStates[k] holds the server probe's outcomes on state k.
 	serverStates [][]ProbeOutcome
@@ -390,6 +394,7 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 	r.probes.probes = r.cfg.Probes
 	r.probes.states = make([][]ProbeOutcome, n+1)
 	r.probes.states[0] = runProbes(ctx, conn, r.cfg.Probes)
+	r.contractBase(ctx, conn, snapD0)
 	if r.cfg.ServerProbe != nil {
 		r.serverStates = make([][]ProbeOutcome, n+1)
 		r.spawnServerProbe(ctx, 0, d0)
@@ -479,6 +484,7 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 			tProbe := time.Now()
 			r.probes.states[k] = runProbes(ctx, conn, r.cfg.Probes)
 			r.timed("probes", tProbe)
+			r.contractState(ctx, conn, k, after, diff)
 		}
 		conn.Close(ctx)
 		if err != nil {

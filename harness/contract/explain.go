@@ -1,0 +1,81 @@
+package contract
+
+import (
+	"strings"
+
+	"github.com/rehearse-dev/rehearse/harness/schema"
+)
+
+// NoCatalogChange is Explain's answer when the step changed nothing the
+// probe touches.
+const NoCatalogChange = "no catalog change on this table — data or trigger behaviour"
+
+// Explain names the catalog changes of one step (before -> after, diffed
+// as d) that can be behind p failing after it: changes to p's table (by
+// OID, so under any name it had), to the updated column only for an
+// UPDATE, to the foreign key a DELETE goes through, and to functions the
+// table's triggers call.
+func Explain(p Probe, before, after *schema.Snapshot, d *schema.Changeset) string {
+	if d.Empty() {
+		return NoCatalogChange
+	}
+	tables := map[string]bool{}
+	cols := map[string]bool{}
+	fks := map[string]bool{}
+	funcs := map[string]bool{}
+	for _, s := range []*schema.Snapshot{before, after} {
+		if s == nil {
+			continue
+		}
+		for name, t := range s.Tables {
+			if t.OID == p.TableOID {
+				tables[name] = true
+				for _, c := range t.Columns {
+					if c.Attnum == p.Attnum {
+						cols[c.Name] = true
+					}
+				}
+			}
+			for _, c := range t.Constraints {
+				if p.FKOID != 0 && c.OID == p.FKOID {
+					fks[t.QualifiedName()+"."+c.Name] = true
+				}
+			}
+		}
+		for _, tr := range s.Triggers {
+			if tables[tr.Table] {
+				for key, f := range s.Functions {
+					if strings.Contains(tr.Def, f.Schema+"."+f.Name+"(") || strings.Contains(tr.Def, " "+f.Name+"(") {
+						funcs[key] = true
+						funcs[f.Schema+"."+f.Name] = true
+					}
+				}
+			}
+		}
+	}
+	var out []string
+	for _, c := range d.Changes {
+		switch {
+		case fks[c.Table+"."+c.Object]:
+		case tables[c.Table] || tables[c.Before] || tables[c.After]:
+			if p.Kind == KindUpdate && c.Column != "" && !cols[c.Column] && !cols[c.Before] {
+				continue
+			}
+		case funcs[c.Table] || funcs[c.Object]:
+		default:
+			continue
+		}
+		if strings.HasSuffix(c.Kind, "-function") {
+			out = append(out, c.Short()) // a function's definition is too long for a reason
+			continue
+		}
+		out = append(out, c.String())
+	}
+	if len(out) == 0 {
+		return NoCatalogChange
+	}
+	if len(out) > 4 {
+		out = append(out[:4], "...")
+	}
+	return strings.Join(out, "; ")
+}
