@@ -47,8 +47,11 @@ type Probe struct {
 	Table    string
 	// Attnum is the updated column of an UPDATE probe (0 otherwise).
 	Attnum int16
-	// FKOID is the foreign key a DELETE-with-dependents probe goes through.
-	FKOID uint32
+	// FK and FKTableOID name the foreign key a DELETE-with-dependents probe
+	// goes through and its table (by OID: a key is often re-created under
+	// its name to change its action, and gets a new OID).
+	FK         string
+	FKTableOID uint32
 	// Rejecting names the foreign keys that already refused, on release N,
 	// to delete a row of Table with dependents (ON DELETE NO ACTION or
 	// RESTRICT). A DELETE refused by one of them on a later state met rows
@@ -383,7 +386,7 @@ func (s *synth) deletes(key []string, sample map[string]*string) error {
 			s.note("no N-era row has dependents via %s: %q not made", fk.con.Name, name)
 			continue
 		}
-		s.add(Probe{Name: name, Kind: KindDelete, FKOID: fk.con.OID, Rejecting: rejectingNames,
+		s.add(Probe{Name: name, Kind: KindDelete, FK: fk.con.Name, FKTableOID: fk.child.OID, Rejecting: rejectingNames,
 			SQL: fmt.Sprintf("DELETE FROM %s WHERE %s", tbl, keyWhere(key, row))})
 	}
 	// The row without dependents is the last by key: seeders skew the

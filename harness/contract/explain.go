@@ -36,10 +36,8 @@ func Explain(p Probe, before, after *schema.Snapshot, d *schema.Changeset) strin
 					}
 				}
 			}
-			for _, c := range t.Constraints {
-				if p.FKOID != 0 && c.OID == p.FKOID {
-					fks[t.QualifiedName()+"."+c.Name] = true
-				}
+			if p.FK != "" && t.OID == p.FKTableOID {
+				fks[name+"."+p.FK] = true
 			}
 		}
 		for _, tr := range s.Triggers {
@@ -58,7 +56,7 @@ func Explain(p Probe, before, after *schema.Snapshot, d *schema.Changeset) strin
 		switch {
 		case fks[c.Table+"."+c.Object]:
 		case tables[c.Table] || tables[c.Before] || tables[c.After]:
-			if p.Kind == KindUpdate && c.Column != "" && !cols[c.Column] && !cols[c.Before] {
+			if p.Kind == KindUpdate && !touches(c, cols) {
 				continue
 			}
 		case funcs[c.Table] || funcs[c.Object]:
@@ -78,4 +76,22 @@ func Explain(p Probe, before, after *schema.Snapshot, d *schema.Changeset) strin
 		out = append(out[:4], "...")
 	}
 	return strings.Join(out, "; ")
+}
+
+// touches reports whether a change on the table can matter to an UPDATE of
+// one of cols: a change of that column, of a constraint or index covering
+// it, or of the table as a whole (rename, trigger, privileges).
+func touches(c schema.Change, cols map[string]bool) bool {
+	if c.Column != "" {
+		return cols[c.Column] || cols[c.Before]
+	}
+	if len(c.Columns) > 0 {
+		for _, n := range c.Columns {
+			if cols[n] {
+				return true
+			}
+		}
+		return false
+	}
+	return true
 }
