@@ -19,11 +19,12 @@ type contractRun struct {
 	probes []contract.Probe
 	// states[k] are the outcomes on state k; snaps[k] its catalog;
 	// diffs[k] the catalog change of migration k.
-	states [][]ProbeOutcome
-	snaps  []*schema.Snapshot
-	diffs  []*schema.Changeset
-	notes  []string
-	err    error
+	states  [][]ProbeOutcome
+	seconds []float64
+	snaps   []*schema.Snapshot
+	diffs   []*schema.Changeset
+	notes   []string
+	err     error
 }
 
 // contractBase synthesizes the probes on D0 (release N with N-era data) and
@@ -34,6 +35,7 @@ func (r *runner) contractBase(ctx context.Context, conn *pgx.Conn, snap *schema.
 	n := len(r.next)
 	c := &r.contract
 	c.states = make([][]ProbeOutcome, n+1)
+	c.seconds = make([]float64, n+1)
 	c.snaps = make([]*schema.Snapshot, n+1)
 	c.diffs = make([]*schema.Changeset, n+1)
 	c.probes, c.notes, c.err = contract.Synthesize(ctx, conn, snap, r.userTables(snap))
@@ -52,9 +54,11 @@ func (r *runner) contractState(ctx context.Context, conn *pgx.Conn, k int, snap 
 	if c.err != nil || c.states == nil {
 		return
 	}
-	defer r.timed("contract", time.Now())
+	t0 := time.Now()
+	defer r.timed("contract", t0)
 	c.snaps[k], c.diffs[k] = snap, diff
 	c.states[k] = runContract(ctx, conn, c.probes)
+	c.seconds[k] = time.Since(t0).Seconds()
 }
 
 func runContract(ctx context.Context, conn *pgx.Conn, probes []contract.Probe) []ProbeOutcome {
@@ -105,16 +109,16 @@ func (c *contractRun) judge(k int, names []string) Check {
 	}
 	var notes []string
 	if onN > 0 {
-		notes = append(notes, fmt.Sprintf("%d probes already fail on release N (listed once in the run notes)", onN))
+		notes = append(notes, fmt.Sprintf("%d contract probe(s) already fail on release N (listed once in the run notes)", onN))
 	}
 	for _, name := range sortedKeys(earlier) {
-		notes = append(notes, fmt.Sprintf("%d probes already broken by %s", earlier[name], name))
+		notes = append(notes, fmt.Sprintf("%d contract probe(s) already broken by %s", earlier[name], name))
 	}
 	if len(broke) > 0 {
 		return Check{Status: StatusFail, Error: fmt.Sprintf("%d of %d contract probes break: %s", len(broke), len(c.probes), first),
-			Detail: strings.Join(broke, "\n"), Notes: notes}
+			Detail: strings.Join(broke, "\n"), Notes: notes, Seconds: c.seconds[k]}
 	}
-	return Check{Status: StatusOK, Notes: append([]string{fmt.Sprintf("%d contract probes pass", passed)}, notes...)}
+	return Check{Status: StatusOK, Notes: append([]string{fmt.Sprintf("%d contract probes pass", passed)}, notes...), Seconds: c.seconds[k]}
 }
 
 // runNotes are the run-level findings of the contract probes: what could
