@@ -165,7 +165,7 @@ func (s *synth) run() error {
 	if err := s.updates(key, sample); err != nil {
 		return err
 	}
-	return s.deletes(key, sample)
+	return s.deletes(key)
 }
 
 // row reads one row of the table as text values (nil for NULL), or nil
@@ -357,7 +357,7 @@ func (s *synth) longest(c *schema.Column) (*string, error) {
 // ON DELETE lets release N delete such a row (CASCADE, SET NULL, SET
 // DEFAULT), and one of a row without dependents. A foreign key that already
 // rejects the delete on N is not a capability N's code has.
-func (s *synth) deletes(key []string, sample map[string]*string) error {
+func (s *synth) deletes(key []string) error {
 	t := s.t
 	refs := referencing(s.snap, t)
 	tbl := ident(t.Schema, t.Name)
