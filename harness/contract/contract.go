@@ -47,6 +47,9 @@ type Probe struct {
 	Table    string
 	// Attnum is the updated column of an UPDATE probe (0 otherwise).
 	Attnum int16
+	// Key are the attnums of the columns an UPDATE or DELETE addresses its
+	// row by: a change to them breaks the probe as much as one to Attnum.
+	Key []int16
 	// FK and FKTableOID name the foreign key a DELETE-with-dependents probe
 	// goes through and its table (by OID: a key is often re-created under
 	// its name to change its action, and gets a new OID).
@@ -217,7 +220,7 @@ func (s *synth) insert(sample map[string]*string) {
 			value[c.Name] = literal(sample[c.Name])
 		}
 	}
-	fks := fkColumns(t)
+	fks := fkOf(t)
 	for _, ix := range t.Indexes {
 		if !ix.Unique || slices.Contains(ix.Columns, "") {
 			continue
@@ -246,9 +249,10 @@ func (s *synth) insert(sample map[string]*string) {
 }
 
 // freshen gives one column of a unique key a value no row has, preferring
-// defaulted columns, then columns outside foreign keys. It returns the
-// column changed, "" when none could be.
-func (s *synth) freshen(cols []string, fks map[string]bool, sample map[string]*string, omit map[string]bool, value map[string]string) string {
+// defaulted columns, then columns outside foreign keys, then a foreign key
+// column pointed at a parent without child. It returns the column changed,
+// "" when none could be.
+func (s *synth) freshen(cols []string, fks map[string]*schema.Constraint, sample map[string]*string, omit map[string]bool, value map[string]string) string {
 	t := s.t
 	for _, c := range cols {
 		if col := t.Column(c); col != nil && (col.Default != "" || col.Identity != "") {
@@ -256,19 +260,35 @@ func (s *synth) freshen(cols []string, fks map[string]bool, sample map[string]*s
 			return c
 		}
 	}
-	for _, pass := range []bool{false, true} {
-		for _, c := range cols {
-			col := t.Column(c)
-			if col == nil || fks[c] != pass {
-				continue
-			}
-			if v := freshValue(t, col, sample[c]); v != "" {
-				value[c] = v
-				return c
-			}
+	for _, c := range cols {
+		col := t.Column(c)
+		if col == nil || fks[c] != nil {
+			continue
+		}
+		if v := freshValue(t, col, sample[c]); v != "" {
+			value[c] = v
+			return c
+		}
+	}
+	// A key made of foreign keys (a 1:1 table, a link table): reference a
+	// parent row that has no child yet, found when the probe runs.
+	for _, c := range cols {
+		if fk := fks[c]; fk != nil && len(fk.Columns) == 1 {
+			value[c] = fmt.Sprintf("(SELECT p.%s FROM %s p WHERE NOT EXISTS (SELECT 1 FROM %s c WHERE c.%s = p.%s) ORDER BY 1 DESC LIMIT 1)",
+				ident(fk.RefColumns[0]), qualified(fk.RefTable), ident(t.Schema, t.Name), ident(c), ident(fk.RefColumns[0]))
+			return c
 		}
 	}
 	return ""
+}
+
+// qualified quotes a "schema.name" as the catalog gives it.
+func qualified(name string) string {
+	schemaName, rel, ok := strings.Cut(name, ".")
+	if !ok {
+		return ident(name)
+	}
+	return ident(schemaName, rel)
 }
 
 func freshValue(t *schema.Table, c *schema.Column, cur *string) string {
@@ -318,7 +338,7 @@ func (s *synth) updates(key []string, sample map[string]*string) error {
 		if c.Generated != "" || c.Identity == "a" {
 			continue
 		}
-		p := Probe{Name: fmt.Sprintf("UPDATE %s.%s", t.QualifiedName(), c.Name), Kind: KindUpdate, Attnum: c.Attnum}
+		p := Probe{Name: fmt.Sprintf("UPDATE %s.%s", t.QualifiedName(), c.Name), Kind: KindUpdate, Attnum: c.Attnum, Key: attnums(t, key)}
 		own := fmt.Sprintf("UPDATE %s SET %s = %s WHERE %s", ident(t.Schema, t.Name), ident(c.Name), literal(sample[c.Name]), where)
 		p.SQL = own
 		if !unique[c.Name] {
@@ -383,7 +403,7 @@ func (s *synth) deletes(key []string) error {
 			s.note("no N-era row has dependents via %s: %q not made", fk.con.Name, name)
 			continue
 		}
-		s.add(Probe{Name: name, Kind: KindDelete, FK: fk.con.Name, FKTableOID: fk.child.OID, Rejecting: rejectingNames,
+		s.add(Probe{Name: name, Kind: KindDelete, Key: attnums(t, key), FK: fk.con.Name, FKTableOID: fk.child.OID, Rejecting: rejectingNames,
 			SQL: fmt.Sprintf("DELETE FROM %s WHERE %s", tbl, keyWhere(key, row))})
 	}
 	// The row without dependents is the last by key: seeders skew the
@@ -406,7 +426,7 @@ func (s *synth) deletes(key []string) error {
 		s.note("every N-era row has dependents: %q not made", name)
 		return nil
 	}
-	s.add(Probe{Name: name, Kind: KindDelete, Rejecting: rejectingNames, SQL: fmt.Sprintf("DELETE FROM %s WHERE %s", tbl, keyWhere(key, row))})
+	s.add(Probe{Name: name, Kind: KindDelete, Key: attnums(t, key), Rejecting: rejectingNames, SQL: fmt.Sprintf("DELETE FROM %s WHERE %s", tbl, keyWhere(key, row))})
 	return nil
 }
 
@@ -488,13 +508,24 @@ func keyWhere(key []string, row map[string]*string) string {
 	return strings.Join(parts, " AND ")
 }
 
-func fkColumns(t *schema.Table) map[string]bool {
-	out := map[string]bool{}
+// fkOf maps each column of a foreign key of t to that key.
+func fkOf(t *schema.Table) map[string]*schema.Constraint {
+	out := map[string]*schema.Constraint{}
 	for _, c := range t.Constraints {
 		if c.Type == "f" {
 			for _, n := range c.Columns {
-				out[n] = true
+				out[n] = c
 			}
+		}
+	}
+	return out
+}
+
+func attnums(t *schema.Table, cols []string) []int16 {
+	var out []int16
+	for _, n := range cols {
+		if c := t.Column(n); c != nil {
+			out = append(out, c.Attnum)
 		}
 	}
 	return out

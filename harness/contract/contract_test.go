@@ -37,11 +37,13 @@ CREATE TABLE certs (
     ext uuid UNIQUE
 );
 CREATE TABLE log (line text);
+CREATE TABLE profiles (agent_id bigint PRIMARY KEY REFERENCES agents (id), bio text);
 CREATE TABLE empty (id serial PRIMARY KEY);
 INSERT INTO agents (hostname, region) SELECT 'host-' || i, CASE WHEN i % 2 = 0 THEN 'eu' ELSE 'us' END FROM generate_series(1, 5) i;
 INSERT INTO events (agent_id, action) SELECT 1 + i % 2, repeat('x', i) FROM generate_series(1, 6) i;
 INSERT INTO certs VALUES ('c-1', 2, 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'), ('c-2', 3, NULL), ('abcdefgh', NULL, NULL);
 INSERT INTO log VALUES ('hello');
+INSERT INTO profiles VALUES (3, 'three'), (4, NULL);
 `
 
 func setup(t *testing.T) (context.Context, *pgx.Conn, *schema.Snapshot) {
@@ -88,6 +90,11 @@ func TestSynthesize(t *testing.T) {
 		"DELETE public.events (a row)",
 		"SELECT public.log (all columns)",
 		"INSERT public.log (complete row)",
+		"SELECT public.profiles (all columns)",
+		"INSERT public.profiles (complete row)",
+		"UPDATE public.profiles.agent_id",
+		"UPDATE public.profiles.bio",
+		"DELETE public.profiles (a row)",
 	}, names)
 	assert.Equal(t, []string{
 		"public.empty: no N-era row: INSERT, UPDATE and DELETE probes not made",
@@ -101,7 +108,11 @@ func TestSynthesize(t *testing.T) {
 	// The row with dependents via the CASCADE key has none via certs' NO
 	// ACTION key (agent 1: agent 2 has a cert), so N can delete it.
 	assert.Contains(t, byName["DELETE public.agents (row with dependents via events_agent_id_fkey)"].SQL, `"id" = '1'`)
-	assert.Equal(t, []string{"certs_agent_id_fkey"}, byName["DELETE public.agents (row without dependents)"].Rejecting)
+	assert.Equal(t, []string{"certs_agent_id_fkey", "profiles_agent_id_fkey"}, byName["DELETE public.agents (row without dependents)"].Rejecting)
+	assert.Contains(t, byName["DELETE public.agents (row without dependents)"].SQL, `"id" = '5'`)
+	// A 1:1 table's key is a foreign key: the new row takes a parent
+	// without child, found when the probe runs.
+	assert.Contains(t, byName["INSERT public.profiles (complete row)"].SQL, "NOT EXISTS")
 	// An UPDATE writes another row's longest value where N accepts it.
 	assert.Contains(t, byName["UPDATE public.events.action"].SQL, `'xxxxxx'`)
 	// Keys without default get fresh values, within varchar(n).
@@ -166,7 +177,8 @@ func TestExplain(t *testing.T) {
 ALTER TABLE events RENAME TO agent_events;
 ALTER TABLE agent_events DROP CONSTRAINT events_agent_id_fkey, ADD CONSTRAINT events_agent_id_fkey FOREIGN KEY (agent_id) REFERENCES agents (id) ON DELETE RESTRICT;
 CREATE FUNCTION no_update() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'no'; END $$;
-CREATE TRIGGER no_update BEFORE UPDATE ON certs FOR EACH ROW EXECUTE FUNCTION no_update();`)
+CREATE TRIGGER no_update BEFORE UPDATE ON certs FOR EACH ROW EXECUTE FUNCTION no_update();
+ALTER TABLE certs RENAME COLUMN serial TO serial_no;`)
 	require.NoError(t, err)
 	after, err := schema.Take(ctx, conn, schema.Options{})
 	require.NoError(t, err)
@@ -183,7 +195,8 @@ CREATE TRIGGER no_update BEFORE UPDATE ON certs FOR EACH ROW EXECUTE FUNCTION no
 		{"UPDATE public.events.action", []string{"renamed from action", "renamed from public.events"}, []string{"events_agent_id_fkey"}},
 		{"UPDATE public.events.agent_id", []string{"renamed from public.events", "events_agent_id_fkey"}, []string{"renamed from action"}},
 		{"DELETE public.agents (row with dependents via events_agent_id_fkey)", []string{"ON DELETE RESTRICT"}, []string{"renamed from action"}},
-		{"UPDATE public.certs.ext", []string{"+ trigger no_update on public.certs", "add-function public.no_update()"}, nil},
+		{"UPDATE public.certs.ext", []string{"+ trigger no_update on public.certs", "add-function public.no_update()", "renamed from serial"}, nil},
+		{"UPDATE public.events.action", nil, []string{"renamed from serial"}},
 		{"SELECT public.agents (all columns)", []string{contract.NoCatalogChange}, nil},
 	}
 	for _, tc := range tests {

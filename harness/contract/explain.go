@@ -1,6 +1,7 @@
 package contract
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/rehearse-dev/rehearse/harness/schema"
@@ -12,8 +13,8 @@ const NoCatalogChange = "no catalog change on this table — data or trigger beh
 
 // Explain names the catalog changes of one step (before -> after, diffed
 // as d) that can be behind p failing after it: changes to p's table (by
-// OID, so under any name it had), to the updated column only for an
-// UPDATE, to the foreign key a DELETE goes through, and to functions the
+// OID, so under any name it had), to the updated column and the row's key
+// only for an UPDATE, to the foreign key a DELETE goes through, and to functions the
 // table's triggers call.
 func Explain(p Probe, before, after *schema.Snapshot, d *schema.Changeset) string {
 	if d.Empty() {
@@ -31,7 +32,7 @@ func Explain(p Probe, before, after *schema.Snapshot, d *schema.Changeset) strin
 			if t.OID == p.TableOID {
 				tables[name] = true
 				for _, c := range t.Columns {
-					if c.Attnum == p.Attnum {
+					if c.Attnum == p.Attnum || slices.Contains(p.Key, c.Attnum) {
 						cols[c.Name] = true
 					}
 				}
