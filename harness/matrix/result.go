@@ -45,8 +45,11 @@ var Verdicts = []Verdict{VerdictSafe, VerdictRevertible, VerdictLossyRevert, Ver
 
 // Check names, as they appear in matrix.json, JUnit and policies.
 const (
-	CheckUp             = "up"
-	CheckOldCode        = "oldCode"
+	CheckUp      = "up"
+	CheckOldCode = "oldCode"
+	// CheckContract is the contract probes synthesized from release N's
+	// catalog (harness/contract): what N's code could run, not what it runs.
+	CheckContract       = "contract"
 	CheckDownPristine   = "downPristine"
 	CheckSchemaRestored = "schemaRestored"
 	CheckDownOnData     = "downOnData"
@@ -56,7 +59,7 @@ const (
 )
 
 // CheckNames lists the checks in report order.
-var CheckNames = []string{CheckUp, CheckOldCode, CheckDownPristine, CheckSchemaRestored, CheckDownOnData, CheckNEraKept, CheckNextEraLoss, CheckRoundTrip}
+var CheckNames = []string{CheckUp, CheckOldCode, CheckContract, CheckDownPristine, CheckSchemaRestored, CheckDownOnData, CheckNEraKept, CheckNextEraLoss, CheckRoundTrip}
 
 // Check is one measured cell of the matrix.
 type Check struct {
@@ -80,6 +83,7 @@ type Check struct {
 type Checks struct {
 	Up             Check `json:"up"`
 	OldCode        Check `json:"oldCode"`
+	Contract       Check `json:"contract"`
 	DownPristine   Check `json:"downPristine"`
 	SchemaRestored Check `json:"schemaRestored"`
 	DownOnData     Check `json:"downOnData"`
@@ -99,6 +103,7 @@ func (c *Checks) List() []NamedCheck {
 	return []NamedCheck{
 		{CheckUp, &c.Up},
 		{CheckOldCode, &c.OldCode},
+		{CheckContract, &c.Contract},
 		{CheckDownPristine, &c.DownPristine},
 		{CheckSchemaRestored, &c.SchemaRestored},
 		{CheckDownOnData, &c.DownOnData},

@@ -95,8 +95,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		if r.bootChecks != nil && r.bootChecks[i] != nil {
 			mergeBootProbe(&res.Checks.OldCode, *r.bootChecks[i])
 		}
+		res.Checks.Contract = r.contract.judge(i+1, r.names())
 		if res.Checks.Up.Status == StatusSkip {
 			res.Checks.OldCode = Check{Status: StatusSkip, Error: res.Checks.Up.Error}
+			res.Checks.Contract = Check{Status: StatusSkip, Error: res.Checks.Up.Error}
 		}
 		res.Verdict, res.Reasons = DecideVerdict(&res.Checks, m.Down != nil)
 	}
@@ -104,6 +106,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep.Seeding = r.seeding
 	rep.RolesCreated = r.createdRoles
 	rep.Notes = append(rep.Notes, r.notes...)
+	rep.Notes = append(rep.Notes, r.contract.runNotes()...)
 	if cfg.Bookkeeping.Name() == "none" {
 		rep.Notes = append(rep.Notes, "bookkeeping: none — the app keeps no table of applied migrations, so a runbook step like `DELETE FROM schema_migrations ...` fails; release N's boot (re-running its up files) was probed on every state instead")
 	}
@@ -140,6 +143,7 @@ type runner struct {
 	pristineErr  []error
 
 	probes     probeHistory
+	contract   contractRun
 	bootChecks []*Check
 	// serverStates[k] holds the server probe's outcomes on state k.
 	serverStates [][]ProbeOutcome
@@ -409,6 +413,7 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 		conn.Close(ctx)
 		return err
 	}
+	r.contractBase(ctx, conn, snapD0)
 	if r.cfg.ServerProbe != nil {
 		r.serverStates = make([][]ProbeOutcome, n+1)
 		r.spawnServerProbe(ctx, 0, d0)
@@ -511,6 +516,7 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 			tProbe := time.Now()
 			r.probes.states[k], err = r.probe(ctx, conn)
 			r.timed("probes", tProbe)
+			r.contractState(ctx, conn, k, after, diff)
 		}
 		conn.Close(ctx)
 		if err != nil {

@@ -5,7 +5,19 @@ import "fmt"
 // DecideVerdict computes a migration's verdict from its measured checks, as
 // DESIGN.md defines them. hasDown is false when the migration has no down
 // script. It returns the verdict and the reasons behind it.
+//
+// contract probes are not the real kind of evidence (they say what release
+// N's code could run, not what it runs), so they never make or unmake safe;
+// a contract failure is added to the reasons of every verdict.
 func DecideVerdict(c *Checks, hasDown bool) (Verdict, []string) {
+	v, reasons := decide(c, hasDown)
+	if c.Contract.Status == StatusFail {
+		reasons = append(reasons, "contract: release N's code could break on the new schema: "+c.Contract.Error)
+	}
+	return v, reasons
+}
+
+func decide(c *Checks, hasDown bool) (Verdict, []string) {
 	switch {
 	case c.Up.Status == StatusFail:
 		return VerdictBroken, []string{"up fails on N-era data: " + c.Up.Error}

@@ -10,7 +10,7 @@
 // downOnData, nEraKept and roundTrip failing, plus up failing on data.
 // nEraKept is included because a down that damages rows written before the
 // upgrade is at least as dangerous as one that errors: the operator sees it
-// "succeed". oldCode and nextEraLoss failures, and the verdicts
+// "succeed". oldCode, contract and nextEraLoss failures, and the verdicts
 // restore-only, lossy-revert and not-reached, warn: the checks behind
 // restore-only already block on their own.
 //
@@ -118,6 +118,7 @@ func Default() *Policy {
 		Checks: map[string]Action{
 			matrix.CheckUp:             Block,
 			matrix.CheckOldCode:        Warn,
+			matrix.CheckContract:       Warn,
 			matrix.CheckDownPristine:   Block,
 			matrix.CheckSchemaRestored: Block,
 			matrix.CheckDownOnData:     Block,

@@ -189,6 +189,16 @@ func TestEvaluate(t *testing.T) {
 			blocking: true,
 		},
 		{
+			name: "contract failures warn by default, never block", policy: Default(),
+			report: func() *matrix.Report {
+				r := report(matrix.VerdictRevertible)
+				r.Results[0].Checks.Contract = check(matrix.StatusFail, "1 of 12 contract probes break")
+				return r
+			}(),
+			want: []want{{check: "contract", action: "warn",
+				reason: "contract failed: 1 of 12 contract probes break (policy default: checks.contract=warn)"}},
+		},
+		{
 			name: "a warn-status check never blocks; ok and skip never count", policy: Default(),
 			report: func() *matrix.Report {
 				r := report(matrix.VerdictRevertible)

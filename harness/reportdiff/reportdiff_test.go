@@ -191,6 +191,7 @@ checks that changed:
 slower by more than 50% and 1.0s:
   1_m1 up: 1.00s → 3.00s (+200%)
   1_m1 oldCode: 1.00s → 3.00s (+200%)
+  1_m1 contract: 1.00s → 3.00s (+200%)
   1_m1 downPristine: 1.00s → 3.00s (+200%)
   1_m1 schemaRestored: 1.00s → 3.00s (+200%)
   1_m1 downOnData: 1.00s → 3.00s (+200%)

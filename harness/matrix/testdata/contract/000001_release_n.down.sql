@@ -1,0 +1,1 @@
+DROP TABLE tags, ledger, audit_events, agents;

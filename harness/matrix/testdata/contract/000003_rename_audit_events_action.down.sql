@@ -1,0 +1,1 @@
+ALTER TABLE audit_events RENAME COLUMN event_type TO action;

@@ -1,0 +1,2 @@
+-- Harmless: a nullable column.
+ALTER TABLE agents ADD COLUMN note text;
