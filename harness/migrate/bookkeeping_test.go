@@ -248,7 +248,7 @@ func TestDetectRefusesAmbiguousTables(t *testing.T) {
 	tests := []struct {
 		name, setup, err string
 	}{
-		{name: "both tools", setup: "CREATE TABLE goose_db_version (id int); CREATE TABLE schema_migrations (version bigint, dirty boolean);", err: "both goose_db_version and schema_migrations exist"},
+		{name: "both tools", setup: "CREATE TABLE goose_db_version (id int); CREATE TABLE schema_migrations (version bigint, dirty boolean);", err: "several bookkeeping tables exist (goose_db_version, schema_migrations)"},
 		{name: "unknown shape", setup: "CREATE TABLE schema_migrations (id int, applied_at timestamptz);", err: "neither golang-migrate's"},
 	}
 	for _, tc := range tests {
