@@ -263,9 +263,9 @@ func TestDetectRefusesAmbiguousTables(t *testing.T) {
 }
 
 func TestBookkeepingForUnknown(t *testing.T) {
-	_, err := BookkeepingFor("flyway")
+	_, err := BookkeepingFor("liquibase")
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), `unknown bookkeeping "flyway": use one of golang-migrate, goose, dbmate, none`)
+	assert.Contains(t, err.Error(), `unknown bookkeeping "liquibase": use one of golang-migrate, goose, dbmate, pop, popx, flyway, sql-migrate, none`)
 }
 
 // TestBookkeepingInMigrationTransaction: goose and dbmate record the version

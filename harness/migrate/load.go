@@ -174,6 +174,9 @@ func detectLayout(source string, files []sourceFile) (Layout, error) {
 			return l, nil
 		}
 	case 0:
+		if !slices.ContainsFunc(files, func(f sourceFile) bool { return strings.HasSuffix(f.name, ".sql") }) {
+			return "", fmt.Errorf("%s: no migration files (*.sql) found (only %s); point --migrations at the folder holding them", source, list(unknown))
+		}
 		return "", fmt.Errorf("%s: unknown migration layout: none of %s is named NNN_name.up.sql/.down.sql (golang-migrate, pop) or V1__name.sql (Flyway) or has a '-- +goose Up' (goose), '-- migrate:up' (dbmate) or '-- +migrate Up' (sql-migrate) line; rename or annotate the files, or pass --layout", source, list(unknown))
 	}
 	var parts []string

@@ -39,6 +39,10 @@ func LayoutNames() []string {
 type Statement struct {
 	SQL  string
 	Line int // 1-based line in the script's File where the statement starts
+	// Parts are the byte offsets in SQL of the statements of a goose or
+	// sql-migrate StatementBegin/End block that holds several (nil
+	// otherwise), so an error names the one that failed.
+	Parts []int
 }
 
 // Script is the up or the down of a migration.
