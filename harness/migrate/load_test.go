@@ -233,6 +233,41 @@ func TestLoadDirBadInput(t *testing.T) {
 			errs:  []string{"20240101000000_a.sql:1: '-- migrate:down' before '-- migrate:up'"},
 		},
 		{
+			name:  "NUL byte",
+			files: map[string]string{"000001_a.up.sql": "SELECT 1;\n\x00DROP TABLE a;\n"},
+			errs:  []string{"000001_a.up.sql:2: NUL byte at byte offset 10", "remove it"},
+		},
+		{
+			name:  "invalid UTF-8",
+			files: map[string]string{"00001_a.sql": "-- +goose Up\nSELECT 'caf\xe9';\n"},
+			errs:  []string{"00001_a.sql:2: invalid UTF-8 at byte offset 24", "save the file as UTF-8"},
+		},
+		{
+			name:  "NUL byte in a pop postgres file",
+			files: map[string]string{"20210101000001000000_a.postgres.up.sql": "SELECT 1;\x00"},
+			errs:  []string{"20210101000001000000_a.postgres.up.sql:1: NUL byte at byte offset 9"},
+		},
+		{
+			name:  "sql-migrate file without a number",
+			files: map[string]string{"1_a.sql": "-- +migrate Up\nSELECT 1;\n", "init.sql": "-- +migrate Up\nSELECT 1;\n"},
+			errs:  []string{"init.sql: sql-migrate runs every .sql file", "rename it"},
+		},
+		{
+			name:  "sql-migrate unknown command",
+			files: map[string]string{"1_a.sql": "-- +migrate Up\n-- +migrate up\nSELECT 1;\n"},
+			errs:  []string{"1_a.sql:2: unknown sql-migrate command \"up\"", "case matters"},
+		},
+		{
+			name:  "Flyway undo without its migration",
+			files: map[string]string{"V1__a.sql": "SELECT 1;", "U2__b.sql": "SELECT 1;"},
+			errs:  []string{"U2__b.sql: undo file without a versioned migration"},
+		},
+		{
+			name:  "Flyway duplicate versions written differently",
+			files: map[string]string{"V1_1__a.sql": "SELECT 1;", "V1.1__b.sql": "SELECT 1;"},
+			errs:  []string{"duplicate version 1_1", "V1_1__a.sql", "V1.1__b.sql"},
+		},
+		{
 			name:  "dbmate SQL before up",
 			files: map[string]string{"20240101000000_a.sql": "SELECT 0;\n-- migrate:up\nSELECT 2;\n"},
 			errs:  []string{"20240101000000_a.sql:1: SQL before '-- migrate:up'"},

@@ -133,6 +133,11 @@ func (s *Set) Range(from, to string) (base, next []*Migration, err error) {
 	if len(s.Migrations) == 0 {
 		return nil, nil, fmt.Errorf("%s: the migration set is empty", s.Source)
 	}
+	for _, v := range []string{from, to} {
+		if err := s.unrunnableVersion(v); err != nil {
+			return nil, nil, err
+		}
+	}
 	fi := -1
 	if from != "" && from != "0" {
 		if fi = s.Index(from); fi < 0 {
@@ -148,20 +153,40 @@ func (s *Set) Range(from, to string) (base, next []*Migration, err error) {
 	if ti < fi {
 		return nil, nil, fmt.Errorf("--to %s comes before --from %s in %s: swap them", to, from, s.Source)
 	}
-	if err := s.checkRunnable(s.Migrations[ti].Version); err != nil {
+	// With no --to the window is the whole folder, whatever comes last.
+	last := ""
+	if to != "" {
+		last = s.Migrations[ti].Version
+	}
+	if err := s.checkRunnable(last); err != nil {
 		return nil, nil, err
 	}
 	return s.Migrations[:fi+1], s.Migrations[fi+1 : ti+1], nil
 }
 
-// checkRunnable refuses a window up to version to that holds a migration
+// unrunnableVersion refuses --from or --to naming a migration the harness
+// cannot run.
+func (s *Set) unrunnableVersion(v string) error {
+	key, ok := normVersion(v)
+	if !ok {
+		return nil
+	}
+	for _, u := range s.Unrunnable {
+		if k, _ := normVersion(u.Version); u.Version != "" && k == key {
+			return fmt.Errorf("%s: version %s is %s (%s); end the window before it", s.Source, v, strings.Join(u.Files, ", "), u.Reason)
+		}
+	}
+	return nil
+}
+
+// checkRunnable refuses a window up to version to ("" = all) that holds a migration
 // the harness cannot run: skipping it would make every later verdict
 // wrong (a SQL migration needing its table fails, blamed on itself).
 func (s *Set) checkRunnable(to string) error {
 	var files []string
 	var reasons []string
 	for _, u := range s.Unrunnable {
-		if u.Version != "" && compareVersions(u.Version, to) > 0 {
+		if u.Version != "" && to != "" && compareVersions(u.Version, to) > 0 {
 			continue
 		}
 		files = append(files, u.Files...)

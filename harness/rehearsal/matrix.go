@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/rehearse-dev/rehearse/harness/env/local"
@@ -101,7 +102,7 @@ func RunMatrix(ctx context.Context, o MatrixOptions) (*Outcome, error) {
 	}
 	bkName := o.Bookkeeping
 	if bkName == "" {
-		bkName = string(set.Layout)
+		bkName = set.DefaultBookkeeping()
 	}
 	bk, err := migrate.BookkeepingFor(bkName)
 	if err != nil {
@@ -162,6 +163,7 @@ func RunMatrix(ctx context.Context, o MatrixOptions) (*Outcome, error) {
 	}
 	rep.RunID = runID
 	rep.Seed, rep.Rows = o.Seed, o.Rows
+	rep.Notes = append(rep.Notes, ignoredNote(set)...)
 	if server != nil {
 		rep.PostgreSQL = server.Version
 	}
@@ -222,13 +224,27 @@ func loadSet(ctx context.Context, o MatrixOptions) (*migrate.Set, string, string
 	if err != nil {
 		return nil, "", "", err
 	}
-	if to == "" && len(set.Migrations) > 0 {
-		to = set.Migrations[len(set.Migrations)-1].Version
-	}
 	if from == "" {
 		return nil, "", "", errors.New("--from is required: the last migration version (or release name) of release N")
 	}
+	// Refuse a window holding files the harness cannot run (goose Go
+	// migrations, fizz) before anything starts.
+	if _, _, err := set.Range(from, to); err != nil {
+		return nil, "", "", err
+	}
+	if to == "" && len(set.Migrations) > 0 {
+		to = set.Migrations[len(set.Migrations)-1].Version
+	}
 	return set, from, to, nil
+}
+
+// ignoredNote lists, once for the run, the folder's files the migration
+// tool ignores too.
+func ignoredNote(set *migrate.Set) []string {
+	if len(set.Ignored) == 0 {
+		return nil
+	}
+	return []string{fmt.Sprintf("%s ignores %d file(s) of %s, and so did the rehearsal: %s", set.Layout, len(set.Ignored), set.Source, strings.Join(set.Ignored, "; "))}
 }
 
 func checkWritable(dir string) error {

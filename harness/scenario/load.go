@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/rehearse-dev/rehearse/harness/migrate"
 )
 
 // Problem is one thing wrong with a scenario file.
@@ -375,11 +377,11 @@ func (v *validator) migrations(s *Scenario) {
 			v.add(v.line("spec", "migrations", "path"), "spec.migrations.path", "%s is not a folder (paths are relative to the scenario file's folder %s)", m.Path, s.Dir)
 		}
 	}
-	if m.Layout != "" && !slices.Contains([]string{"golang-migrate", "goose", "dbmate"}, m.Layout) {
-		v.add(v.line("spec", "migrations", "layout"), "spec.migrations.layout", "unknown layout %q: use golang-migrate, goose or dbmate, or leave it out to detect it", m.Layout)
+	if m.Layout != "" && !slices.Contains(migrate.LayoutNames(), m.Layout) {
+		v.add(v.line("spec", "migrations", "layout"), "spec.migrations.layout", "unknown layout %q: use one of %s, or leave it out to detect it", m.Layout, strings.Join(migrate.LayoutNames(), ", "))
 	}
-	if m.Bookkeeping != "" && !slices.Contains([]string{"golang-migrate", "goose", "dbmate", "none"}, m.Bookkeeping) {
-		v.add(v.line("spec", "migrations", "bookkeeping"), "spec.migrations.bookkeeping", "unknown bookkeeping %q: use golang-migrate, goose, dbmate or none", m.Bookkeeping)
+	if m.Bookkeeping != "" && !slices.Contains(migrate.BookkeepingNames, m.Bookkeeping) {
+		v.add(v.line("spec", "migrations", "bookkeeping"), "spec.migrations.bookkeeping", "unknown bookkeeping %q: use one of %s", m.Bookkeeping, strings.Join(migrate.BookkeepingNames, ", "))
 	}
 }
 
