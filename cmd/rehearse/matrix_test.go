@@ -174,10 +174,10 @@ func TestMatrixLayouts(t *testing.T) {
 		ids       []string
 		note      string
 	}{
-		{"pop", "20210101000001000000", []string{"20210101000002000000_identities", "20210101000003000000_identities_state"}, "pop ignores 9 file(s)"},
-		{"flyway", "1.1", []string{"1.9_add_age", "1.10_index_email"}, "flyway ignores 1 file(s)"},
+		{"pop", "20210101000001000000", []string{"20210101000002000000_identities", "20210101000003000000_identities_state"}, "9 file(s) of ../../harness/migrate/testdata/pop not run, as pop does not run them either. another dialect's file (pop runs only the postgres and dialect-less files on PostgreSQL): 20210101000001000000_networks.mysql.down.sql, 20210101000001000000_networks.mysql.up.sql, 20210101000001000000_networks.sqlite3.up.sql, 20210101000002000000_identities.mysql.down.sql"},
+		{"flyway", "1.1", []string{"1.9_add_age", "1.10_index_email"}, "1 file(s) of ../../harness/migrate/testdata/flyway not run, as flyway does not run them either"},
 		{"sql-migrate", "1", []string{"2_touch", "10_index_name"}, ""},
-		{"golang-migrate-stray", "1", []string{"000002_email"}, "golang-migrate ignores 2 file(s)"},
+		{"golang-migrate-stray", "1", []string{"000002_email"}, "not named NNN_name.up.sql / NNN_name.down.sql (golang-migrate ignores it): README.md, seed.sql"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.dir, func(t *testing.T) {

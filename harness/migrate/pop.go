@@ -63,7 +63,7 @@ func buildPop(l *loaded, files []sourceFile) error {
 				continue
 			}
 			if d != "postgres" {
-				l.ignore(f, fmt.Sprintf("for %s (pop runs only the postgres and dialect-less files on PostgreSQL)", d))
+				l.ignore(f, "another dialect's file (pop runs only the postgres and dialect-less files on PostgreSQL)")
 				continue
 			}
 			dialect = d

@@ -92,6 +92,28 @@ type Unrunnable struct {
 	Reason  string
 }
 
+// IgnoredNote says, in one line for a report, which files the layout's
+// tool ignores and why, grouped by reason ("" when none).
+func (s *Set) IgnoredNote() string {
+	if len(s.Ignored) == 0 {
+		return ""
+	}
+	var reasons []string
+	byReason := map[string][]string{}
+	for _, ig := range s.Ignored {
+		name, why, _ := strings.Cut(ig, ": ")
+		if _, ok := byReason[why]; !ok {
+			reasons = append(reasons, why)
+		}
+		byReason[why] = append(byReason[why], name)
+	}
+	parts := make([]string, len(reasons))
+	for i, why := range reasons {
+		parts[i] = fmt.Sprintf("%s: %s", why, strings.Join(byReason[why], ", "))
+	}
+	return fmt.Sprintf("%d file(s) of %s not run, as %s does not run them either. %s", len(s.Ignored), s.Source, s.Layout, strings.Join(parts, ". "))
+}
+
 // DefaultBookkeeping is the bookkeeping of the layout's own tool. A pop
 // set with versions longer than pop's varchar(14) is Ory's popx, whose
 // table holds them.

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/rehearse-dev/rehearse/harness/env/local"
@@ -241,10 +240,10 @@ func loadSet(ctx context.Context, o MatrixOptions) (*migrate.Set, string, string
 // ignoredNote lists, once for the run, the folder's files the migration
 // tool ignores too.
 func ignoredNote(set *migrate.Set) []string {
-	if len(set.Ignored) == 0 {
-		return nil
+	if n := set.IgnoredNote(); n != "" {
+		return []string{n}
 	}
-	return []string{fmt.Sprintf("%s ignores %d file(s) of %s, and so did the rehearsal: %s", set.Layout, len(set.Ignored), set.Source, strings.Join(set.Ignored, "; "))}
+	return nil
 }
 
 func checkWritable(dir string) error {
