@@ -385,7 +385,7 @@ func (v *validator) migrations(s *Scenario) {
 	}
 }
 
-var versionRE = regexp.MustCompile(`^[0-9]+$`)
+var versionRE = regexp.MustCompile(`^[0-9]+([._][0-9]+)*$`)
 
 func (v *validator) release(s *Scenario, side string, r *Release) {
 	base := "spec.releases." + side
@@ -394,7 +394,7 @@ func (v *validator) release(s *Scenario, side string, r *Release) {
 	}
 	switch {
 	case r.Version != "" && !versionRE.MatchString(r.Version):
-		v.add(v.line("spec", "releases", side, "version"), base+".version", "%q is not a migration version (digits, e.g. \"000003\")", r.Version)
+		v.add(v.line("spec", "releases", side, "version"), base+".version", "%q is not a migration version (digits, e.g. \"000003\", or Flyway's \"1.1\")", r.Version)
 	case r.Version == "" && r.GitRef == "" && r.Name != "" && s.Spec.Migrations.Path != "":
 		versions, err := releaseVersions(s.Abs(s.Spec.Migrations.Path))
 		if err != nil {
