@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/rehearse-dev/rehearse/harness/env/local"
@@ -238,9 +240,11 @@ func loadSet(ctx context.Context, o MatrixOptions) (*migrate.Set, string, string
 }
 
 // ignoredNote lists, once for the run, the folder's files the migration
-// tool ignores too.
+// tool ignores too, except rehearse's own releases.yaml.
 func ignoredNote(set *migrate.Set) []string {
-	if n := set.IgnoredNote(); n != "" {
+	s := *set
+	s.Ignored = slices.DeleteFunc(slices.Clone(set.Ignored), func(ig string) bool { return strings.HasPrefix(ig, ReleasesFile+": ") })
+	if n := s.IgnoredNote(); n != "" {
 		return []string{n}
 	}
 	return nil
