@@ -45,26 +45,17 @@ func split(file, sql string, firstLine int) (stmts []Statement, noTx bool, err e
 	if err != nil {
 		return nil, false, syntaxError(file, sql, firstLine, err)
 	}
-	scan, err := pg_query.Scan(sql)
+	starts, err := statementStarts(sql, tree)
 	if err != nil {
 		return nil, false, &LoadError{File: file, Line: firstLine, Problem: "cannot scan SQL: " + err.Error(), Fix: "fix the SQL so PostgreSQL can parse it"}
 	}
-	for _, raw := range tree.Stmts {
+	for i, raw := range tree.Stmts {
 		loc := int(raw.StmtLocation)
 		end := len(sql)
 		if raw.StmtLen > 0 {
 			end = loc + int(raw.StmtLen)
 		}
-		// stmt_location includes the comments and blanks before a
-		// statement; its line is that of its first real token.
-		start := loc
-		for _, tok := range scan.Tokens {
-			if int(tok.Start) < loc || tok.Token == pg_query.Token_SQL_COMMENT || tok.Token == pg_query.Token_C_COMMENT {
-				continue
-			}
-			start = int(tok.Start)
-			break
-		}
+		start := starts[i]
 		if start > end {
 			start = loc
 		}
@@ -115,8 +106,9 @@ func checkBlock(file, sql string, firstLine int) (Statement, bool, error) {
 	return Statement{SQL: text, Line: line, Parts: parts}, noTx, nil
 }
 
-// statementStarts is the offset of each statement's first real token
-// (stmt_location includes the comments and blanks before it).
+// statementStarts is the offset of each statement's first real token:
+// stmt_location includes the comments and blanks before a statement, and
+// its line is that of its first real token.
 func statementStarts(sql string, tree *pg_query.ParseResult) ([]int, error) {
 	scan, err := pg_query.Scan(sql)
 	if err != nil {
