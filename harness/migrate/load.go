@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -133,6 +134,14 @@ func build(source string, files []sourceFile, opts Options) (*Set, error) {
 		return nil, err
 	}
 	ms := l.ms
+	if layout == LayoutGolangMigrate || layout == LayoutGoose {
+		// Both tools keep versions as 64-bit integers and refuse longer ones.
+		for _, m := range ms {
+			if _, err := strconv.ParseInt(m.Version, 10, 64); err != nil {
+				return nil, &LoadError{File: m.Up.File, Problem: fmt.Sprintf("version %s does not fit the 64-bit integer %s keeps versions in", m.Version, layout), Fix: "a folder with 20-digit versions and .postgres. files is pop's (Ory): pass --layout pop"}
+			}
+		}
+	}
 	sort.SliceStable(ms, func(i, j int) bool { return versionLess(ms[i].Version, ms[j].Version) })
 	if layout == LayoutGoose && len(ms) > 0 {
 		// goose keeps version 0 for its initial row and refuses it.

@@ -233,6 +233,11 @@ func TestLoadDirBadInput(t *testing.T) {
 			errs:  []string{"20240101000000_a.sql:1: '-- migrate:down' before '-- migrate:up'"},
 		},
 		{
+			name:  "golang-migrate version beyond 64 bits",
+			files: map[string]string{"20210101000001000000_a.up.sql": "SELECT 1;"},
+			errs:  []string{"20210101000001000000_a.up.sql: version 20210101000001000000 does not fit the 64-bit integer golang-migrate keeps versions in", "--layout pop"},
+		},
+		{
 			name:  "NUL byte",
 			files: map[string]string{"000001_a.up.sql": "SELECT 1;\n\x00DROP TABLE a;\n"},
 			errs:  []string{"000001_a.up.sql:2: NUL byte at byte offset 10", "remove it"},
