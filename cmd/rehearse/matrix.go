@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/rehearse-dev/rehearse/harness/matrix"
+	"github.com/rehearse-dev/rehearse/harness/migrate"
 	"github.com/rehearse-dev/rehearse/harness/rehearsal"
 	"github.com/spf13/cobra"
 )
@@ -48,8 +49,8 @@ Exit codes: 0 nothing blocking, 1 a blocking finding, 2 the harness failed.`,
 	f.StringVar(&o.RepoDir, "repo", ".", "git repository, with --git")
 	f.StringVar(&o.From, "from", "", "release N: last migration version, release name or (with --git) ref")
 	f.StringVar(&o.To, "to", "", "release N+1: last migration version, release name or ref (default: the newest)")
-	f.StringVar(&o.Layout, "layout", "", "golang-migrate | goose | dbmate (default: detected)")
-	f.StringVar(&o.Bookkeeping, "bookkeeping", "", "golang-migrate | goose | dbmate | none (default: the layout's tool)")
+	f.StringVar(&o.Layout, "layout", "", strings.Join(migrate.LayoutNames(), " | ")+" (default: detected)")
+	f.StringVar(&o.Bookkeeping, "bookkeeping", "", strings.Join(migrate.BookkeepingNames, " | ")+" (default: the layout's tool)")
 	f.StringVar(&o.OldQueries, "old-queries", "", "SQL release N runs, one probe per statement (';' + newline)")
 	f.StringVar(&o.Out, "out", "", "report folder (default reports/<run-id>)")
 	f.Int64Var(&o.Seed, "seed", 1, "data generator seed (same seed, same data)")

@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -106,11 +108,12 @@ func TestMatrixBadInput(t *testing.T) {
 		args  []string
 		want  []string
 	}{
-		{"malformed file name", withFile("3-oops.sql", "SELECT 1;"), nil, []string{"3-oops.sql", "rename it"}},
+		{"NUL byte in a migration", withFile("003_c.up.sql", "SELECT 1;\x00DROP TABLE t;\n"), nil, []string{"003_c.up.sql:1: NUL byte at byte offset 9"}},
+		{"goose Go migration in the window", map[string]string{"001_t.sql": "-- +goose Up\nCREATE TABLE t (id int);\n", "002_fill.go": "package m\n// goose.AddMigration\n"}, nil, []string{"002_fill.go", "goose Go migrations"}},
 		{"duplicate versions", withFile("0002_b.up.sql", "SELECT 1;"), nil, []string{"002_a.up.sql", "0002_b.up.sql"}},
 		{"down without up", withFile("003_c.down.sql", "SELECT 1;"), nil, []string{"003_c.down.sql"}},
 		{"SQL syntax error in up", withFile("003_c.up.sql", "SELECT 1;\nALTER TABLE t ADD COLUMN;\n"), nil, []string{"003_c.up.sql:2", "syntax error"}},
-		{"unknown layout", good, []string{"--layout", "flyway"}, []string{"flyway"}},
+		{"unknown layout", good, []string{"--layout", "liquibase"}, []string{"liquibase"}},
 		{"unknown release or version", good, []string{"--from", "9.9"}, []string{"9.9"}},
 		{"no PostgreSQL binaries", good, []string{"--pg-bin", "/nonexistent"}, []string{"--pg-bin /nonexistent", "apt-get install postgresql", "--backend docker"}},
 		{"unwritable --out", good, []string{"--out", "/proc/rehearse-out"}, []string{"--out /proc/rehearse-out"}},
@@ -160,4 +163,40 @@ func TestMatrixDefectsAreVerdicts(t *testing.T) {
 	assert.Equal(t, matrix.VerdictBroken, rep.Results[1].Verdict)
 	assert.Equal(t, "42P01", rep.Results[1].Checks.Up.SQLState)
 	assert.Equal(t, 2, rep.Results[1].Checks.Up.Line)
+}
+
+// TestMatrixLayouts runs `rehearse matrix` on each real-world layout's
+// fixture: every run gives a matrix of N+1's migrations, and the files the
+// tool ignores are listed once in the report's notes.
+func TestMatrixLayouts(t *testing.T) {
+	tests := []struct {
+		dir, from string
+		ids       []string
+		note      string
+	}{
+		{"pop", "20210101000001000000", []string{"20210101000002000000_identities", "20210101000003000000_identities_state"}, "9 file(s) of ../../harness/migrate/testdata/pop not run, as pop does not run them either. another dialect's file (pop runs only the postgres and dialect-less files on PostgreSQL): 20210101000001000000_networks.mysql.down.sql, 20210101000001000000_networks.mysql.up.sql, 20210101000001000000_networks.sqlite3.up.sql, 20210101000002000000_identities.mysql.down.sql"},
+		{"flyway", "1.1", []string{"1.9_add_age", "1.10_index_email"}, "1 file(s) of ../../harness/migrate/testdata/flyway not run, as flyway does not run them either"},
+		{"sql-migrate", "1", []string{"2_touch", "10_index_name"}, ""},
+		{"golang-migrate-stray", "1", []string{"000002_email"}, "not named NNN_name.up.sql / NNN_name.down.sql (golang-migrate ignores it): README.md, seed.sql"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.dir, func(t *testing.T) {
+			out := t.TempDir()
+			text, code := runRoot(t, "matrix", "--migrations", filepath.Join("../../harness/migrate/testdata", tc.dir), "--from", tc.from, "--out", out, "--rows", "20")
+			require.Contains(t, []int{0, 1}, code, text)
+			b, err := os.ReadFile(filepath.Join(out, "matrix.json"))
+			require.NoError(t, err)
+			var rep matrix.Report
+			require.NoError(t, json.Unmarshal(b, &rep))
+			var ids []string
+			for _, r := range rep.Results {
+				ids = append(ids, r.Version+"_"+r.Name)
+				assert.Equal(t, matrix.StatusOK, r.Checks.Up.Status, "%s up: %s", r.Version, r.Checks.Up.Error)
+			}
+			assert.Equal(t, tc.ids, ids)
+			if tc.note != "" {
+				assert.True(t, slices.ContainsFunc(rep.Notes, func(n string) bool { return strings.Contains(n, tc.note) }), "notes: %q", rep.Notes)
+			}
+		})
+	}
 }

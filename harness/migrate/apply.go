@@ -122,10 +122,32 @@ func runStatement(ctx context.Context, conn *pgx.Conn, s *Script, i int, st Stat
 			return &ApplyError{File: s.File, Line: st.Line, Statement: st.SQL, Message: fmt.Sprintf("before statement %d: %v", i+1, err), Err: err}
 		}
 	}
-	if _, err := conn.Exec(ctx, st.SQL); err != nil {
-		return applyError(s, st, err)
+	if part, err := execStatement(ctx, conn, st); err != nil {
+		return applyErrorIn(s, st, part, err)
 	}
 	return nil
+}
+
+// execStatement runs st; for a block of several statements, part is the index of
+// the one that failed: each statement of a simple-protocol query returns
+// its own result, so the results read before the error count those done.
+func execStatement(ctx context.Context, conn *pgx.Conn, st Statement) (part int, err error) {
+	if len(st.Parts) < 2 {
+		_, err := conn.Exec(ctx, st.SQL)
+		return 0, err
+	}
+	mrr := conn.PgConn().Exec(ctx, st.SQL)
+	done := 0
+	for mrr.NextResult() {
+		if _, err := mrr.ResultReader().Close(); err != nil {
+			break
+		}
+		done++
+	}
+	if err := mrr.Close(); err != nil {
+		return min(done, len(st.Parts)-1), err
+	}
+	return 0, nil
 }
 
 func afterLast(s *Script, hook Hook) error {
@@ -139,14 +161,32 @@ func afterLast(s *Script, hook Hook) error {
 	return nil
 }
 
-func applyError(s *Script, st Statement, err error) *ApplyError {
+func applyError(s *Script, st Statement, err error) *ApplyError { return applyErrorIn(s, st, 0, err) }
+
+// applyErrorIn places the error at its own line: PostgreSQL's position
+// when it gives one, else the failed part of a block, moved to the line
+// inside a DO body that PostgreSQL's context names.
+func applyErrorIn(s *Script, st Statement, part int, err error) *ApplyError {
 	ae := &ApplyError{File: s.File, Line: st.Line, Statement: st.SQL, Message: err.Error(), Err: err}
 	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		ae.SQLState, ae.Severity, ae.Message, ae.Detail = pgErr.Code, pgErr.Severity, pgErr.Message, pgErr.Detail
-		if pgErr.Position > 0 && st.SQL != "" {
-			ae.Line += strings.Count(st.SQL[:byteOffset(st.SQL, int(pgErr.Position)-1)], "\n")
-		}
+	if !errors.As(err, &pgErr) {
+		return ae
+	}
+	ae.SQLState, ae.Severity, ae.Message, ae.Detail = pgErr.Code, pgErr.Severity, pgErr.Message, pgErr.Detail
+	if st.SQL == "" {
+		return ae
+	}
+	if pgErr.Position > 0 {
+		ae.Line += strings.Count(st.SQL[:byteOffset(st.SQL, int(pgErr.Position)-1)], "\n")
+		return ae
+	}
+	start := 0
+	if part < len(st.Parts) {
+		start = st.Parts[part]
+	}
+	ae.Line += strings.Count(st.SQL[:start], "\n")
+	if off, ok := doBodyLine(st.SQL[start:], pgErr.Where); ok {
+		ae.Line += off
 	}
 	return ae
 }

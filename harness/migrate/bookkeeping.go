@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -19,7 +21,7 @@ var ErrNoDown = errors.New("no down script")
 // Bookkeeping records applied migrations the way one migration tool does,
 // so a rehearsed schema-revert edits the same rows a runbook would.
 type Bookkeeping interface {
-	Name() string  // "golang-migrate" | "goose" | "dbmate" | "none"
+	Name() string  // one of BookkeepingNames
 	Table() string // the table the tool keeps, "" for none
 	// Ensure creates the table exactly as the tool does (no-op when it exists).
 	Ensure(ctx context.Context, conn *pgx.Conn) error
@@ -36,7 +38,7 @@ type Bookkeeping interface {
 }
 
 // BookkeepingNames lists the names BookkeepingFor accepts.
-var BookkeepingNames = []string{"golang-migrate", "goose", "dbmate", "none"}
+var BookkeepingNames = []string{"golang-migrate", "goose", "dbmate", "pop", "popx", "flyway", "sql-migrate", "none"}
 
 // BookkeepingFor returns the adapter called name.
 func BookkeepingFor(name string) (Bookkeeping, error) {
@@ -47,6 +49,14 @@ func BookkeepingFor(name string) (Bookkeeping, error) {
 		return goose{}, nil
 	case "dbmate":
 		return dbmate{}, nil
+	case "pop":
+		return pop{}, nil
+	case "popx":
+		return pop{wide: true}, nil
+	case "flyway":
+		return flyway{started: &sync.Map{}}, nil
+	case "sql-migrate":
+		return sqlMigrate{}, nil
 	case "none":
 		return none{}, nil
 	}
@@ -54,13 +64,16 @@ func BookkeepingFor(name string) (Bookkeeping, error) {
 }
 
 // Detect tells the bookkeeping of the database on conn from the table it
-// has: goose_db_version, or schema_migrations shaped by golang-migrate
-// (version bigint, dirty boolean) or dbmate (version varchar).
+// has: goose_db_version, schema_migrations shaped by golang-migrate
+// (version bigint, dirty boolean) or dbmate (version varchar),
+// schema_migration (pop; popx with version_self), flyway_schema_history or
+// gorp_migrations (sql-migrate).
 func Detect(ctx context.Context, conn *pgx.Conn) (Bookkeeping, error) {
 	rows, err := conn.Query(ctx, `
 		SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod)
 		FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
-		WHERE c.oid IN (to_regclass('schema_migrations'), to_regclass('goose_db_version'))
+		WHERE c.oid IN (to_regclass('schema_migrations'), to_regclass('goose_db_version'), to_regclass('schema_migration'),
+		                to_regclass('flyway_schema_history'), to_regclass('gorp_migrations'))
 		  AND a.attnum > 0 AND NOT a.attisdropped
 		ORDER BY c.relname, a.attnum`)
 	if err != nil {
@@ -80,13 +93,25 @@ func Detect(ctx context.Context, conn *pgx.Conn) (Bookkeeping, error) {
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("detect bookkeeping: %w", err)
 	}
+	var found []string
+	for rel := range cols {
+		found = append(found, rel)
+	}
+	if len(found) > 1 {
+		slices.Sort(found)
+		return nil, fmt.Errorf("detect bookkeeping: several bookkeeping tables exist (%s); pass --bookkeeping to say which the app uses", strings.Join(found, ", "))
+	}
 	sm, hasSM := cols["schema_migrations"]
-	_, hasGoose := cols["goose_db_version"]
 	switch {
-	case hasGoose && hasSM:
-		return nil, fmt.Errorf("detect bookkeeping: both goose_db_version and schema_migrations exist; pass --bookkeeping to say which the app uses")
-	case hasGoose:
+	case cols["goose_db_version"] != nil:
 		return goose{}, nil
+	case cols["schema_migration"] != nil:
+		_, wide := cols["schema_migration"]["version_self"]
+		return pop{wide: wide}, nil
+	case cols["flyway_schema_history"] != nil:
+		return flyway{started: &sync.Map{}}, nil
+	case cols["gorp_migrations"] != nil:
+		return sqlMigrate{}, nil
 	case hasSM && sm["dirty"] == "boolean" && sm["version"] == "bigint":
 		return golangMigrate{}, nil
 	case hasSM && strings.HasPrefix(sm["version"], "character varying"):
@@ -203,7 +228,7 @@ func inCurrentSchema(ctx context.Context, conn *pgx.Conn, table string) (string,
 func versionNumber(m *Migration) (int64, error) {
 	n, err := strconv.ParseInt(m.Version, 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("version %q of %s is not a 64-bit number: %w", m.Version, m.ID(), err)
+		return 0, fmt.Errorf("version %q of %s does not fit the bigint this tool records versions in (%v); a 20-digit pop/Ory version needs --layout pop (bookkeeping popx), a Flyway version --layout flyway", m.Version, m.ID(), err)
 	}
 	return n, nil
 }

@@ -248,7 +248,7 @@ func TestDetectRefusesAmbiguousTables(t *testing.T) {
 	tests := []struct {
 		name, setup, err string
 	}{
-		{name: "both tools", setup: "CREATE TABLE goose_db_version (id int); CREATE TABLE schema_migrations (version bigint, dirty boolean);", err: "both goose_db_version and schema_migrations exist"},
+		{name: "both tools", setup: "CREATE TABLE goose_db_version (id int); CREATE TABLE schema_migrations (version bigint, dirty boolean);", err: "several bookkeeping tables exist (goose_db_version, schema_migrations)"},
 		{name: "unknown shape", setup: "CREATE TABLE schema_migrations (id int, applied_at timestamptz);", err: "neither golang-migrate's"},
 	}
 	for _, tc := range tests {
@@ -263,9 +263,9 @@ func TestDetectRefusesAmbiguousTables(t *testing.T) {
 }
 
 func TestBookkeepingForUnknown(t *testing.T) {
-	_, err := BookkeepingFor("flyway")
+	_, err := BookkeepingFor("liquibase")
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), `unknown bookkeeping "flyway": use one of golang-migrate, goose, dbmate, none`)
+	assert.Contains(t, err.Error(), `unknown bookkeeping "liquibase": use one of golang-migrate, goose, dbmate, pop, popx, flyway, sql-migrate, none`)
 }
 
 // TestBookkeepingInMigrationTransaction: goose and dbmate record the version

@@ -47,14 +47,18 @@ func LoadGit(ctx context.Context, repoDir, ref, dir string, opts Options) (*Set,
 			continue
 		}
 		f := strings.Fields(meta)
-		if len(f) != 3 || f[1] != "blob" || !strings.HasSuffix(name, ".sql") || strings.HasPrefix(name, ".") {
+		if len(f) != 3 || f[1] != "blob" || strings.HasPrefix(name, ".") {
 			continue
 		}
-		body, err := git(ctx, top, "cat-file", "blob", f[2])
-		if err != nil {
-			return nil, fmt.Errorf("read %s:%s: %w", ref, name, err)
+		sf := sourceFile{name: name, path: source + "/" + name}
+		if readable(name) {
+			body, err := git(ctx, top, "cat-file", "blob", f[2])
+			if err != nil {
+				return nil, fmt.Errorf("read %s:%s: %w", ref, name, err)
+			}
+			sf.body = body
 		}
-		files = append(files, sourceFile{name: name, path: source + "/" + name, body: strings.TrimPrefix(body, "\uFEFF")})
+		files = append(files, sf)
 	}
 	return build(source, files, opts)
 }

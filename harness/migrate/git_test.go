@@ -77,6 +77,8 @@ func TestLoadGit(t *testing.T) {
 				got = append(got, m.Version)
 			}
 			assert.Equal(t, tc.versions, got)
+			// golang-migrate ignores the README; the set lists it.
+			assert.Equal(t, []string{"README.md: not named NNN_name.up.sql / NNN_name.down.sql (golang-migrate ignores it)"}, s.Ignored)
 			if tc.source != "" {
 				assert.Equal(t, tc.source, s.Source)
 				assert.Equal(t, tc.source+"/000001_create_users.up.sql", s.Migrations[0].Up.File)

@@ -71,7 +71,7 @@ var reGooseAnnotation = regexp.MustCompile(`^--\s*\+goose\s+(.*?)\s*$`)
 // (github.com/pressly/goose/v3 internal/sqlparser/parser.go, v3.30.0); the
 // statements inside a section are split by the PostgreSQL parser instead of
 // goose's "line ends with ;" rule.
-func parseGoose(f sourceFile) (up, down *Script, err error) {
+func parseGoose(f sourceFile, body string) (up, down *Script, err error) {
 	const (
 		start = iota
 		inUp
@@ -80,7 +80,7 @@ func parseGoose(f sourceFile) (up, down *Script, err error) {
 	state, inBlock, noTx := start, false, false
 	var upSec, downSec section
 	cur := &upSec
-	lines := strings.SplitAfter(f.body, "\n")
+	lines := strings.SplitAfter(body, "\n")
 	fail := func(ln int, problem, fix string) (*Script, *Script, error) {
 		return nil, nil, &LoadError{File: f.path, Line: ln, Problem: problem, Fix: fix}
 	}
@@ -164,11 +164,11 @@ var reDbmateDirective = regexp.MustCompile(`^--\s*migrate:(up|down)\b(.*)$`)
 // "-- migrate:up" line, then an optional "-- migrate:down" line, each with
 // options such as transaction:false. dbmate itself refuses a file without
 // a down block; here that is a migration without down (verdict broken).
-func parseDbmate(f sourceFile) (up, down *Script, err error) {
+func parseDbmate(f sourceFile, body string) (up, down *Script, err error) {
 	var upSec, downSec section
 	var upOpts, downOpts string
 	var cur *section
-	lines := strings.SplitAfter(f.body, "\n")
+	lines := strings.SplitAfter(body, "\n")
 	for i, line := range lines {
 		ln := i + 1
 		t := strings.TrimSpace(line)

@@ -3,36 +3,54 @@ package migrate
 import (
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // sourceFile is one file of a migration folder, wherever it was read from.
 type sourceFile struct {
 	name string // base name
 	path string // shown in errors and Script.File
-	body string
+	body string // raw, BOM included; "" for files no layout reads
+}
+
+// readable tells which files' contents a layout may need: migrations and
+// the files the harness must refuse (goose Go migrations, fizz).
+func readable(name string) bool {
+	switch path.Ext(name) {
+	case ".sql", ".go", ".fizz":
+		return true
+	}
+	return false
 }
 
 // LoadDir reads the migration set in dir.
 func LoadDir(dir string, opts Options) (*Set, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, fmt.Errorf("read migrations folder: %w; point --migrations at the folder holding the *.sql files", err)
+		return nil, fmt.Errorf("read migrations folder: %w; point --migrations at the folder holding the migration files", err)
 	}
 	var files []sourceFile
 	for _, e := range entries {
-		if e.IsDir() || !strings.HasSuffix(e.Name(), ".sql") || strings.HasPrefix(e.Name(), ".") {
+		if !e.Type().IsRegular() || strings.HasPrefix(e.Name(), ".") {
 			continue
 		}
 		p := filepath.Join(dir, e.Name())
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return nil, fmt.Errorf("read migration: %w", err)
+		f := sourceFile{name: e.Name(), path: p}
+		if readable(e.Name()) {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return nil, fmt.Errorf("read migration: %w", err)
+			}
+			f.body = string(b)
 		}
-		files = append(files, sourceFile{name: e.Name(), path: p, body: strings.TrimPrefix(string(b), "\uFEFF")})
+		files = append(files, f)
 	}
 	return build(dir, files, opts)
 }
@@ -43,50 +61,86 @@ var (
 	reUpDownSuffix  = regexp.MustCompile(`\.(up|down)\.sql$`)
 	reGooseUp       = regexp.MustCompile(`(?mi)^--\s*\+goose\s+up\s*$`)
 	reDbmateUp      = regexp.MustCompile(`(?m)^--\s*migrate:up(\s*$|\s+\S+)`)
+	reSQLMigrateUp  = regexp.MustCompile(`(?m)^--\s*\+migrate\s+Up\b`)
+	reGoMigration   = regexp.MustCompile(`^([0-9]+)_.+\.go$`)
 )
 
 // detect tells a file's layout from its name and content ("" = no sign).
 func detect(f sourceFile) Layout {
 	switch {
+	case strings.HasSuffix(f.name, ".fizz"):
+		return LayoutPop
+	case popDialectFile(f.name):
+		return LayoutPop
+	case reFlywayAny.MatchString(f.name):
+		return LayoutFlyway
 	case reUpDownSuffix.MatchString(f.name):
 		return LayoutGolangMigrate
+	case !strings.HasSuffix(f.name, ".sql"):
+		return ""
 	case reGooseUp.MatchString(f.body):
 		return LayoutGoose
 	case reDbmateUp.MatchString(f.body):
 		return LayoutDbmate
+	case reSQLMigrateUp.MatchString(f.body):
+		return LayoutSQLMigrate
 	}
 	return ""
 }
 
+// loaded is what a layout's builder makes of a folder.
+type loaded struct {
+	ms         []*Migration
+	ignored    []string
+	unrunnable []Unrunnable
+}
+
+func (l *loaded) ignore(f sourceFile, why string) {
+	l.ignored = append(l.ignored, f.name+": "+why)
+}
+
 func build(source string, files []sourceFile, opts Options) (*Set, error) {
 	if len(files) == 0 {
-		return nil, fmt.Errorf("%s: no migration files (*.sql) found; point --migrations at the folder holding them", source)
+		return nil, fmt.Errorf("%s: no migration files found; point --migrations at the folder holding them", source)
 	}
 	layout := opts.Layout
-	switch layout {
-	case "":
+	if layout == "" {
 		var err error
 		if layout, err = detectLayout(source, files); err != nil {
 			return nil, err
 		}
-	case LayoutGolangMigrate, LayoutGoose, LayoutDbmate:
-	default:
-		return nil, fmt.Errorf("unknown layout %q: use one of golang-migrate, goose, dbmate (or leave it empty to detect)", layout)
+	} else if !slices.Contains(Layouts, layout) {
+		return nil, fmt.Errorf("unknown layout %q: use one of %s (or leave it empty to detect)", layout, strings.Join(LayoutNames(), ", "))
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].name < files[j].name })
 
-	var ms []*Migration
+	var l loaded
 	var err error
 	switch layout {
 	case LayoutGolangMigrate:
-		ms, err = buildGolangMigrate(files)
+		err = buildGolangMigrate(&l, files)
 	case LayoutGoose:
-		ms, err = buildSingleFile(files, parseGoose)
+		err = buildSingleFile(&l, files, parseGoose, "goose")
 	case LayoutDbmate:
-		ms, err = buildSingleFile(files, parseDbmate)
+		err = buildSingleFile(&l, files, parseDbmate, "dbmate")
+	case LayoutSQLMigrate:
+		err = buildSingleFile(&l, files, parseSQLMigrate, "sql-migrate")
+	case LayoutPop:
+		err = buildPop(&l, files)
+	case LayoutFlyway:
+		err = buildFlyway(&l, files)
 	}
 	if err != nil {
 		return nil, err
+	}
+	ms := l.ms
+	if layout == LayoutGolangMigrate || layout == LayoutGoose {
+		// Both tools keep versions as 64-bit integers and refuse longer ones.
+		for _, m := range ms {
+			if _, err := strconv.ParseInt(m.Version, 10, 64); err != nil {
+				return nil, &LoadError{File: m.Up.File, Problem: fmt.Sprintf("version %s does not fit the 64-bit integer %s keeps versions in", m.Version, layout), Fix: "a folder with 20-digit versions and .postgres. files is pop's (Ory): pass --layout pop"}
+			}
+		}
 	}
 	sort.SliceStable(ms, func(i, j int) bool { return versionLess(ms[i].Version, ms[j].Version) })
 	if layout == LayoutGoose && len(ms) > 0 {
@@ -101,7 +155,10 @@ func build(source string, files []sourceFile, opts Options) (*Set, error) {
 			return nil, fmt.Errorf("duplicate version %s: %s and %s; renumber one of them", b.Version, a.Up.File, b.Up.File)
 		}
 	}
-	return &Set{Layout: layout, Source: source, Migrations: ms}, nil
+	if len(ms) == 0 && len(l.unrunnable) == 0 {
+		return nil, fmt.Errorf("%s: no %s migrations found (ignored: %s); point --migrations at the folder holding them, or pass --layout", source, layout, list(l.ignored))
+	}
+	return &Set{Layout: layout, Source: source, Migrations: ms, Ignored: l.ignored, Unrunnable: l.unrunnable}, nil
 }
 
 func detectLayout(source string, files []sourceFile) (Layout, error) {
@@ -114,13 +171,22 @@ func detectLayout(source string, files []sourceFile) (Layout, error) {
 			unknown = append(unknown, f.name)
 		}
 	}
+	// pop's dialect-less files are named like golang-migrate's: one
+	// dialect or fizz file makes the folder pop's.
+	if len(found[LayoutPop]) > 0 && len(found[LayoutGolangMigrate]) > 0 {
+		found[LayoutPop] = append(found[LayoutPop], found[LayoutGolangMigrate]...)
+		delete(found, LayoutGolangMigrate)
+	}
 	switch len(found) {
 	case 1:
 		for l := range found {
 			return l, nil
 		}
 	case 0:
-		return "", fmt.Errorf("%s: unknown migration layout: none of %s is named NNN_name.up.sql/.down.sql (golang-migrate) or has a '-- +goose Up' (goose) or '-- migrate:up' (dbmate) line; rename or annotate the files, or pass --layout", source, list(unknown))
+		if !slices.ContainsFunc(files, func(f sourceFile) bool { return strings.HasSuffix(f.name, ".sql") }) {
+			return "", fmt.Errorf("%s: no migration files (*.sql) found (only %s); point --migrations at the folder holding them", source, list(unknown))
+		}
+		return "", fmt.Errorf("%s: unknown migration layout: none of %s is named NNN_name.up.sql/.down.sql (golang-migrate, pop) or V1__name.sql (Flyway) or has a '-- +goose Up' (goose), '-- migrate:up' (dbmate) or '-- +migrate Up' (sql-migrate) line; rename or annotate the files, or pass --layout", source, list(unknown))
 	}
 	var parts []string
 	for _, l := range Layouts {
@@ -139,18 +205,46 @@ func list(names []string) string {
 	return fmt.Sprintf("%s and %d more", strings.Join(names[:3], ", "), len(names)-3)
 }
 
-func buildGolangMigrate(files []sourceFile) ([]*Migration, error) {
+// text is f's content once checked readable, without a UTF-8 BOM.
+func (f sourceFile) text() (string, error) {
+	if i := strings.IndexByte(f.body, 0); i >= 0 {
+		return "", &LoadError{File: f.path, Line: lineAt(f.body, i), Problem: fmt.Sprintf("NUL byte at byte offset %d", i), Fix: "remove it (the file is binary or corrupt; PostgreSQL would cut the SQL there)"}
+	}
+	if !utf8.ValidString(f.body) {
+		i := 0
+		for i < len(f.body) {
+			r, size := utf8.DecodeRuneInString(f.body[i:])
+			if r == utf8.RuneError && size <= 1 {
+				break
+			}
+			i += size
+		}
+		return "", &LoadError{File: f.path, Line: lineAt(f.body, i), Problem: fmt.Sprintf("invalid UTF-8 at byte offset %d", i), Fix: "save the file as UTF-8"}
+	}
+	return strings.TrimPrefix(f.body, "\uFEFF"), nil
+}
+
+// lineAt is the 1-based line holding byte offset off of s.
+func lineAt(s string, off int) int { return strings.Count(s[:off], "\n") + 1 }
+
+func buildGolangMigrate(l *loaded, files []sourceFile) error {
 	byVersion := map[string]*Migration{}
 	var order []string
 	for _, f := range files {
 		m := reGolangMigrate.FindStringSubmatch(f.name)
 		if m == nil {
-			return nil, &LoadError{File: f.path, Problem: "file name does not match the golang-migrate pattern NNN_name.up.sql / NNN_name.down.sql", Fix: "rename it, e.g. 000001_create_users.up.sql"}
+			// golang-migrate skips what its pattern does not parse.
+			l.ignore(f, "not named NNN_name.up.sql / NNN_name.down.sql (golang-migrate ignores it)")
+			continue
 		}
 		version, name, dir := m[1], m[2], m[3]
-		s, err := scriptOf(f.path, f.body, 1, f.body)
+		body, err := f.text()
 		if err != nil {
-			return nil, err
+			return err
+		}
+		s, err := scriptOf(f.path, body, 1, body)
+		if err != nil {
+			return err
 		}
 		key, _ := normVersion(version)
 		mig := byVersion[key]
@@ -161,45 +255,62 @@ func buildGolangMigrate(files []sourceFile) ([]*Migration, error) {
 		}
 		if dir == "up" {
 			if mig.Up != nil {
-				return nil, fmt.Errorf("duplicate version %s: %s and %s; renumber one of them", version, mig.Up.File, f.path)
+				return fmt.Errorf("duplicate version %s: %s and %s; renumber one of them", version, mig.Up.File, f.path)
 			}
 			mig.Up, mig.Version, mig.Name = s, version, name
-			mig.Comment = leadingComment(f.body)
+			mig.Comment = leadingComment(body)
 		} else {
 			if mig.Down != nil {
-				return nil, fmt.Errorf("duplicate version %s: %s and %s; renumber one of them", version, mig.Down.File, f.path)
+				return fmt.Errorf("duplicate version %s: %s and %s; renumber one of them", version, mig.Down.File, f.path)
 			}
 			mig.Down = s
 		}
 	}
-	var ms []*Migration
 	for _, k := range order {
 		mig := byVersion[k]
 		if mig.Up == nil {
-			return nil, &LoadError{File: mig.Down.File, Problem: "down file without an up file", Fix: fmt.Sprintf("add %s_%s.up.sql or remove the down file", mig.Version, mig.Name)}
+			return &LoadError{File: mig.Down.File, Problem: "down file without an up file", Fix: fmt.Sprintf("add %s_%s.up.sql or remove the down file", mig.Version, mig.Name)}
 		}
-		ms = append(ms, mig)
+		l.ms = append(l.ms, mig)
 	}
-	return ms, nil
+	return nil
 }
 
 // sectionParser turns one single-file migration into its scripts.
-type sectionParser func(f sourceFile) (up, down *Script, err error)
+type sectionParser func(f sourceFile, body string) (up, down *Script, err error)
 
-func buildSingleFile(files []sourceFile, parse sectionParser) ([]*Migration, error) {
-	var ms []*Migration
+// buildSingleFile reads goose, dbmate and sql-migrate folders: one
+// NNN_name.sql file per migration. Other files are ignored and listed;
+// goose's Go migrations cannot run here and are refused when a window
+// reaches them.
+func buildSingleFile(l *loaded, files []sourceFile, parse sectionParser, tool string) error {
 	for _, f := range files {
+		if tool == "goose" && strings.HasSuffix(f.name, ".go") && !strings.HasSuffix(f.name, "_test.go") {
+			if m := reGoMigration.FindStringSubmatch(f.name); m != nil {
+				l.unrunnable = append(l.unrunnable, Unrunnable{Version: m[1], Files: []string{f.path}, Reason: "goose Go migrations run only inside a goose binary built with them"})
+				continue
+			}
+		}
 		m := reNumbered.FindStringSubmatch(f.name)
 		if m == nil {
-			return nil, &LoadError{File: f.path, Problem: "file name does not match the pattern NNN_name.sql", Fix: "rename it, e.g. 20240101120000_create_users.sql or 00001_create_users.sql"}
+			if strings.HasSuffix(f.name, ".sql") && tool == "sql-migrate" {
+				// sql-migrate runs every .sql file, ordered by its number.
+				return &LoadError{File: f.path, Problem: "sql-migrate runs every .sql file, but this one has no leading number to order it by", Fix: "rename it, e.g. 20240101120000_" + f.name + ", or move it out of the folder"}
+			}
+			l.ignore(f, fmt.Sprintf("not named NNN_name.sql (%s ignores it)", tool))
+			continue
 		}
-		up, down, err := parse(f)
+		body, err := f.text()
 		if err != nil {
-			return nil, err
+			return err
 		}
-		ms = append(ms, &Migration{Version: m[1], Name: m[2], Up: up, Down: down, Comment: leadingComment(f.body)})
+		up, down, err := parse(f, body)
+		if err != nil {
+			return err
+		}
+		l.ms = append(l.ms, &Migration{Version: m[1], Name: m[2], Up: up, Down: down, Comment: leadingComment(body)})
 	}
-	return ms, nil
+	return nil
 }
 
 // scriptOf splits text (found at line firstLine of file) into a Script.
@@ -240,5 +351,5 @@ func leadingComment(body string) string {
 }
 
 func isAnnotation(line string) bool {
-	return strings.Contains(line, "+goose") || reDbmateDirective.MatchString(line)
+	return strings.Contains(line, "+goose") || strings.Contains(line, "+migrate") || reDbmateDirective.MatchString(line)
 }

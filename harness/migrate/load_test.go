@@ -141,16 +141,6 @@ func TestLoadDirBadInput(t *testing.T) {
 		errs  []string // substrings of the error
 	}{
 		{
-			name:  "malformed golang-migrate name",
-			files: map[string]string{"000001_a.up.sql": "SELECT 1;", "add_users.up.sql": "SELECT 1;"},
-			errs:  []string{"add_users.up.sql: file name does not match the golang-migrate pattern NNN_name.up.sql / NNN_name.down.sql", "rename it"},
-		},
-		{
-			name:  "malformed goose name",
-			files: map[string]string{"00001_a.sql": gooseFile, "create.sql": gooseFile},
-			errs:  []string{"create.sql: file name does not match the pattern NNN_name.sql"},
-		},
-		{
 			name:  "goose version zero",
 			files: map[string]string{"00000_a.sql": gooseFile},
 			errs:  []string{"00000_a.sql: goose migration version must be greater than zero"},
@@ -188,8 +178,8 @@ func TestLoadDirBadInput(t *testing.T) {
 		{
 			name:  "unknown layout option",
 			files: map[string]string{"000001_a.up.sql": "SELECT 1;"},
-			opts:  Options{Layout: "flyway"},
-			errs:  []string{`unknown layout "flyway"`, "golang-migrate, goose, dbmate"},
+			opts:  Options{Layout: "liquibase"},
+			errs:  []string{`unknown layout "liquibase"`, "golang-migrate, goose, dbmate, pop, flyway, sql-migrate"},
 		},
 		{
 			name:  "forced layout that does not fit",
@@ -241,6 +231,46 @@ func TestLoadDirBadInput(t *testing.T) {
 			name:  "dbmate down before up",
 			files: map[string]string{"20240101000000_a.sql": "-- migrate:down\nSELECT 1;\n-- migrate:up\nSELECT 2;\n"},
 			errs:  []string{"20240101000000_a.sql:1: '-- migrate:down' before '-- migrate:up'"},
+		},
+		{
+			name:  "golang-migrate version beyond 64 bits",
+			files: map[string]string{"20210101000001000000_a.up.sql": "SELECT 1;"},
+			errs:  []string{"20210101000001000000_a.up.sql: version 20210101000001000000 does not fit the 64-bit integer golang-migrate keeps versions in", "--layout pop"},
+		},
+		{
+			name:  "NUL byte",
+			files: map[string]string{"000001_a.up.sql": "SELECT 1;\n\x00DROP TABLE a;\n"},
+			errs:  []string{"000001_a.up.sql:2: NUL byte at byte offset 10", "remove it"},
+		},
+		{
+			name:  "invalid UTF-8",
+			files: map[string]string{"00001_a.sql": "-- +goose Up\nSELECT 'caf\xe9';\n"},
+			errs:  []string{"00001_a.sql:2: invalid UTF-8 at byte offset 24", "save the file as UTF-8"},
+		},
+		{
+			name:  "NUL byte in a pop postgres file",
+			files: map[string]string{"20210101000001000000_a.postgres.up.sql": "SELECT 1;\x00"},
+			errs:  []string{"20210101000001000000_a.postgres.up.sql:1: NUL byte at byte offset 9"},
+		},
+		{
+			name:  "sql-migrate file without a number",
+			files: map[string]string{"1_a.sql": "-- +migrate Up\nSELECT 1;\n", "init.sql": "-- +migrate Up\nSELECT 1;\n"},
+			errs:  []string{"init.sql: sql-migrate runs every .sql file", "rename it"},
+		},
+		{
+			name:  "sql-migrate unknown command",
+			files: map[string]string{"1_a.sql": "-- +migrate Up\n-- +migrate up\nSELECT 1;\n"},
+			errs:  []string{"1_a.sql:2: unknown sql-migrate command \"up\"", "case matters"},
+		},
+		{
+			name:  "Flyway undo without its migration",
+			files: map[string]string{"V1__a.sql": "SELECT 1;", "U2__b.sql": "SELECT 1;"},
+			errs:  []string{"U2__b.sql: undo file without a versioned migration"},
+		},
+		{
+			name:  "Flyway duplicate versions written differently",
+			files: map[string]string{"V1_1__a.sql": "SELECT 1;", "V1.1__b.sql": "SELECT 1;"},
+			errs:  []string{"duplicate version 1_1", "V1_1__a.sql", "V1.1__b.sql"},
 		},
 		{
 			name:  "dbmate SQL before up",

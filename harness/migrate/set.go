@@ -1,10 +1,13 @@
-// Package migrate reads migration sets (golang-migrate, goose and dbmate
-// layouts, from a folder or a git ref), applies their up and down scripts to
-// PostgreSQL, and keeps each tool's bookkeeping table the way the tool does.
+// Package migrate reads migration sets (golang-migrate, goose, dbmate, pop,
+// Flyway and sql-migrate layouts, from a folder or a git ref), applies their
+// up and down scripts to PostgreSQL, and keeps each tool's bookkeeping table
+// the way the tool does.
 package migrate
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -15,15 +18,31 @@ const (
 	LayoutGolangMigrate Layout = "golang-migrate" // NNN_name.up.sql + NNN_name.down.sql
 	LayoutGoose         Layout = "goose"          // NNN_name.sql with -- +goose Up / Down
 	LayoutDbmate        Layout = "dbmate"         // NNN_name.sql with -- migrate:up / down
+	LayoutPop           Layout = "pop"            // NNN_name[.dialect].up.sql / .down.sql (gobuffalo/pop, ory/x popx)
+	LayoutFlyway        Layout = "flyway"         // V1.1__name.sql + U1.1__name.sql
+	LayoutSQLMigrate    Layout = "sql-migrate"    // NNN_name.sql with -- +migrate Up / Down
 )
 
 // Layouts lists the layouts LoadDir and LoadGit understand.
-var Layouts = []Layout{LayoutGolangMigrate, LayoutGoose, LayoutDbmate}
+var Layouts = []Layout{LayoutGolangMigrate, LayoutGoose, LayoutDbmate, LayoutPop, LayoutFlyway, LayoutSQLMigrate}
+
+// LayoutNames is Layouts as strings, for flags and messages.
+func LayoutNames() []string {
+	out := make([]string, len(Layouts))
+	for i, l := range Layouts {
+		out[i] = string(l)
+	}
+	return out
+}
 
 // Statement is one SQL statement of a script.
 type Statement struct {
 	SQL  string
 	Line int // 1-based line in the script's File where the statement starts
+	// Parts are the byte offsets in SQL of the statements of a goose or
+	// sql-migrate StatementBegin/End block that holds several (nil
+	// otherwise), so an error names the one that failed.
+	Parts []int
 }
 
 // Script is the up or the down of a migration.
@@ -41,7 +60,7 @@ type Script struct {
 
 // Migration is one version of a set.
 type Migration struct {
-	Version string // as written, e.g. "000004" or "20240101120000"
+	Version string // as the tool stores it, e.g. "000004", "20240101120000" or Flyway's "1.1"
 	Name    string // e.g. "order_currency"
 	Up      *Script
 	Down    *Script // nil when there is no down file or section
@@ -57,6 +76,56 @@ type Set struct {
 	Layout     Layout
 	Source     string // the folder, or "REF:path"
 	Migrations []*Migration
+	// Ignored are the folder's files the tool ignores too, each as
+	// "name: why" (a report lists them, so nothing is skipped silently).
+	Ignored []string
+	// Unrunnable are migrations the tool runs but the harness cannot
+	// (goose Go migrations, pop .fizz files): Range refuses a window that
+	// reaches them.
+	Unrunnable []Unrunnable
+}
+
+// Unrunnable is a migration the harness sees but cannot run.
+type Unrunnable struct {
+	Version string // "" = every window (e.g. a Flyway repeatable migration)
+	Files   []string
+	Reason  string
+}
+
+// IgnoredNote says, in one line for a report, which files the layout's
+// tool ignores and why, grouped by reason ("" when none).
+func (s *Set) IgnoredNote() string {
+	if len(s.Ignored) == 0 {
+		return ""
+	}
+	var reasons []string
+	byReason := map[string][]string{}
+	for _, ig := range s.Ignored {
+		name, why, _ := strings.Cut(ig, ": ")
+		if _, ok := byReason[why]; !ok {
+			reasons = append(reasons, why)
+		}
+		byReason[why] = append(byReason[why], name)
+	}
+	parts := make([]string, len(reasons))
+	for i, why := range reasons {
+		parts[i] = fmt.Sprintf("%s: %s", why, strings.Join(byReason[why], ", "))
+	}
+	return fmt.Sprintf("%d file(s) of %s not run, as %s does not run them either. %s", len(s.Ignored), s.Source, s.Layout, strings.Join(parts, ". "))
+}
+
+// DefaultBookkeeping is the bookkeeping of the layout's own tool. A pop
+// set with versions longer than pop's varchar(14) is Ory's popx, whose
+// table holds them.
+func (s *Set) DefaultBookkeeping() string {
+	if s.Layout == LayoutPop {
+		for _, m := range s.Migrations {
+			if len(m.Version) > 14 {
+				return "popx"
+			}
+		}
+	}
+	return string(s.Layout)
 }
 
 // Options tune loading.
@@ -86,6 +155,11 @@ func (s *Set) Range(from, to string) (base, next []*Migration, err error) {
 	if len(s.Migrations) == 0 {
 		return nil, nil, fmt.Errorf("%s: the migration set is empty", s.Source)
 	}
+	for _, v := range []string{from, to} {
+		if err := s.unrunnableVersion(v); err != nil {
+			return nil, nil, err
+		}
+	}
 	fi := -1
 	if from != "" && from != "0" {
 		if fi = s.Index(from); fi < 0 {
@@ -101,7 +175,51 @@ func (s *Set) Range(from, to string) (base, next []*Migration, err error) {
 	if ti < fi {
 		return nil, nil, fmt.Errorf("--to %s comes before --from %s in %s: swap them", to, from, s.Source)
 	}
+	// With no --to the window is the whole folder, whatever comes last.
+	last := ""
+	if to != "" {
+		last = s.Migrations[ti].Version
+	}
+	if err := s.checkRunnable(last); err != nil {
+		return nil, nil, err
+	}
 	return s.Migrations[:fi+1], s.Migrations[fi+1 : ti+1], nil
+}
+
+// unrunnableVersion refuses --from or --to naming a migration the harness
+// cannot run.
+func (s *Set) unrunnableVersion(v string) error {
+	key, ok := normVersion(v)
+	if !ok {
+		return nil
+	}
+	for _, u := range s.Unrunnable {
+		if k, _ := normVersion(u.Version); u.Version != "" && k == key {
+			return fmt.Errorf("%s: version %s is %s (%s); end the window before it", s.Source, v, strings.Join(u.Files, ", "), u.Reason)
+		}
+	}
+	return nil
+}
+
+// checkRunnable refuses a window up to version to ("" = all) that holds a migration
+// the harness cannot run: skipping it would make every later verdict
+// wrong (a SQL migration needing its table fails, blamed on itself).
+func (s *Set) checkRunnable(to string) error {
+	var files []string
+	var reasons []string
+	for _, u := range s.Unrunnable {
+		if u.Version != "" && to != "" && compareVersions(u.Version, to) > 0 {
+			continue
+		}
+		files = append(files, u.Files...)
+		if !slices.Contains(reasons, u.Reason) {
+			reasons = append(reasons, u.Reason)
+		}
+	}
+	if len(files) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s: cannot run %s (%s); rehearse a window that excludes them (--to before their versions), or move them out of a copy of the folder if the SQL migrations do not depend on them", s.Source, strings.Join(files, ", "), strings.Join(reasons, "; "))
 }
 
 func (s *Set) versionSpan() string {
@@ -112,30 +230,62 @@ func (s *Set) versionSpan() string {
 	return ms[0].Version + ".." + ms[len(ms)-1].Version
 }
 
-// normVersion strips leading zeros so versions compare as numbers of any
-// length (timestamps overflow nothing this way).
-func normVersion(v string) (string, bool) {
+// versionParts splits a version into its numbers without leading zeros:
+// "000004" -> [4], Flyway's "1.10" or "1_10" -> [1 10]; trailing zero parts
+// are dropped, as Flyway treats 1.0 as 1. ok is false for anything else.
+func versionParts(v string) ([]string, bool) {
 	if v == "" {
-		return "", false
+		return nil, false
 	}
-	for _, r := range v {
-		if r < '0' || r > '9' {
-			return "", false
+	parts := strings.FieldsFunc(v, func(r rune) bool { return r == '.' || r == '_' })
+	if len(parts) == 0 || strings.Trim(v, "0123456789._") != "" || strings.HasPrefix(v, ".") || strings.HasPrefix(v, "_") {
+		return nil, false
+	}
+	for i, p := range parts {
+		p = strings.TrimLeft(p, "0")
+		if p == "" {
+			p = "0"
 		}
+		parts[i] = p
 	}
-	v = strings.TrimLeft(v, "0")
-	if v == "" {
-		v = "0"
+	for len(parts) > 1 && parts[len(parts)-1] == "0" {
+		parts = parts[:len(parts)-1]
 	}
-	return v, true
+	return parts, true
 }
 
-// versionLess orders digit strings numerically.
-func versionLess(a, b string) bool {
-	na, _ := normVersion(a)
-	nb, _ := normVersion(b)
-	if len(na) != len(nb) {
-		return len(na) < len(nb)
+// compareVersions orders versions as numbers of any length, part by part
+// (no int64 overflow for 20-digit versions, 1.10 after 1.9).
+func compareVersions(a, b string) int {
+	pa, _ := versionParts(a)
+	pb, _ := versionParts(b)
+	for i := 0; i < len(pa) || i < len(pb); i++ {
+		x, y := "0", "0"
+		if i < len(pa) {
+			x = pa[i]
+		}
+		if i < len(pb) {
+			y = pb[i]
+		}
+		if c := cmp.Compare(len(x), len(y)); c != 0 {
+			return c
+		}
+		if c := strings.Compare(x, y); c != 0 {
+			return c
+		}
 	}
-	return na < nb
+	return 0
 }
+
+// normVersion is the canonical form of a version ("4" for "000004", "1.1"
+// for "1_1" or "1.01"), so equal versions have equal keys.
+func normVersion(v string) (string, bool) {
+	parts, ok := versionParts(v)
+	if !ok {
+		return "", false
+	}
+	return strings.Join(parts, "."), true
+}
+
+// versionLess orders versions numerically.
+func versionLess(a, b string) bool { return compareVersions(a, b) < 0 }

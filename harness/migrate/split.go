@@ -3,7 +3,10 @@ package migrate
 import (
 	"errors"
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
@@ -42,26 +45,17 @@ func split(file, sql string, firstLine int) (stmts []Statement, noTx bool, err e
 	if err != nil {
 		return nil, false, syntaxError(file, sql, firstLine, err)
 	}
-	scan, err := pg_query.Scan(sql)
+	starts, err := statementStarts(sql, tree)
 	if err != nil {
 		return nil, false, &LoadError{File: file, Line: firstLine, Problem: "cannot scan SQL: " + err.Error(), Fix: "fix the SQL so PostgreSQL can parse it"}
 	}
-	for _, raw := range tree.Stmts {
+	for i, raw := range tree.Stmts {
 		loc := int(raw.StmtLocation)
 		end := len(sql)
 		if raw.StmtLen > 0 {
 			end = loc + int(raw.StmtLen)
 		}
-		// stmt_location includes the comments and blanks before a
-		// statement; its line is that of its first real token.
-		start := loc
-		for _, tok := range scan.Tokens {
-			if int(tok.Start) < loc || tok.Token == pg_query.Token_SQL_COMMENT || tok.Token == pg_query.Token_C_COMMENT {
-				continue
-			}
-			start = int(tok.Start)
-			break
-		}
+		start := starts[i]
 		if start > end {
 			start = loc
 		}
@@ -76,27 +70,102 @@ func split(file, sql string, firstLine int) (stmts []Statement, noTx bool, err e
 }
 
 // checkBlock parses a goose StatementBegin/End block, which stays one
-// statement, to report syntax errors at load time and find statements that
-// cannot run in a transaction.
+// statement, to report syntax errors at load time, find statements that
+// cannot run in a transaction, and note where each of its statements
+// starts.
 func checkBlock(file, sql string, firstLine int) (Statement, bool, error) {
-	tree, err := pg_query.Parse(sql)
-	if err != nil {
-		return Statement{}, false, syntaxError(file, sql, firstLine, err)
-	}
-	noTx := false
-	for _, raw := range tree.Stmts {
-		noTx = noTx || cannotRunInTx(raw.Stmt)
-	}
-	// The block's line is that of its first non-blank, non-comment line.
-	line := firstLine
-	for _, l := range strings.Split(sql, "\n") {
+	// Leading comment lines are dropped so the text starts at Line.
+	line, off := firstLine, 0
+	for _, l := range strings.SplitAfter(sql, "\n") {
 		t := strings.TrimSpace(l)
 		if t != "" && !strings.HasPrefix(t, "--") {
 			break
 		}
 		line++
+		off += len(l)
 	}
-	return Statement{SQL: strings.TrimSpace(sql), Line: line}, noTx, nil
+	text := strings.TrimRightFunc(sql[off:], unicode.IsSpace)
+	lead := len(text) - len(strings.TrimLeftFunc(text, unicode.IsSpace))
+	text = text[lead:]
+	tree, err := pg_query.Parse(text)
+	if err != nil {
+		return Statement{}, false, syntaxError(file, text, line, err)
+	}
+	noTx := false
+	var parts []int
+	if len(tree.Stmts) > 1 {
+		starts, err := statementStarts(text, tree)
+		if err != nil {
+			return Statement{}, false, &LoadError{File: file, Line: line, Problem: "cannot scan SQL: " + err.Error(), Fix: "fix the SQL so PostgreSQL can parse it"}
+		}
+		parts = starts
+	}
+	for _, raw := range tree.Stmts {
+		noTx = noTx || cannotRunInTx(raw.Stmt)
+	}
+	return Statement{SQL: text, Line: line, Parts: parts}, noTx, nil
+}
+
+// statementStarts is the offset of each statement's first real token:
+// stmt_location includes the comments and blanks before a statement, and
+// its line is that of its first real token.
+func statementStarts(sql string, tree *pg_query.ParseResult) ([]int, error) {
+	scan, err := pg_query.Scan(sql)
+	if err != nil {
+		return nil, err
+	}
+	var starts []int
+	for _, raw := range tree.Stmts {
+		loc := int(raw.StmtLocation)
+		start := loc
+		for _, tok := range scan.Tokens {
+			if int(tok.Start) < loc || tok.Token == pg_query.Token_SQL_COMMENT || tok.Token == pg_query.Token_C_COMMENT {
+				continue
+			}
+			start = int(tok.Start)
+			break
+		}
+		starts = append(starts, start)
+	}
+	return starts, nil
+}
+
+var rePLpgSQLLine = regexp.MustCompile(`(?m)^PL/pgSQL function inline_code_block line ([0-9]+)\b`)
+
+// doBodyLine maps PostgreSQL's error context for a DO block ("PL/pgSQL
+// function inline_code_block line N at ...", lines counted from the
+// start of the body string) to a line offset in stmt, a statement that
+// starts with DO. The context lists the innermost call first; the DO
+// block's own line is the last.
+func doBodyLine(stmt, where string) (int, bool) {
+	ms := rePLpgSQLLine.FindAllStringSubmatch(where, -1)
+	if ms == nil {
+		return 0, false
+	}
+	n, err := strconv.Atoi(ms[len(ms)-1][1])
+	if err != nil || n < 1 {
+		return 0, false
+	}
+	scan, err := pg_query.Scan(stmt)
+	if err != nil || len(scan.Tokens) == 0 || scan.Tokens[0].Token != pg_query.Token_DO {
+		return 0, false
+	}
+	for _, tok := range scan.Tokens[1:] {
+		if tok.Token != pg_query.Token_SCONST {
+			continue
+		}
+		body := int(tok.Start)
+		if strings.HasPrefix(stmt[body:], "$") {
+			// Skip the opening $tag$.
+			if end := strings.IndexByte(stmt[body+1:], '$'); end >= 0 {
+				body += end + 2
+			}
+		} else {
+			body++
+		}
+		return strings.Count(stmt[:body], "\n") + n - 1, true
+	}
+	return 0, false
 }
 
 func syntaxError(file, sql string, firstLine int, err error) error {

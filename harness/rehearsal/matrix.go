@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/rehearse-dev/rehearse/harness/env/local"
@@ -106,7 +108,7 @@ func RunMatrix(ctx context.Context, o MatrixOptions) (*Outcome, error) {
 	}
 	bkName := o.Bookkeeping
 	if bkName == "" {
-		bkName = string(set.Layout)
+		bkName = set.DefaultBookkeeping()
 	}
 	bk, err := migrate.BookkeepingFor(bkName)
 	if err != nil {
@@ -175,6 +177,7 @@ func RunMatrix(ctx context.Context, o MatrixOptions) (*Outcome, error) {
 	}
 	rep.RunID = runID
 	rep.Seed, rep.Rows = o.Seed, o.Rows
+	rep.Notes = append(rep.Notes, ignoredNote(set)...)
 	if server != nil {
 		rep.PostgreSQL = server.Version
 	}
@@ -235,13 +238,29 @@ func loadSet(ctx context.Context, o MatrixOptions) (*migrate.Set, string, string
 	if err != nil {
 		return nil, "", "", err
 	}
-	if to == "" && len(set.Migrations) > 0 {
-		to = set.Migrations[len(set.Migrations)-1].Version
-	}
 	if from == "" {
 		return nil, "", "", errors.New("--from is required: the last migration version (or release name) of release N")
 	}
+	// Refuse a window holding files the harness cannot run (goose Go
+	// migrations, fizz) before anything starts.
+	if _, _, err := set.Range(from, to); err != nil {
+		return nil, "", "", err
+	}
+	if to == "" && len(set.Migrations) > 0 {
+		to = set.Migrations[len(set.Migrations)-1].Version
+	}
 	return set, from, to, nil
+}
+
+// ignoredNote lists, once for the run, the folder's files the migration
+// tool ignores too, except rehearse's own releases.yaml.
+func ignoredNote(set *migrate.Set) []string {
+	s := *set
+	s.Ignored = slices.DeleteFunc(slices.Clone(set.Ignored), func(ig string) bool { return strings.HasPrefix(ig, ReleasesFile+": ") })
+	if n := s.IgnoredNote(); n != "" {
+		return []string{n}
+	}
+	return nil
 }
 
 func checkWritable(dir string) error {

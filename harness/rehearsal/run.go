@@ -134,7 +134,7 @@ func Run(ctx context.Context, o RunOptions) (*RunOutcome, error) {
 	}
 	bkName := s.Spec.Migrations.Bookkeeping
 	if bkName == "" {
-		bkName = string(set.Layout)
+		bkName = set.DefaultBookkeeping()
 	}
 	bk, err := migrate.BookkeepingFor(bkName)
 	if err != nil {
@@ -202,6 +202,7 @@ func Run(ctx context.Context, o RunOptions) (*RunOutcome, error) {
 		return nil, err
 	}
 	rep.Notes = append(rep.Notes, notes...)
+	rep.Notes = append(rep.Notes, ignoredNote(set)...)
 	var captureNote string
 	rep.Capture, captureNote = summarize(rec, from.Name, o.Progress)
 	mopts.Probes = capturedProbes(rec)

@@ -14,6 +14,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/rehearse-dev/rehearse/harness/migrate"
 	"github.com/rehearse-dev/rehearse/harness/roles"
 )
 
@@ -401,15 +402,15 @@ func (v *validator) migrations(s *Scenario) {
 			v.add(v.line("spec", "migrations", "path"), "spec.migrations.path", "%s is not a folder (paths are relative to the scenario file's folder %s)", m.Path, s.Dir)
 		}
 	}
-	if m.Layout != "" && !slices.Contains([]string{"golang-migrate", "goose", "dbmate"}, m.Layout) {
-		v.add(v.line("spec", "migrations", "layout"), "spec.migrations.layout", "unknown layout %q: use golang-migrate, goose or dbmate, or leave it out to detect it", m.Layout)
+	if m.Layout != "" && !slices.Contains(migrate.LayoutNames(), m.Layout) {
+		v.add(v.line("spec", "migrations", "layout"), "spec.migrations.layout", "unknown layout %q: use one of %s, or leave it out to detect it", m.Layout, strings.Join(migrate.LayoutNames(), ", "))
 	}
-	if m.Bookkeeping != "" && !slices.Contains([]string{"golang-migrate", "goose", "dbmate", "none"}, m.Bookkeeping) {
-		v.add(v.line("spec", "migrations", "bookkeeping"), "spec.migrations.bookkeeping", "unknown bookkeeping %q: use golang-migrate, goose, dbmate or none", m.Bookkeeping)
+	if m.Bookkeeping != "" && !slices.Contains(migrate.BookkeepingNames, m.Bookkeeping) {
+		v.add(v.line("spec", "migrations", "bookkeeping"), "spec.migrations.bookkeeping", "unknown bookkeeping %q: use one of %s", m.Bookkeeping, strings.Join(migrate.BookkeepingNames, ", "))
 	}
 }
 
-var versionRE = regexp.MustCompile(`^[0-9]+$`)
+var versionRE = regexp.MustCompile(`^[0-9]+([._][0-9]+)*$`)
 
 func (v *validator) release(s *Scenario, side string, r *Release) {
 	base := "spec.releases." + side
@@ -418,7 +419,7 @@ func (v *validator) release(s *Scenario, side string, r *Release) {
 	}
 	switch {
 	case r.Version != "" && !versionRE.MatchString(r.Version):
-		v.add(v.line("spec", "releases", side, "version"), base+".version", "%q is not a migration version (digits, e.g. \"000003\")", r.Version)
+		v.add(v.line("spec", "releases", side, "version"), base+".version", "%q is not a migration version (digits, e.g. \"000003\", or Flyway's \"1.1\")", r.Version)
 	case r.Version == "" && r.GitRef == "" && r.Name != "" && s.Spec.Migrations.Path != "":
 		versions, err := releaseVersions(s.Abs(s.Spec.Migrations.Path))
 		if err != nil {

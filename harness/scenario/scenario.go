@@ -69,7 +69,7 @@ type Spec struct {
 type Migrations struct {
 	// Path is the folder (or, with git refs, the folder inside the repo).
 	Path string `yaml:"path"`
-	// Layout is golang-migrate, goose or dbmate; empty = detect.
+	// Layout is one of migrate.Layouts; empty = detect.
 	Layout string `yaml:"layout"`
 	// Bookkeeping is how the app records applied migrations; empty = the
 	// layout's own tool.

@@ -1,0 +1,2 @@
+-- Users.
+CREATE TABLE users (id int PRIMARY KEY, name text NOT NULL);
