@@ -31,9 +31,15 @@ func (r *runner) startCells(ctx context.Context, k int, prev, cur *dataState) {
 		r.cellDone(label + " down: fail (" + msg + ")")
 		r.cellDone(label + " pristine: fail (" + msg + ")")
 	} else {
-		r.spawn(ctx, label+" down on data", func(ctx context.Context) (string, error) {
-			return r.downOnDataCell(ctx, k, prev, cur)
-		})
+		if prev == nil {
+			// The up failed on data: state k was re-seeded, there is no data
+			// state before it to compare with (the checks say why).
+			r.cellDone(label + " down on data: skip (the up failed on data)")
+		} else {
+			r.spawn(ctx, label+" down on data", func(ctx context.Context) (string, error) {
+				return r.downOnDataCell(ctx, k, prev, cur)
+			})
+		}
 		r.spawn(ctx, label+" down pristine", func(ctx context.Context) (string, error) {
 			return r.pristineCell(ctx, k)
 		})
@@ -41,13 +47,11 @@ func (r *runner) startCells(ctx context.Context, k int, prev, cur *dataState) {
 	if r.cfg.ServerProbe != nil {
 		r.spawnServerProbe(ctx, k, cur.db)
 	}
-	if r.bootChecks != nil {
-		r.mu.Lock()
-		r.total++
-		r.mu.Unlock()
-		r.spawn(ctx, label+" boot probe", func(ctx context.Context) (string, error) {
-			return r.bootCell(ctx, k, cur)
-		})
+	if r.boot != nil {
+		r.spawnBoot(ctx, k, bootData, cur.db, cur.snap)
+		if r.pristine[k] != "" {
+			r.spawnBoot(ctx, k, bootSchema, r.pristine[k], r.pristineSnap[k])
+		}
 	}
 }
 
@@ -87,7 +91,7 @@ func (r *runner) spawn(ctx context.Context, label string, cell func(context.Cont
 // nothing else needs it any more (its successor was cloned already, see
 // buildData), or else a clone. --keep keeps every state intact.
 func (r *runner) cellDatabase(ctx context.Context, kind string, k int, state string) (string, error) {
-	if !r.cfg.Keep && r.bootChecks == nil && r.cfg.ServerProbe == nil {
+	if !r.cfg.Keep && r.boot == nil && r.cfg.ServerProbe == nil {
 		return state, nil
 	}
 	db := r.dbName(kind, k)
@@ -123,7 +127,13 @@ func (r *runner) downOnDataCell(ctx context.Context, k int, prev, cur *dataState
 	defer release()
 
 	t0 := time.Now()
-	downErr := r.down(ctx, conn, k)
+	var downErr error
+	if err := r.withRoles(ctx, conn.Config().Database, r.rolesOf(cur.db), func() error {
+		downErr = r.down(ctx, conn, k)
+		return nil
+	}); err != nil {
+		return "", err
+	}
 	res.Checks.DownOnData = checkFromErr(downErr, time.Since(t0))
 	if downErr != nil {
 		res.Checks.NEraKept = Check{Status: StatusSkip, Error: "down failed on data"}
@@ -173,83 +183,161 @@ func (r *runner) pristineCell(ctx context.Context, k int) (string, error) {
 	}
 	defer release()
 
-	t0 := time.Now()
-	downErr := r.down(ctx, conn, k)
-	res.Checks.DownPristine = checkFromErr(downErr, time.Since(t0))
-	if downErr != nil {
-		res.Checks.SchemaRestored = Check{Status: StatusSkip, Error: "down failed on an empty schema"}
-		res.Checks.RoundTrip = Check{Status: StatusSkip, Error: "down failed on an empty schema"}
-		return "fail (" + oneline.First(downErr.Error()) + ")", nil
-	}
-	t1 := time.Now()
-	after, err := r.snapshot(ctx, conn, schema.Options{})
-	if err != nil {
-		return "", fmt.Errorf("snapshot after down: %w", err)
-	}
-	res.Checks.SchemaRestored = schemaCheck(schema.Diff(r.pristineSnap[k-1], after), "schema after down differs from before the up", time.Since(t1))
+	// The down and the round trip run as one sequence with the roles of
+	// state k, then each is compared with the roles it should leave.
+	err = r.withRoles(ctx, conn.Config().Database, r.rolesOf(r.pristine[k]), func() error {
+		t0 := time.Now()
+		downErr := r.down(ctx, conn, k)
+		res.Checks.DownPristine = checkFromErr(downErr, time.Since(t0))
+		if downErr != nil {
+			res.Checks.SchemaRestored = Check{Status: StatusSkip, Error: "down failed on an empty schema"}
+			res.Checks.RoundTrip = Check{Status: StatusSkip, Error: "down failed on an empty schema"}
+			return nil
+		}
+		t1 := time.Now()
+		after, err := r.snapshot(ctx, conn, schema.Options{})
+		if err != nil {
+			return fmt.Errorf("snapshot after down: %w", err)
+		}
+		res.Checks.SchemaRestored = schemaCheck(schema.Diff(r.pristineSnap[k-1], after), "schema after down differs from before the up", time.Since(t1))
+		if err := r.checkRoles(ctx, &res.Checks.SchemaRestored, r.rolesOf(r.pristine[k-1]), "roles after down differ from before the up"); err != nil {
+			return err
+		}
 
-	t2 := time.Now()
-	upErr := r.up(ctx, conn, r.next[k-1])
-	if upErr != nil {
-		res.Checks.RoundTrip = checkFromErr(upErr, time.Since(t2))
-		res.Checks.RoundTrip.Error = "up after down fails: " + res.Checks.RoundTrip.Error
-	} else {
+		t2 := time.Now()
+		upErr := r.up(ctx, conn, r.next[k-1])
+		if upErr != nil {
+			res.Checks.RoundTrip = checkFromErr(upErr, time.Since(t2))
+			res.Checks.RoundTrip.Error = "up after down fails: " + res.Checks.RoundTrip.Error
+			return nil
+		}
 		again, err := r.snapshot(ctx, conn, schema.Options{})
 		if err != nil {
-			return "", fmt.Errorf("snapshot after round trip: %w", err)
+			return fmt.Errorf("snapshot after round trip: %w", err)
 		}
 		res.Checks.RoundTrip = schemaCheck(schema.Diff(r.pristineSnap[k], again), "up after down gives a different schema", time.Since(t2))
+		return r.checkRoles(ctx, &res.Checks.RoundTrip, r.rolesOf(r.pristine[k]), "roles after up-down-up differ from after the up")
+	})
+	if err != nil {
+		return "", err
+	}
+	if res.Checks.DownPristine.Status == StatusFail {
+		return "fail (" + oneline.First(res.Checks.DownPristine.Error) + ")", nil
 	}
 	return fmt.Sprintf("downPristine ok, schemaRestored %s, roundTrip %s", res.Checks.SchemaRestored.Status, res.Checks.RoundTrip.Status), nil
 }
 
+// Boot probe states: release N's boot is probed on every state twice, on
+// the schema alone and with data, because data can hide a non-rerunnable up
+// (CREATE TABLE IF NOT EXISTS over a dropped table) and the schema alone can
+// hide a constraint the data violates.
+const (
+	bootSchema = iota
+	bootData
+)
+
+var bootStateNames = [2]string{"schema", "data"}
+
+// spawnBoot probes release N's boot on state k (db, snap) of the given kind.
+func (r *runner) spawnBoot(ctx context.Context, k, kind int, db string, snap *schema.Snapshot) {
+	r.mu.Lock()
+	r.total++
+	r.mu.Unlock()
+	r.spawn(ctx, fmt.Sprintf("state %d boot probe (%s)", k, bootStateNames[kind]), func(ctx context.Context) (string, error) {
+		return r.bootCell(ctx, k, kind, db, snap)
+	})
+}
+
+// checkRoles fails c when the migration-created roles differ from want
+// (only when roles are managed: see roles.go).
+func (r *runner) checkRoles(ctx context.Context, c *Check, want []roleRef, msg string) error {
+	if !r.roles.active {
+		return nil
+	}
+	got, err := r.migrationRoles(ctx)
+	if err != nil {
+		return err
+	}
+	d := rolesDiff(want, got)
+	if d == "" {
+		return nil
+	}
+	if c.Status != StatusFail {
+		c.Status, c.Error = StatusFail, msg+": "+oneline.First(d)
+	}
+	c.Detail = strings.TrimSpace(c.Detail + "\n" + d)
+	return nil
+}
+
 // bootCell probes what release N's server does at boot when the app keeps no
-// bookkeeping: it re-runs every one of N's up files over state k.
-func (r *runner) bootCell(ctx context.Context, k int, cur *dataState) (string, error) {
-	conn, release, err := r.openCell(ctx, "db", k, cur.db)
+// bookkeeping: it re-runs every one of N's up files over a copy of a state.
+func (r *runner) bootCell(ctx context.Context, k, kind int, db string, snap *schema.Snapshot) (string, error) {
+	conn, release, err := r.openCell(ctx, []string{"bs", "bd"}[kind], k, db)
 	if err != nil {
 		return "", err
 	}
 	defer release()
-	c := &Check{Status: StatusOK}
-	t0 := time.Now()
-	for _, m := range r.base {
-		if err := r.as(ctx, conn, "boot", func() error { return migrate.Apply(ctx, conn, m.Up) }); err != nil {
-			*c = checkFromErr(err, time.Since(t0))
-			c.Error = "release N's boot (re-running its up files) fails: " + c.Error
-			break
+	var out ProbeOutcome
+	var note string
+	err = r.withRoles(ctx, conn.Config().Database, r.rolesOf(db), func() error {
+		for _, m := range r.base {
+			if err := r.as(ctx, conn, "boot", func() error { return migrate.Apply(ctx, conn, m.Up) }); err != nil {
+				c := checkFromErr(err, 0)
+				out = ProbeOutcome{Err: "release N's boot (re-running its up files) fails: " + c.Error, SQLState: c.SQLState}
+				return nil
+			}
 		}
-	}
-	if c.Status == StatusOK {
 		after, err := r.snapshot(ctx, conn, schema.Options{})
 		if err != nil {
-			return "", fmt.Errorf("snapshot after boot: %w", err)
+			return fmt.Errorf("snapshot after boot: %w", err)
 		}
-		if d := schema.Diff(cur.snap, after); !d.Empty() {
-			c.Notes = append(c.Notes, "release N's boot changed the schema (re-added what N+1 changed?):\n"+d.String())
+		if d := schema.Diff(snap, after); !d.Empty() {
+			note = fmt.Sprintf("release N's boot changed the schema of state %d (%s; re-added what N+1 changed?):\n%s", k, bootStateNames[kind], d.String())
 		}
+		return nil
+	})
+	if err != nil {
+		return "", err
 	}
-	c.Seconds = time.Since(t0).Seconds()
 	r.mu.Lock()
-	r.bootChecks[k-1] = c
+	r.boot[k][kind] = &out
+	if note != "" {
+		r.bootNotes[k] = append(r.bootNotes[k], note)
+	}
 	r.mu.Unlock()
-	return "boot " + string(c.Status), nil
+	if out.OK() {
+		return "boot ok", nil
+	}
+	return "boot fail", nil
 }
 
-// mergeBootProbe folds the boot probe into the oldCode check. Boot on state
-// k-1 is assumed to pass (it is release N's own boot on N's schema for k=1).
-func mergeBootProbe(oc *Check, boot Check) {
-	if boot.Status == StatusFail {
-		if oc.Status != StatusFail {
-			oc.Status, oc.Error = StatusFail, boot.Error
-		}
-		oc.Detail = strings.TrimSpace(oc.Detail + "\nboot: " + boot.Error + "\n" + boot.Detail)
-		oc.SQLState, oc.File, oc.Line = boot.SQLState, boot.File, boot.Line
-	} else if oc.Status == StatusSkip {
-		oc.Status, oc.Error = StatusOK, ""
-		oc.Notes = append(oc.Notes, "no SQL probes; release N's boot (re-running its up files) passes")
+// mergeBootProbes appends the boot outcomes to the probes of each state as
+// two more probes, so a boot failure is attributed like a SQL probe's: on
+// release N's own state it is a release-level finding, otherwise it is
+// blamed on the first migration after which it fails.
+func (r *runner) mergeBootProbes() {
+	if r.boot == nil {
+		return
 	}
-	oc.Notes = append(oc.Notes, boot.Notes...)
+	r.probes.probes = append([]Probe(nil), r.probes.probes...)
+	for _, st := range bootStateNames {
+		r.probes.probes = append(r.probes.probes, Probe{Name: "release N's boot on the " + st, SQL: "(re-runs release N's up files)", bootState: st})
+	}
+	for k, st := range r.probes.states {
+		if st == nil {
+			continue
+		}
+		for kind := range bootStateNames {
+			o := ProbeOutcome{}
+			// A state without a pristine twin (its up failed on an empty
+			// schema) has nothing to boot on: not counted as a failure.
+			if b := r.boot[k][kind]; b != nil {
+				o = *b
+			}
+			st = append(st, o)
+		}
+		r.probes.states[k] = st
+	}
 }
 
 func compareCheck(before, after fingerprint.Set, msg string, d time.Duration) Check {

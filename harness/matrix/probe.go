@@ -19,6 +19,9 @@ type Probe struct {
 	// Name locates the probe: "file:line".
 	Name string
 	SQL  string
+	// bootState is "schema" or "data" for the boot probes of
+	// --bookkeeping rerun-at-boot, "" for SQL and server probes.
+	bootState string
 }
 
 // LoadProbes reads a file of SQL statements separated by ";" and a newline:
@@ -148,20 +151,34 @@ type probeHistory struct {
 }
 
 // judge returns the oldCode check of migration k (1-based into states).
+// Only probes that pass on release N's own state (states[0]) are evidence:
+// the others are release-level findings (see baseline), never blamed on a
+// migration, and with none passing there is no evidence at all.
 func (h *probeHistory) judge(k int, names []string) Check {
 	if len(h.probes) == 0 {
 		return Check{Status: StatusSkip, Error: "no old-code probe: pass --old-queries FILE with the SQL release N runs, or use a scenario with N's server"}
 	}
-	if k >= len(h.states) || h.states[k] == nil {
+	if k >= len(h.states) || h.states[k] == nil || h.states[k-1] == nil {
 		return Check{Status: StatusSkip, Error: "state not reached"}
 	}
-	before, after := h.states[k-1], h.states[k]
+	base, before, after := h.states[0], h.states[k-1], h.states[k]
+	evidence := 0
+	for i := range h.probes {
+		if base[i].OK() {
+			evidence++
+		}
+	}
+	if evidence == 0 {
+		return Check{Status: StatusSkip, Error: fmt.Sprintf("none of the %d probes passes on release N's own state: no evidence (see the report's baseline)", len(h.probes))}
+	}
 	var broke []string
 	var notes []string
 	first := ""
-	passed := 0
+	passed, baselineFails := 0, 0
 	for i, p := range h.probes {
 		switch {
+		case !base[i].OK():
+			baselineFails++
 		case before[i].OK() && !after[i].OK():
 			broke = append(broke, fmt.Sprintf("%s: %s\n    %s", p.Name, after[i].Err, oneLine(p.SQL)))
 			if first == "" {
@@ -173,25 +190,54 @@ func (h *probeHistory) judge(k int, names []string) Check {
 			passed++
 		}
 	}
+	if baselineFails > 0 {
+		notes = append(notes, fmt.Sprintf("%d of %d probes already fail on release N's own state: not counted (see the report's baseline)", baselineFails, len(h.probes)))
+	}
 	if len(broke) > 0 {
-		return Check{Status: StatusFail, Error: fmt.Sprintf("%d of %d probes break: %s", len(broke), len(h.probes), first),
+		return Check{Status: StatusFail, Error: fmt.Sprintf("%d of %d probes break: %s", len(broke), evidence, first),
 			Detail: strings.Join(broke, "\n"), Notes: notes}
 	}
 	return Check{Status: StatusOK, Notes: append([]string{fmt.Sprintf("%d probes pass", passed)}, notes...)}
 }
 
-// brokenBy names the migration (or "release N itself") that first made
-// probe i fail, looking at states before k.
+// brokenBy names the migration that first made probe i fail, looking at
+// states before k (probes failing on state 0 are never judged).
 func (h *probeHistory) brokenBy(i, k int, names []string) string {
-	if !h.states[0][i].OK() {
-		return "release N itself (fails before any new migration: " + h.states[0][i].Err + ")"
-	}
 	for j := 1; j < k; j++ {
-		if !h.states[j][i].OK() {
+		if h.states[j] != nil && !h.states[j][i].OK() {
 			return names[j-1]
 		}
 	}
 	return "an earlier migration"
+}
+
+// baseline lists the probes that fail on release N's own state, once.
+func (h *probeHistory) baseline() []BaselineFinding {
+	if len(h.states) == 0 || h.states[0] == nil {
+		return nil
+	}
+	var out []BaselineFinding
+	for i, p := range h.probes {
+		o := h.states[0][i]
+		if o.OK() {
+			continue
+		}
+		f := BaselineFinding{Kind: BaselineProbe, Probe: p.Name, State: "data", Error: o.Err, SQLState: o.SQLState, SQL: oneLine(p.SQL)}
+		f.Message = fmt.Sprintf("probe %s fails on release N's own state: %s", p.Name, o.Err)
+		if p.bootState != "" {
+			// One finding per release: a boot failing on both the schema
+			// and the data is one outage, said once.
+			if i > 0 && len(out) > 0 && out[len(out)-1].Kind == BaselineBoot {
+				out[len(out)-1].State += "+" + p.bootState
+				out[len(out)-1].Message = strings.Replace(out[len(out)-1].Message, "its own schema", "its own schema (and with data)", 1)
+				continue
+			}
+			f.Kind, f.State, f.SQL = BaselineBoot, p.bootState, ""
+			f.Message = fmt.Sprintf("release N cannot restart on its own %s: %s", p.bootState, o.Err)
+		}
+		out = append(out, f)
+	}
+	return out
 }
 
 func oneLine(s string) string {

@@ -35,8 +35,8 @@ const (
 	VerdictLossyRevert Verdict = "lossy-revert"
 	VerdictRestoreOnly Verdict = "restore-only"
 	VerdictBroken      Verdict = "broken"
-	// VerdictNotReached marks migrations after one whose up failed on data:
-	// nothing about them was measured.
+	// VerdictNotReached marks what truly could not run: migrations after one
+	// whose up fails even on an empty schema, so no later state exists.
 	VerdictNotReached Verdict = "not-reached"
 )
 
@@ -57,6 +57,23 @@ const (
 	CheckNextEraLoss    = "nextEraLoss"
 	CheckRoundTrip      = "roundTrip"
 )
+
+// Release-level check names (Report.Baseline), as policies name them.
+const (
+	CheckBaselineBoot  = "baselineBoot"
+	CheckBaselineProbe = "baselineProbe"
+)
+
+// BaselineCheckNames lists the release-level checks.
+var BaselineCheckNames = []string{CheckBaselineBoot, CheckBaselineProbe}
+
+// CheckName is the policy check name of a baseline finding.
+func (b BaselineFinding) CheckName() string {
+	if b.Kind == BaselineBoot {
+		return CheckBaselineBoot
+	}
+	return CheckBaselineProbe
+}
 
 // CheckNames lists the checks in report order.
 var CheckNames = []string{CheckUp, CheckOldCode, CheckContract, CheckDownPristine, CheckSchemaRestored, CheckDownOnData, CheckNEraKept, CheckNextEraLoss, CheckRoundTrip}
@@ -211,4 +228,32 @@ type Report struct {
 	RolesCreated []string `json:"rolesCreated,omitempty"`
 	// Notes are run-level remarks (e.g. "no bookkeeping table: ...").
 	Notes []string `json:"notes,omitempty"`
+	// Baseline are release-level findings: what release N's code already
+	// fails on its own state, before any N+1 migration, so that no
+	// migration is blamed for it.
+	Baseline []BaselineFinding `json:"baseline,omitempty"`
+}
+
+// Baseline finding kinds.
+const (
+	// BaselineBoot: release N's boot (re-running its up files) fails on its
+	// own schema or data: an outage waiting for the next pod restart.
+	BaselineBoot = "boot"
+	// BaselineProbe: an old-code probe fails on release N's own state, so
+	// it is no evidence about any migration.
+	BaselineProbe = "probe"
+)
+
+// BaselineFinding is one release-level finding (see Report.Baseline).
+type BaselineFinding struct {
+	Kind string `json:"kind"` // BaselineBoot | BaselineProbe
+	// Probe names the probe ("file:line", "server: ...", "boot").
+	Probe string `json:"probe"`
+	// State is "schema" (release N's schema, no rows) or "data" (with
+	// N-era data); SQL probes run on the data state only.
+	State    string `json:"state"`
+	Message  string `json:"message"`
+	Error    string `json:"error"`
+	SQLState string `json:"sqlstate,omitempty"`
+	SQL      string `json:"sql,omitempty"`
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/rehearse-dev/rehearse/harness/schema"
 	"github.com/rehearse-dev/rehearse/harness/seed"
 	"github.com/rehearse-dev/rehearse/harness/version"
+	"github.com/rehearse-dev/rehearse/internal/oneline"
 )
 
 // Run measures every cell of the matrix and returns the report (verdicts
@@ -42,6 +43,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	defer func() {
 		if !cfg.Keep && !cfg.Disposable {
 			r.dropAll()
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			r.cleanupRoles(ctx)
 			r.dropRoles() // after the databases holding their objects
 		}
 	}()
@@ -89,11 +93,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, r.cellErr
 	}
 	r.mergeServerProbes()
+	r.mergeBootProbes()
 	for i, m := range next {
 		res := &r.results[i]
 		res.Checks.OldCode = r.probes.judge(i+1, r.names())
-		if r.bootChecks != nil && r.bootChecks[i] != nil {
-			mergeBootProbe(&res.Checks.OldCode, *r.bootChecks[i])
+		if r.boot != nil {
+			res.Checks.OldCode.Notes = append(res.Checks.OldCode.Notes, r.bootNotes[i+1]...)
 		}
 		res.Checks.Contract = r.contract.judge(i+1, r.names())
 		if res.Checks.Up.Status == StatusSkip {
@@ -101,14 +106,18 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			res.Checks.Contract = Check{Status: StatusSkip, Error: res.Checks.Up.Error}
 		}
 		res.Verdict, res.Reasons = DecideVerdict(&res.Checks, m.Down != nil)
+		if note := r.reseeded[i+1]; note != "" {
+			res.Reasons = append(res.Reasons, note)
+		}
 	}
 	rep.Results = r.results
 	rep.Seeding = r.seeding
 	rep.RolesCreated = r.createdRoles
+	rep.Baseline = r.probes.baseline()
 	rep.Notes = append(rep.Notes, r.notes...)
 	rep.Notes = append(rep.Notes, r.contract.runNotes()...)
 	if cfg.Bookkeeping.Name() == "none" {
-		rep.Notes = append(rep.Notes, "bookkeeping: none — the app keeps no table of applied migrations, so a runbook step like `DELETE FROM schema_migrations ...` fails; release N's boot (re-running its up files) was probed on every state instead")
+		rep.Notes = append(rep.Notes, "bookkeeping: none (rerun-at-boot) — the app keeps no table of applied migrations, so a runbook step like `DELETE FROM schema_migrations ...` fails; release N's boot (re-running its up files) was probed on every state instead, schema alone and with data")
 	}
 	if cfg.Keep {
 		rep.KeptDatabases = r.Databases()
@@ -142,9 +151,16 @@ type runner struct {
 	pristineSnap []*schema.Snapshot
 	pristineErr  []error
 
-	probes     probeHistory
-	contract   contractRun
-	bootChecks []*Check
+	probes   probeHistory
+	contract contractRun
+	// boot[k] holds release N's boot outcome on state k (schema alone,
+	// with data) under --bookkeeping rerun-at-boot; nil otherwise.
+	boot      [][2]*ProbeOutcome
+	bootNotes [][]string
+	// reseeded[k] is the note of migration k when its data state descends
+	// from a re-seeded state (an earlier up failed on data).
+	reseeded []string
+	roles    roleBook
 	// serverStates[k] holds the server probe's outcomes on state k.
 	serverStates [][]ProbeOutcome
 	phases       map[string]time.Duration
@@ -235,6 +251,10 @@ func (r *runner) buildPristine(ctx context.Context) error {
 	r.pristineSnap = make([]*schema.Snapshot, n+1)
 	r.pristineErr = make([]error, n+1)
 
+	if err := r.startRoles(ctx); err != nil {
+		return err
+	}
+	defer r.endPristineRoles()
 	p0 := r.dbName("p", 0)
 	if err := r.create(ctx, p0, ""); err != nil {
 		return err
@@ -258,6 +278,10 @@ func (r *runner) buildPristine(ctx context.Context) error {
 	if err := r.create(ctx, r.dbName("d", 0), p0); err != nil {
 		return err
 	}
+	if err := r.recordRoles(ctx, p0); err != nil {
+		return err
+	}
+	r.setRolesOf(r.dbName("d", 0), r.rolesOf(p0))
 	if conn, err = r.connect(ctx, p0); err != nil {
 		return err
 	}
@@ -287,6 +311,9 @@ func (r *runner) buildPristine(ctx context.Context) error {
 		upErr := r.up(ctx, conn, m)
 		if upErr == nil {
 			r.pristineSnap[k], err = r.snapshot(ctx, conn, schema.Options{})
+		}
+		if err == nil {
+			err = r.recordRoles(ctx, name)
 		}
 		conn.Close(context.Background())
 		if err != nil {
@@ -351,6 +378,9 @@ type dataState struct {
 	// nonNull counts the non-NULL values of each column ("table.column") of
 	// state k, for the columns a down may drop.
 	nonNull map[string]int64
+	// reseededNote is set when this state descends from a re-seeded one
+	// (an earlier up failed on data), for the notes of later migrations.
+	reseededNote string
 }
 
 // all is the fingerprint of every row of the state.
@@ -418,10 +448,14 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 		r.serverStates = make([][]ProbeOutcome, n+1)
 		r.spawnServerProbe(ctx, 0, d0)
 	}
-	if r.cfg.Bookkeeping.Name() == "none" {
-		r.bootChecks = make([]*Check, n)
-	}
 	conn.Close(ctx)
+	r.reseeded = make([]string, n+1)
+	if r.cfg.Bookkeeping.Name() == "none" {
+		r.boot = make([][2]*ProbeOutcome, n+1)
+		r.bootNotes = make([][]string, n+1)
+		r.spawnBoot(ctx, 0, bootData, d0, snapD0)
+		r.spawnBoot(ctx, 0, bootSchema, r.pristine[0], r.pristineSnap[0])
+	}
 
 	// The cells of step k start once state k+1 was cloned from state k, so
 	// they may work on state k itself instead of on a copy.
@@ -449,19 +483,48 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 		// A clone has its template's catalog, OIDs and relfilenodes included,
 		// so the previous state's snapshot is this one's "before".
 		before := prev.snap
-		t0 := time.Now()
-		upErr := r.up(ctx, conn, m)
-		res.Checks.Up = checkFromErr(upErr, time.Since(t0))
-		if upErr != nil {
-			if r.pristineErr[k] != nil {
-				res.Checks.Up.Notes = append(res.Checks.Up.Notes, "fails on an empty schema too")
-			} else {
-				res.Checks.Up.Notes = append(res.Checks.Up.Notes, "passes on an empty schema: only production-like data shows this")
-			}
-			res.Class = r.pristineClass(k)
+		r.reseeded[k] = prev.reseededNote
+		var upErr error
+		var upTook time.Duration
+		if err := r.withRoles(ctx, name, r.rolesOf(prev.db), func() error {
+			t0 := time.Now()
+			upErr = r.up(ctx, conn, m)
+			upTook = time.Since(t0)
+			return r.recordRoles(ctx, name)
+		}); err != nil {
 			conn.Close(ctx)
-			r.markNotReached(k)
-			return nil
+			return err
+		}
+		if upErr != nil {
+			conn.Close(ctx)
+			r.drop(name)
+			res.Checks.Up = r.upFailCheck(k, before, upErr, upTook, prev.reseededNote)
+			res.Class = r.pristineClass(k)
+			if r.pristine[k] == "" {
+				// No state k exists at all: nothing later can run.
+				r.markNotReached(k)
+				return nil
+			}
+			cur, err := r.reseed(ctx, k)
+			if err != nil {
+				return err
+			}
+			why := "the up failed on data"
+			if res.Checks.Up.Status == StatusWarn {
+				why = "the up's guard rejected the data"
+			}
+			for _, c := range []*Check{&res.Checks.DownOnData, &res.Checks.NEraKept, &res.Checks.NextEraLoss} {
+				*c = Check{Status: StatusSkip, Error: why + ": no data state after this up to roll back"}
+			}
+			r.progress(fmt.Sprintf("%s_%s up: %s (%s); data chain re-seeded from the schema after it", m.Version, m.Name, res.Checks.Up.Status, oneline.First(res.Checks.Up.Error)))
+			k, cur := k, cur
+			pending = func() { r.startCells(ctx, k, nil, cur) }
+			prev = cur
+			continue
+		}
+		res.Checks.Up = checkFromErr(nil, upTook)
+		if prev.reseededNote != "" {
+			res.Checks.Up.Notes = append(res.Checks.Up.Notes, prev.reseededNote)
 		}
 		after, err := r.snapshot(ctx, conn, schema.Options{})
 		if err != nil {
@@ -522,6 +585,7 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 		if err != nil {
 			return fmt.Errorf("measure state after %s: %w", m.Up.File, err)
 		}
+		cur.reseededNote = prev.reseededNote
 		k, last, cur := k, prev, cur
 		pending = func() { r.startCells(ctx, k, last, cur) }
 		prev = cur

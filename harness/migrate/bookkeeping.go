@@ -38,7 +38,9 @@ type Bookkeeping interface {
 }
 
 // BookkeepingNames lists the names BookkeepingFor accepts.
-var BookkeepingNames = []string{"golang-migrate", "goose", "dbmate", "pop", "popx", "flyway", "sql-migrate", "none"}
+// "rerun-at-boot" is the clearer name of "none" (no bookkeeping table:
+// the app re-runs its up files at every boot); both give the same adapter.
+var BookkeepingNames = []string{"golang-migrate", "goose", "dbmate", "pop", "popx", "flyway", "sql-migrate", "rerun-at-boot", "none"}
 
 // BookkeepingFor returns the adapter called name.
 func BookkeepingFor(name string) (Bookkeeping, error) {
@@ -57,7 +59,7 @@ func BookkeepingFor(name string) (Bookkeeping, error) {
 		return flyway{started: &sync.Map{}}, nil
 	case "sql-migrate":
 		return sqlMigrate{}, nil
-	case "none":
+	case "none", "rerun-at-boot":
 		return none{}, nil
 	}
 	return nil, fmt.Errorf("unknown bookkeeping %q: use one of %s", name, strings.Join(BookkeepingNames, ", "))

@@ -265,7 +265,18 @@ func TestDetectRefusesAmbiguousTables(t *testing.T) {
 func TestBookkeepingForUnknown(t *testing.T) {
 	_, err := BookkeepingFor("liquibase")
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), `unknown bookkeeping "liquibase": use one of golang-migrate, goose, dbmate, pop, popx, flyway, sql-migrate, none`)
+	assert.Contains(t, err.Error(), `unknown bookkeeping "liquibase": use one of golang-migrate, goose, dbmate, pop, popx, flyway, sql-migrate, rerun-at-boot, none`)
+}
+
+// TestBookkeepingRerunAtBootAlias: rerun-at-boot names what "none" means
+// (the app re-runs its up files at boot); both are the same adapter, which
+// keeps the name "none" in reports.
+func TestBookkeepingRerunAtBootAlias(t *testing.T) {
+	for _, name := range []string{"none", "rerun-at-boot"} {
+		bk, err := BookkeepingFor(name)
+		require.NoError(t, err)
+		assert.Equal(t, "none", bk.Name(), name)
+	}
 }
 
 // TestBookkeepingInMigrationTransaction: goose and dbmate record the version

@@ -125,8 +125,8 @@ func (l *loader) verdict(n *yaml.Node) (matrix.Verdict, error) {
 }
 
 func (l *loader) check(n *yaml.Node) (string, error) {
-	if !slices.Contains(matrix.CheckNames, n.Value) {
-		return "", l.errorf(n, "unknown check %q (valid: %s)", n.Value, strings.Join(matrix.CheckNames, ", "))
+	if !slices.Contains(matrix.CheckNames, n.Value) && !slices.Contains(matrix.BaselineCheckNames, n.Value) {
+		return "", l.errorf(n, "unknown check %q (valid: %s)", n.Value, strings.Join(append(slices.Clone(matrix.CheckNames), matrix.BaselineCheckNames...), ", "))
 	}
 	return n.Value, nil
 }

@@ -14,6 +14,11 @@
 // restore-only, lossy-revert and not-reached, warn: the checks behind
 // restore-only already block on their own.
 //
+// Release-level findings (matrix.Report.Baseline) have their own check
+// names: baselineBoot (release N's boot fails on its own state: blocks by
+// default, an outage waiting for the next pod restart) and baselineProbe
+// (an old-code probe fails on release N's own state: warns by default).
+//
 // A policy file starts from the default and overrides what it names.
 package policy
 
@@ -125,6 +130,11 @@ func Default() *Policy {
 			matrix.CheckNEraKept:       Block,
 			matrix.CheckNextEraLoss:    Warn,
 			matrix.CheckRoundTrip:      Block,
+			// Release-level: release N cannot restart on its own state
+			// (an outage at the next pod restart) blocks; old-code probes
+			// failing there are only no evidence.
+			matrix.CheckBaselineBoot:  Block,
+			matrix.CheckBaselineProbe: Warn,
 		},
 	}
 }
@@ -152,6 +162,11 @@ func (p *Policy) Evaluate(r *matrix.Report, now time.Time) []matrix.Finding {
 		m := &r.Results[i]
 		for _, f := range p.raw(m) {
 			out = append(out, p.waive(m, f, now, used))
+		}
+	}
+	for _, b := range r.Baseline {
+		if f, ok := p.baseline(r, b); ok {
+			out = append(out, f)
 		}
 	}
 	// An expired waiver that no longer matches anything is clutter that
@@ -228,6 +243,24 @@ func (p *Policy) raw(m *matrix.MigrationResult) []matrix.Finding {
 		})
 	}
 	return out
+}
+
+// baseline returns the finding of a release-level finding (Report.Baseline):
+// no migration is blamed, the release is.
+func (p *Policy) baseline(r *matrix.Report, b matrix.BaselineFinding) (matrix.Finding, bool) {
+	name := b.CheckName()
+	a, ok := p.Checks[name]
+	rule := fmt.Sprintf("policy %s: checks.%s=%s", p.Source, name, a)
+	if !ok {
+		a, rule = Warn, "check unknown to this policy"
+	}
+	if a == Ignore {
+		return matrix.Finding{}, false
+	}
+	return matrix.Finding{
+		Migration: "release " + r.From, Check: name, Action: string(a),
+		Reason: fmt.Sprintf("%s (%s)", b.Message, rule),
+	}, true
 }
 
 // waive applies the first active waiver matching f; failing that, an

@@ -339,3 +339,43 @@ func TestDocsPolicyParses(t *testing.T) {
 	}
 	assert.True(t, found, "docs/ci.md has a policy example")
 }
+
+// TestBaselineFindings: release-level findings blame the release, not a
+// migration: a boot failing on N's own state blocks by default, a probe
+// warns, and a policy file can change either.
+func TestBaselineFindings(t *testing.T) {
+	boot := matrix.BaselineFinding{Kind: matrix.BaselineBoot, State: "schema", Message: "release N cannot restart on its own schema: boom"}
+	probe := matrix.BaselineFinding{Kind: matrix.BaselineProbe, State: "data", Message: "probe q.sql:1 fails on release N's own state: nope"}
+	parsed := func(src string) *Policy {
+		p, err := Parse("policy.yaml", []byte(header+src))
+		require.NoError(t, err)
+		return p
+	}
+	tests := []struct {
+		name     string
+		policy   *Policy
+		baseline []matrix.BaselineFinding
+		want     []string // check:action
+		blocking bool
+	}{
+		{"default boot blocks", Default(), []matrix.BaselineFinding{boot}, []string{"baselineBoot:block"}, true},
+		{"default probe warns", Default(), []matrix.BaselineFinding{probe}, []string{"baselineProbe:warn"}, false},
+		{"file relaxes boot", parsed("checks:\n  baselineBoot: warn\n  baselineProbe: ignore\n"), []matrix.BaselineFinding{boot, probe}, []string{"baselineBoot:warn"}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := report(matrix.VerdictRevertible)
+			r.From = "000001"
+			r.Baseline = tc.baseline
+			tc.policy.Apply(r, now)
+			var got []string
+			for _, f := range r.Findings {
+				got = append(got, f.Check+":"+f.Action)
+				assert.Equal(t, "release 000001", f.Migration)
+				assert.Contains(t, f.Reason, "release N")
+			}
+			assert.Equal(t, tc.want, got)
+			assert.Equal(t, tc.blocking, r.Blocking)
+		})
+	}
+}

@@ -212,6 +212,10 @@ run <b>{{.R.RunID}}</b> · blocking <span class="gate-{{yesno .R.Blocking}}">{{y
 {{- end}}
 </tbody></table>
 {{- end}}
+{{- if .R.Baseline}}
+<h2>Release {{.R.From}} on its own state</h2>
+<ul class="findings">{{range .R.Baseline}}<li>{{.Message}} <span class="small">({{.CheckName}}, state: {{.State}}{{if .SQL}}, <code>{{.SQL}}</code>{{end}})</span></li>{{end}}</ul>
+{{- end}}
 {{- if .R.Notes}}
 <h2>Notes</h2>
 <ul>{{range .R.Notes}}<li>{{.}}</li>{{end}}</ul>

@@ -91,6 +91,23 @@ func WriteJUnit(w io.Writer, r *matrix.Report) error {
 			suite.Cases = append(suite.Cases, tc)
 		}
 	}
+	// Release-level findings: one testcase each, a boot failure fails (it
+	// blocks by default), a probe failing on N's own state is a warning.
+	for _, b := range r.Baseline {
+		tc := junitCase{Classname: "rehearse.release-" + r.From, Name: b.CheckName() + " " + b.Probe, Time: "0"}
+		body := b.Message + "\nstate: " + b.State + "\n"
+		if b.SQL != "" {
+			body += "sql: " + b.SQL + "\n"
+		}
+		if b.Kind == matrix.BaselineBoot {
+			tc.Failure = &junitMessage{Message: oneLine(b.Message, "failed"), Type: b.SQLState, Body: body}
+			suite.Failures++
+		} else {
+			tc.SystemOut = "warning: " + body
+		}
+		suite.Tests++
+		suite.Cases = append(suite.Cases, tc)
+	}
 	doc := junitSuites{
 		Name: "rehearse", Tests: suite.Tests, Failures: suite.Failures, Skipped: suite.Skipped,
 		Time: suite.Time, Suites: []junitSuite{suite},

@@ -60,6 +60,7 @@ func WriteMarkdown(w io.Writer, r *matrix.Report) error {
 	p("\n✓ ok · ✗ fail · ⚠ warn · – skipped\n\n")
 
 	writeFindings(p, r)
+	writeBaselineMarkdown(p, r)
 
 	// Evidence for every failing or warning cell.
 	var details strings.Builder
@@ -318,4 +319,21 @@ func writeChaosMarkdown(p func(string, ...any), r *matrix.Report) {
 		}
 		p("\n</details>\n\n")
 	}
+}
+
+// writeBaselineMarkdown lists the release-level findings: what release N
+// already fails on its own state, blamed on no migration.
+func writeBaselineMarkdown(p func(string, ...any), r *matrix.Report) {
+	if len(r.Baseline) == 0 {
+		return
+	}
+	p("### Release %s on its own state\n\n", mdInline(r.From))
+	for _, b := range r.Baseline {
+		p("- %s (%s, state: %s)", mdInline(b.Message), mdInline(b.CheckName()), mdInline(b.State))
+		if b.SQL != "" {
+			p(": `%s`", mdCode(b.SQL))
+		}
+		p("\n")
+	}
+	p("\n")
 }

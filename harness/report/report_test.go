@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -264,4 +265,34 @@ func TestMarkdownClipsLongDetail(t *testing.T) {
 	assert.Equal(t, "short", clip("short", 60, 8<<10))
 	long := strings.Repeat("x", 5000) + "\n" + strings.Repeat("y", 5000)
 	assert.Equal(t, strings.Repeat("x", 5000)+"\n… 1 more lines: see matrix.html", clip(long, 60, 8<<10))
+}
+
+// TestBaselineInEveryWriter: release-level findings appear once in each
+// writer (a boot failure fails in JUnit, a probe is a warning).
+func TestBaselineInEveryWriter(t *testing.T) {
+	r := sampleReport()
+	r.Baseline = []matrix.BaselineFinding{
+		{Kind: matrix.BaselineBoot, Probe: "release N's boot on the schema", State: "schema+data",
+			Message: `release N cannot restart on its own schema (and with data): relation "items" already exists <x>`, SQLState: "42P07"},
+		{Kind: matrix.BaselineProbe, Probe: "old.sql:3", State: "data", Message: "probe old.sql:3 fails on release N's own state: no such table", SQL: "SELECT 1 FROM gone"},
+	}
+	tests := []struct {
+		name  string
+		write func(io.Writer, *matrix.Report) error
+		want  []string
+	}{
+		{"markdown", WriteMarkdown, []string{"### Release 000003 on its own state", "cannot restart on its own schema (and with data)", "(baselineBoot, state: schema+data)", "`SELECT 1 FROM gone`"}},
+		{"html", WriteHTML, []string{"<h2>Release 000003 on its own state</h2>", "already exists &lt;x&gt;", "baselineProbe"}},
+		{"junit", WriteJUnit, []string{`classname="rehearse.release-000003" name="baselineBoot release N&#39;s boot on the schema"`, `<failure message="release N cannot restart`, "warning: probe old.sql:3"}},
+		{"json", WriteJSON, []string{`"baseline": [`, `"kind": "boot"`, `"state": "schema+data"`}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			require.NoError(t, tc.write(&buf, r))
+			for _, w := range tc.want {
+				assert.Contains(t, buf.String(), w)
+			}
+		})
+	}
 }

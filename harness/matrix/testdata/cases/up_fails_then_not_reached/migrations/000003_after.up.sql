@@ -1,2 +1,0 @@
--- expect: verdict=not-reached
-ALTER TABLE items ADD COLUMN color text;
