@@ -30,6 +30,9 @@ Exit codes: 0 nothing blocking, 1 a blocking finding, 2 the harness failed.`,
   rehearse matrix --git --migrations db/migrations --from v1.4.0 --to HEAD`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkCounts(cmd, "rows", "parallel"); err != nil {
+				return exitError{code: exitHarness, err: err}
+			}
 			o.Logger = slog.Default()
 			o.Progress = cmd.ErrOrStderr()
 			out, err := rehearsal.RunMatrix(cmd.Context(), o)

@@ -45,6 +45,9 @@ procedure worse than spec.policy.procedures allows), 2 the harness failed.`,
 			if o.Scenario == "" {
 				return exitError{code: exitHarness, err: fmt.Errorf("-f SCENARIO is required, e.g. -f scenarios/sample-1.0-to-1.1.yaml")}
 			}
+			if err := checkCounts(cmd, "parallel"); err != nil {
+				return exitError{code: exitHarness, err: err}
+			}
 			if cmd.Flags().Changed("seed") {
 				o.Chaos.Seed = &faultSeed
 			}

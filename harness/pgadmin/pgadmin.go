@@ -10,16 +10,28 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// WithDatabase returns dsn with its database replaced by db.
+// WithDatabase returns dsn with its database replaced by db. dsn is a URL
+// (postgres://...) or keyword/value ("host=... dbname=..."), as libpq and
+// pgx accept both; the result keeps the form.
 func WithDatabase(dsn, db string) (string, error) {
-	u, err := url.Parse(dsn)
-	if err != nil {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			return "", fmt.Errorf("parse DSN: %w", err)
+		}
+		u.Path = "/" + db
+		u.RawPath = ""
+		return u.String(), nil
+	}
+	if _, err := pgconn.ParseConfig(dsn); err != nil {
 		return "", fmt.Errorf("parse DSN: %w", err)
 	}
-	u.Path = "/" + db
-	return u.String(), nil
+	// A later keyword wins in keyword/value form: append dbname.
+	quoted := strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(db)
+	return strings.TrimSpace(dsn) + " dbname='" + quoted + "'", nil
 }
 
 // Create creates database name, as a copy of template when template is not

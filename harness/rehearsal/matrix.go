@@ -17,9 +17,8 @@ import (
 	"github.com/rehearse-dev/rehearse/harness/env/local"
 	"github.com/rehearse-dev/rehearse/harness/matrix"
 	"github.com/rehearse-dev/rehearse/harness/migrate"
-	"github.com/rehearse-dev/rehearse/harness/policy"
+	"github.com/rehearse-dev/rehearse/harness/pgadmin"
 	"github.com/rehearse-dev/rehearse/harness/report"
-	"github.com/rehearse-dev/rehearse/harness/roles"
 	"github.com/rehearse-dev/rehearse/harness/seed"
 )
 
@@ -87,54 +86,23 @@ func RunMatrix(ctx context.Context, o MatrixOptions) (*Outcome, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	runID := "run-" + o.Now().UTC().Format("20060102-150405")
+	// Every input is checked before anything starts (exit 2 in
+	// milliseconds, not after the base build).
+	in, err := checkInputs(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	id := newRunID(o.Now())
+	runID := "run-" + id
 	if o.Out == "" {
 		o.Out = filepath.Join("reports", runID)
 	}
 	if err := checkWritable(o.Out); err != nil {
 		return nil, &InputError{err}
 	}
-	pol := policy.Default()
-	if o.PolicyFile != "" {
-		p, err := policy.Load(o.PolicyFile)
-		if err != nil {
-			return nil, &InputError{err}
-		}
-		pol = p
-	}
-	set, from, to, err := loadSet(ctx, o)
-	if err != nil {
-		return nil, &InputError{err}
-	}
-	bkName := o.Bookkeeping
-	if bkName == "" {
-		bkName = set.DefaultBookkeeping()
-	}
-	bk, err := migrate.BookkeepingFor(bkName)
-	if err != nil {
-		return nil, &InputError{err}
-	}
-	var probes []matrix.Probe
-	if o.OldQueries != "" {
-		if probes, err = matrix.LoadProbes(o.OldQueries); err != nil {
-			return nil, &InputError{err}
-		}
-	}
-	probes = append(probes, o.Probes...)
-	var prodRoles []roles.Role
-	if o.Roles != "" {
-		if prodRoles, err = roles.Load(o.Roles); err != nil {
-			return nil, &InputError{fmt.Errorf("--roles: %w", err)}
-		}
-	}
-	seedOpts := seed.Options{Seed: o.Seed, Rows: o.Rows, Logger: o.Logger}
-	if o.Profile != "" {
-		prof, err := seed.LoadProfile(o.Profile)
-		if err != nil {
-			return nil, &InputError{err}
-		}
-		seedOpts.Profile = prof
-	}
+	seedOpts := seed.Options{Seed: o.Seed, Rows: o.Rows, Logger: o.Logger, Profile: in.profile}
+	// Captured statements (rehearse run) come after the file's probes.
+	probes := append(in.probes, o.Probes...)
 
 	adminDSN := o.DSN
 	var server *local.Server
@@ -152,15 +120,15 @@ func RunMatrix(ctx context.Context, o MatrixOptions) (*Outcome, error) {
 	}
 	cfg := matrix.Config{
 		AdminDSN:    adminDSN,
-		Prefix:      "rehearse_" + o.Now().UTC().Format("20060102150405"),
-		Set:         set,
-		From:        from,
-		To:          to,
-		Bookkeeping: bk,
+		Prefix:      pgadmin.Name("rehearse", id),
+		Set:         in.set,
+		From:        in.from,
+		To:          in.to,
+		Bookkeeping: in.bk,
 		Seeder:      seed.New(seedOpts),
 		Probes:      probes,
 		ServerProbe: o.ServerProbe,
-		Roles:       prodRoles,
+		Roles:       in.roles,
 		MigrateAs:   o.MigrateAs,
 		Parallel:    o.Parallel,
 		Keep:        o.Keep,
@@ -168,7 +136,15 @@ func RunMatrix(ctx context.Context, o MatrixOptions) (*Outcome, error) {
 		Logger:      o.Logger,
 		Progress:    o.Progress,
 	}
+	release, err := holdPrefix(ctx, adminDSN, cfg.Prefix)
+	if err != nil {
+		if server != nil && o.Keep {
+			server.Stop(context.Background())
+		}
+		return nil, err
+	}
 	rep, err := matrix.Run(ctx, cfg)
+	release()
 	if err != nil {
 		if server != nil && o.Keep {
 			server.Stop(context.Background())
@@ -177,11 +153,11 @@ func RunMatrix(ctx context.Context, o MatrixOptions) (*Outcome, error) {
 	}
 	rep.RunID = runID
 	rep.Seed, rep.Rows = o.Seed, o.Rows
-	rep.Notes = append(rep.Notes, ignoredNote(set)...)
+	rep.Notes = append(rep.Notes, ignoredNote(in.set)...)
 	if server != nil {
 		rep.PostgreSQL = server.Version
 	}
-	pol.Apply(rep, o.Now())
+	in.policy.Apply(rep, o.Now())
 	if err := report.WriteAll(o.Out, rep); err != nil {
 		return nil, err
 	}

@@ -21,7 +21,6 @@ import (
 	"github.com/rehearse-dev/rehearse/harness/env/docker"
 	"github.com/rehearse-dev/rehearse/harness/env/local"
 	"github.com/rehearse-dev/rehearse/harness/matrix"
-	"github.com/rehearse-dev/rehearse/harness/migrate"
 	"github.com/rehearse-dev/rehearse/harness/pgadmin"
 	"github.com/rehearse-dev/rehearse/harness/procedure"
 	"github.com/rehearse-dev/rehearse/harness/scenario"
@@ -112,31 +111,22 @@ func Run(ctx context.Context, o RunOptions) (*RunOutcome, error) {
 	if err := s.ForBackend(backend); err != nil {
 		return nil, &InputError{err}
 	}
-	runID := "run-" + o.Now().UTC().Format("20060102-150405")
+	runID := "run-" + newRunID(o.Now())
 	if o.Out == "" {
 		o.Out = filepath.Join("reports", runID)
 	}
 	if err := checkWritable(o.Out); err != nil {
 		return nil, &InputError{err}
 	}
+	// Every input (migrations, versions, profile, policy, probes) is
+	// checked before any server binary is built or environment started.
 	mopts := matrixOptionsFor(s, o)
-	set, fromV, toV, err := loadSet(ctx, mopts)
+	in, err := checkInputs(ctx, mopts)
 	if err != nil {
 		return nil, &InputError{fmt.Errorf("%s: %w", s.File, err)}
 	}
-	base, next, err := set.Range(fromV, toV)
-	if err != nil {
-		return nil, &InputError{fmt.Errorf("%s: %w", s.File, err)}
-	}
+	fromV, toV, base, next, bk := in.from, in.to, in.base, in.next, in.bk
 	plan, faultSeed, err := chaosPlan(s, o.Chaos, next)
-	if err != nil {
-		return nil, &InputError{err}
-	}
-	bkName := s.Spec.Migrations.Bookkeeping
-	if bkName == "" {
-		bkName = set.DefaultBookkeeping()
-	}
-	bk, err := migrate.BookkeepingFor(bkName)
 	if err != nil {
 		return nil, &InputError{err}
 	}
@@ -185,10 +175,7 @@ func Run(ctx context.Context, o RunOptions) (*RunOutcome, error) {
 			Smoke:  smokeRequests(s.Spec.Smoke),
 		},
 	}
-	seeder, err := r.seeder()
-	if err != nil {
-		return nil, err
-	}
+	seeder := seed.New(seed.Options{Seed: s.Spec.Data.Seed, Rows: s.Spec.Data.Rows, Logger: o.Logger, Profile: in.profile})
 	notes, err := procedure.Prepare(ctx, pc, seeder)
 	var upErr *procedure.UpgradeError
 	switch {
@@ -202,7 +189,7 @@ func Run(ctx context.Context, o RunOptions) (*RunOutcome, error) {
 		return nil, err
 	}
 	rep.Notes = append(rep.Notes, notes...)
-	rep.Notes = append(rep.Notes, ignoredNote(set)...)
+	rep.Notes = append(rep.Notes, ignoredNote(in.set)...)
 	var captureNote string
 	rep.Capture, captureNote = summarize(rec, from.Name, o.Progress)
 	mopts.Probes = capturedProbes(rec)
@@ -454,19 +441,6 @@ func (r *runner) environment(ctx context.Context, runID string) (env.Environment
 		return err
 	})
 	return e, err
-}
-
-func (r *runner) seeder() (seed.Seeder, error) {
-	sp := r.s.Spec
-	opts := seed.Options{Seed: sp.Data.Seed, Rows: sp.Data.Rows, Logger: r.o.Logger}
-	if sp.Data.Profile != "" {
-		prof, err := seed.LoadProfile(r.s.Abs(sp.Data.Profile))
-		if err != nil {
-			return nil, &InputError{err}
-		}
-		opts.Profile = prof
-	}
-	return seed.New(opts), nil
 }
 
 // applyProcedurePolicy blocks when a procedure is worse than the policy

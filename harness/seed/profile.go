@@ -322,27 +322,47 @@ func (s *seeder) profileRule(c *colPlan) *nameRule {
 	return nil
 }
 
-// checkProfile reports profile entries naming tables or columns the
-// snapshot does not have: a typo there would silently do nothing.
-func (s *seeder) checkProfile(snap *schema.Snapshot) error {
+// checkProfile reports profile entries naming tables or columns neither
+// release N's snapshot nor N+1's (future, when known) has: a typo there
+// would silently do nothing. A name only N+1 has is valid: the N+1-era
+// writes use it. Without future, names N lacks were checked against the
+// window's SQL before the run (Window.CheckProfile).
+func (s *seeder) checkProfile(snap, future *schema.Snapshot) error {
 	p := s.opts.Profile
 	if p == nil {
 		return nil
 	}
+	find := func(sn *schema.Snapshot, name string) *schema.Table {
+		if sn == nil {
+			return nil
+		}
+		t := sn.Tables[name]
+		if t == nil && !strings.Contains(name, ".") {
+			t = sn.Tables["public."+name]
+		}
+		return t
+	}
 	var errs []error
 	for name, tp := range p.Tables {
-		t := snap.Tables[name]
-		if t == nil && !strings.Contains(name, ".") {
-			t = snap.Tables["public."+name]
-		}
-		if t == nil {
-			errs = append(errs, fmt.Errorf("%s:%d: table %s: no such table in the schema", p.File, tp.Line, name))
+		t, ft := find(snap, name), find(future, name)
+		if t == nil && ft == nil {
+			if future != nil {
+				errs = append(errs, fmt.Errorf("%s:%d: table %s: no such table in release N's or N+1's schema", p.File, tp.Line, name))
+			}
 			continue
 		}
 		for col, pin := range tp.Columns {
-			c := t.Column(col)
+			var c *schema.Column
+			if t != nil {
+				c = t.Column(col)
+			}
+			if c == nil && ft != nil {
+				c = ft.Column(col)
+			}
 			if c == nil {
-				errs = append(errs, fmt.Errorf("%s:%d: table %s, column %s: no such column", p.File, pin.Line, name, col))
+				if future != nil {
+					errs = append(errs, fmt.Errorf("%s:%d: table %s, column %s: no such column", p.File, pin.Line, name, col))
+				}
 			} else if skipColumn(c) != "" {
 				errs = append(errs, fmt.Errorf("%s:%d: table %s, column %s: the column is %s and filled by the server; remove the pin", p.File, pin.Line, name, col, skipColumn(c)))
 			}

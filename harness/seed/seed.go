@@ -92,7 +92,7 @@ func (s *seeder) Base(ctx context.Context, dsn string, snap, future *schema.Snap
 	if snap == nil {
 		return nil, fmt.Errorf("seed base: no schema snapshot")
 	}
-	if err := s.checkProfile(snap); err != nil {
+	if err := s.checkProfile(snap, future); err != nil {
 		return nil, fmt.Errorf("seed base: profile: %w", err)
 	}
 	r, err := s.newRun(ctx, dsn)

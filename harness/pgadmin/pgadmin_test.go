@@ -1,0 +1,46 @@
+package pgadmin_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/rehearse-dev/rehearse/harness/env/local"
+	"github.com/rehearse-dev/rehearse/harness/pgadmin"
+	"github.com/rehearse-dev/rehearse/harness/pgtest"
+)
+
+// TestWithDatabaseBothForms: a DSN in URL or keyword/value form, with the
+// database replaced, connects to that database on a real server.
+func TestWithDatabaseBothForms(t *testing.T) {
+	srv := pgtest.Server(t)
+	ctx := context.Background()
+	admin := pgtest.AdminDSN(t)
+	const db = "rehearse_withdb_o'k"
+	require.NoError(t, pgadmin.Create(ctx, admin, db, ""))
+	t.Cleanup(func() { pgadmin.Drop(context.Background(), admin, db) })
+
+	for _, tt := range []struct{ name, dsn string }{
+		{"URL", srv.DSN("postgres")},
+		{"URL postgresql scheme", fmt.Sprintf("postgresql://%s@127.0.0.1:%d/postgres?sslmode=disable", local.Superuser, srv.Port)},
+		{"keyword/value", fmt.Sprintf("host=127.0.0.1 port=%d dbname=postgres user=%s sslmode=disable", srv.Port, local.Superuser)},
+		{"keyword/value without dbname", fmt.Sprintf("host=127.0.0.1 port=%d user=%s sslmode=disable", srv.Port, local.Superuser)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dsn, err := pgadmin.WithDatabase(tt.dsn, db)
+			require.NoError(t, err)
+			conn, err := pgx.Connect(ctx, dsn)
+			require.NoError(t, err, dsn)
+			defer conn.Close(ctx)
+			var got string
+			require.NoError(t, conn.QueryRow(ctx, "SELECT current_database()").Scan(&got))
+			assert.Equal(t, db, got)
+		})
+	}
+	_, err := pgadmin.WithDatabase("host=127.0.0.1 port=notaport", db)
+	assert.ErrorContains(t, err, "parse DSN")
+}
