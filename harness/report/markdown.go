@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 
 	"github.com/rehearse-dev/rehearse/harness/matrix"
@@ -161,15 +162,27 @@ func findingLine(f matrix.Finding) string {
 }
 
 // mdInline keeps text on one line and stops it from opening Markdown or
-// HTML constructs in the step summary.
+// HTML constructs in the step summary. It escapes with backslashes, never
+// with HTML entities: the raw file stays readable ("a -> b", "kind <> ''"),
+// and only what could open a tag or an entity is escaped.
 func mdInline(s string) string {
 	s = strings.Join(strings.Fields(s), " ")
-	r := strings.NewReplacer(
-		`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`,
-		"<", "&lt;", ">", "&gt;", "|", `\|`, "#", `\#`,
-	)
-	return r.Replace(s)
+	s = mdPunct.Replace(s)
+	s = htmlOpener.ReplaceAllString(s, `\$1`)
+	if strings.HasPrefix(s, ">") {
+		s = `\` + s
+	}
+	return s
 }
+
+var (
+	mdPunct = strings.NewReplacer(
+		`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`, "|", `\|`, "#", `\#`,
+	)
+	// htmlOpener: "<" that starts a tag, comment or autolink ("<b", "</",
+	// "<!", "<?") and "&" that starts an entity ("&amp;", "&#39;").
+	htmlOpener = regexp.MustCompile(`([<][A-Za-z/!?]|&#?[A-Za-z0-9]+;)`)
+)
 
 // mdCell is mdInline for table cells (pipes must not split the cell).
 func mdCell(s string) string {

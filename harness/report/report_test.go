@@ -225,7 +225,7 @@ func TestMarkdownLayout(t *testing.T) {
 	ev := strings.Index(md, "### Failing and warning checks")
 	require.True(t, blk > 0 && ev > blk)
 	assert.Contains(t, md, "- ⛔ `000007_serial_not_null`: downOnData failed: 23502\n")
-	assert.Contains(t, md, "- ⚠ `000006_drop_note`: verdict lossy-revert (waiver: accepted &lt;loss&gt;)")
+	assert.Contains(t, md, "- ⚠ `000006_drop_note`: verdict lossy-revert (waiver: accepted \\<loss>)")
 	assert.Contains(t, md, "- sqlstate: `23502`")
 	assert.Contains(t, md, "- at: `migrations/000006_serial_not_null.down.sql:3`")
 	assert.Contains(t, md, "````\n"+nastyDetail+"\n````")
@@ -234,8 +234,39 @@ func TestMarkdownLayout(t *testing.T) {
 	// Run notes and tables without data.
 	assert.Contains(t, md, "### Notes\n\n- no bookkeeping table: runbook DELETE would fail")
 	assert.Contains(t, md, "`agents` (era next, after 000008): 0 rows")
-	assert.Contains(t, md, "`audit_events` (era n): cannot satisfy CHECK (kind &lt;&gt; '')")
+	assert.Contains(t, md, "`audit_events` (era n): cannot satisfy CHECK (kind <> '')")
 	assert.NotContains(t, md, "`certificates` (era")
+}
+
+// TestMarkdownEscapesWithoutEntities: text that could open HTML is escaped
+// with backslashes, so the raw file reads as written and never shows an
+// entity; what merely looks like an entity in the input stays literal.
+func TestMarkdownEscapesWithoutEntities(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"rename a -> b", "rename a -> b"},
+		{"kind <> ''", "kind <> ''"},
+		{"x < 3 && y > 2", "x < 3 && y > 2"},
+		{"<script>alert('x')</script>", `\<script>alert('x')\</script>`},
+		{"<!-- hidden -->", `\<!-- hidden -->`},
+		{"literal &amp; and &#39;", `literal \&amp; and &\#39;`},
+		{"> quoted", `\> quoted`},
+		{"a | b", `a \| b`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			assert.Equal(t, tt.want, mdInline(tt.in))
+		})
+	}
+	r := sampleReport()
+	r.Notes = append(r.Notes, "old code not probed -> pass --old-queries", "O'Brien & co <b>")
+	var buf bytes.Buffer
+	require.NoError(t, WriteMarkdown(&buf, r))
+	md := buf.String()
+	for _, entity := range []string{"&gt;", "&lt;", "&amp;", "&#39;", "&#34;", "&quot;"} {
+		assert.NotContains(t, md, entity)
+	}
+	assert.Contains(t, md, "- old code not probed -> pass --old-queries\n")
+	assert.Contains(t, md, "- O'Brien & co \\<b>\n")
 }
 
 func TestMarkdownNoFindings(t *testing.T) {

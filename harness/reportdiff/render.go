@@ -171,5 +171,5 @@ func cell(s string) string {
 	if s == "" {
 		return ""
 	}
-	return strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;").Replace(s)
+	return strings.NewReplacer("|", `\|`, "<", `\<`).Replace(s)
 }

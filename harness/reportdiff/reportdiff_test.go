@@ -210,7 +210,7 @@ WORSE: 2 regression(s):
 	assert.Contains(t, s, "## rehearse diff: ❌ something got worse")
 	assert.Contains(t, s, "- 1_m1: verdict safe → restore-only\n- 1_m1: downOnData ok → fail\n")
 	assert.Contains(t, s, "| `1_m1` | safe | restore-only |")
-	assert.Contains(t, s, "| `1_m1` | downOnData | ok | fail ❌ | value too long \\| for &lt;type&gt; |")
+	assert.Contains(t, s, "| `1_m1` | downOnData | ok | fail ❌ | value too long \\| for \\<type> |")
 	assert.Contains(t, s, "| `1_m1` | up | 1.00s | 3.00s | +200% |")
 	assert.Contains(t, s, "- `3_m3`: safe")
 }
