@@ -114,6 +114,14 @@ func TestMatrixBadInput(t *testing.T) {
 		{"down without up", withFile("003_c.down.sql", "SELECT 1;"), nil, []string{"003_c.down.sql"}},
 		{"SQL syntax error in up", withFile("003_c.up.sql", "SELECT 1;\nALTER TABLE t ADD COLUMN;\n"), nil, []string{"003_c.up.sql:2", "syntax error"}},
 		{"unknown layout", good, []string{"--layout", "liquibase"}, []string{"liquibase"}},
+		{"unknown bookkeeping", good, []string{"--bookkeeping", "liquibase"}, []string{"liquibase"}},
+		{"negative rows", good, []string{"--rows", "-5"}, []string{"--rows -5", "positive"}},
+		{"zero rows", good, []string{"--rows", "0"}, []string{"--rows 0", "positive"}},
+		{"zero parallel", good, []string{"--parallel", "0"}, []string{"--parallel 0", "positive"}},
+		{"negative parallel", good, []string{"--parallel", "-1"}, []string{"--parallel -1", "positive"}},
+		{"--to not in the set", good, []string{"--to", "007"}, []string{"--to 007", "001..002"}},
+		{"--to before --from", good, []string{"--from", "002", "--to", "001"}, []string{"swap them"}},
+		{"DSN that does not parse", good, []string{"--dsn", "host=127.0.0.1 port=notaport"}, []string{"--dsn", "host=... port=... dbname=..."}},
 		{"unknown release or version", good, []string{"--from", "9.9"}, []string{"9.9"}},
 		{"no PostgreSQL binaries", good, []string{"--pg-bin", "/nonexistent"}, []string{"--pg-bin /nonexistent", "apt-get install postgresql", "--backend docker"}},
 		{"unwritable --out", good, []string{"--out", "/proc/rehearse-out"}, []string{"--out /proc/rehearse-out"}},
@@ -122,6 +130,7 @@ func TestMatrixBadInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			// An argument later on the line wins: --from may be given again.
 			args := []string{"matrix", "--from", "001", "--out", t.TempDir()}
 			if tt.files != nil {
 				args = append(args, "--migrations", writeFiles(t, tt.files))

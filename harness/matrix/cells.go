@@ -136,8 +136,10 @@ func (r *runner) downOnDataCell(ctx context.Context, k int, prev, cur *dataState
 	}
 	res.Checks.DownOnData = checkFromErr(downErr, time.Since(t0))
 	if downErr != nil {
-		res.Checks.NEraKept = Check{Status: StatusSkip, Error: "down failed on data"}
-		res.Checks.NextEraLoss = Check{Status: StatusSkip, Error: "down failed on data"}
+		// A skip says why: nothing to compare after a failed down.
+		why := "the down failed on data (see " + CheckDownOnData + "): no state to compare"
+		res.Checks.NEraKept = Check{Status: StatusSkip, Error: why}
+		res.Checks.NextEraLoss = Check{Status: StatusSkip, Error: why}
 		return "fail (" + oneline.First(downErr.Error()) + ")", nil
 	}
 	after, err := r.snapshot(ctx, conn, schema.Options{})
@@ -190,8 +192,9 @@ func (r *runner) pristineCell(ctx context.Context, k int) (string, error) {
 		downErr := r.down(ctx, conn, k)
 		res.Checks.DownPristine = checkFromErr(downErr, time.Since(t0))
 		if downErr != nil {
-			res.Checks.SchemaRestored = Check{Status: StatusSkip, Error: "down failed on an empty schema"}
-			res.Checks.RoundTrip = Check{Status: StatusSkip, Error: "down failed on an empty schema"}
+			why := "the down failed on an empty schema (see " + CheckDownPristine + "): no state to compare"
+			res.Checks.SchemaRestored = Check{Status: StatusSkip, Error: why}
+			res.Checks.RoundTrip = Check{Status: StatusSkip, Error: why}
 			return nil
 		}
 		t1 := time.Now()

@@ -143,6 +143,11 @@ func outcome(err error) ProbeOutcome {
 	return ProbeOutcome{Err: err.Error()}
 }
 
+// NoOldCodeProbe is why the oldCode check is skipped when the run has no
+// probe at all. It holds for the whole run, so the report says it once
+// (Report.Notes), not in every migration's reasons.
+const NoOldCodeProbe = "old code not probed: pass --old-queries FILE with the SQL release N runs, or use a scenario with N's server"
+
 // probeHistory attributes probe failures to migrations: states[0] is the
 // state before N+1's first migration, states[k] the state after migration k.
 type probeHistory struct {
@@ -156,7 +161,7 @@ type probeHistory struct {
 // migration, and with none passing there is no evidence at all.
 func (h *probeHistory) judge(k int, names []string) Check {
 	if len(h.probes) == 0 {
-		return Check{Status: StatusSkip, Error: "no old-code probe: pass --old-queries FILE with the SQL release N runs, or use a scenario with N's server"}
+		return Check{Status: StatusSkip, Error: NoOldCodeProbe}
 	}
 	if k >= len(h.states) || h.states[k] == nil || h.states[k-1] == nil {
 		return Check{Status: StatusSkip, Error: "state not reached"}

@@ -116,6 +116,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep.Baseline = r.probes.baseline()
 	rep.Notes = append(rep.Notes, r.notes...)
 	rep.Notes = append(rep.Notes, r.contract.runNotes()...)
+	for _, res := range r.results {
+		if res.Checks.OldCode.Error == NoOldCodeProbe {
+			rep.Notes = append(rep.Notes, NoOldCodeProbe)
+			break
+		}
+	}
 	if cfg.Bookkeeping.Name() == "none" {
 		rep.Notes = append(rep.Notes, "bookkeeping: none (rerun-at-boot) — the app keeps no table of applied migrations, so a runbook step like `DELETE FROM schema_migrations ...` fails; release N's boot (re-running its up files) was probed on every state instead, schema alone and with data")
 	}

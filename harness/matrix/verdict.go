@@ -56,7 +56,8 @@ func decide(c *Checks, hasDown bool) (Verdict, []string) {
 	}
 	if c.OldCode.Status == StatusFail {
 		reasons = append(reasons, "old code breaks on the new schema")
-	} else {
+	} else if c.OldCode.Error != NoOldCodeProbe {
+		// Without any probe the run's notes say so once.
 		reasons = append(reasons, "old code not probed: "+c.OldCode.Error)
 	}
 	if d := downDefects(c); len(d) > 0 {

@@ -161,7 +161,7 @@ run <b>{{.R.RunID}}</b> · blocking <span class="gate-{{yesno .R.Blocking}}">{{y
 <td class="verdict">{{.Emoji}} {{.M.Verdict}}{{if .M.Reasons}}<ul class="small">{{range .M.Reasons}}<li>{{.}}</li>{{end}}</ul>{{end}}</td>
 {{- range .Cells}}
 <td class="s-{{.C.Status}}"><details><summary title="{{.Name}}: {{.C.Status}}">{{.Symbol}} {{.C.Status}}</summary>
-{{- if .C.Error}}<div><b>error:</b> {{.C.Error}}</div>{{end}}
+{{- if .C.Error}}<div><b>{{if eq .C.Status "skip"}}skipped{{else}}error{{end}}:</b> {{.C.Error}}</div>{{end}}
 {{- if .C.SQLState}}<div><b>sqlstate:</b> <code>{{.C.SQLState}}</code></div>{{end}}
 {{- if .Location}}<div><b>at:</b> <code>{{.Location}}</code></div>{{end}}
 {{- range .C.Notes}}<div class="small">note: {{.}}</div>{{end}}

@@ -322,11 +322,11 @@ func (s *seeder) profileRule(c *colPlan) *nameRule {
 	return nil
 }
 
-// checkProfile reports profile entries naming tables or columns neither
-// release N's snapshot nor N+1's (future, when known) has: a typo there
-// would silently do nothing. A name only N+1 has is valid: the N+1-era
-// writes use it. Without future, names N lacks were checked against the
-// window's SQL before the run (Window.CheckProfile).
+// checkProfile reports pins on columns the server fills. Names are checked
+// before the run against every migration of the window
+// (Window.CheckProfile): a profile may name a table only an intermediate
+// state of N+1 has, so a name missing from both release N's snapshot and
+// N+1's (future) is only logged here.
 func (s *seeder) checkProfile(snap, future *schema.Snapshot) error {
 	p := s.opts.Profile
 	if p == nil {
@@ -347,7 +347,7 @@ func (s *seeder) checkProfile(snap, future *schema.Snapshot) error {
 		t, ft := find(snap, name), find(future, name)
 		if t == nil && ft == nil {
 			if future != nil {
-				errs = append(errs, fmt.Errorf("%s:%d: table %s: no such table in release N's or N+1's schema", p.File, tp.Line, name))
+				s.log.Warn("profile table is in neither release N's nor N+1's schema: it applies only to states between them", "file", p.File, "line", tp.Line, "table", name)
 			}
 			continue
 		}
@@ -359,11 +359,7 @@ func (s *seeder) checkProfile(snap, future *schema.Snapshot) error {
 			if c == nil && ft != nil {
 				c = ft.Column(col)
 			}
-			if c == nil {
-				if future != nil {
-					errs = append(errs, fmt.Errorf("%s:%d: table %s, column %s: no such column", p.File, pin.Line, name, col))
-				}
-			} else if skipColumn(c) != "" {
+			if c != nil && skipColumn(c) != "" {
 				errs = append(errs, fmt.Errorf("%s:%d: table %s, column %s: the column is %s and filled by the server; remove the pin", p.File, pin.Line, name, col, skipColumn(c)))
 			}
 		}

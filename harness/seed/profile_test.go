@@ -38,8 +38,10 @@ func TestProfilePinsAndUnknownNames(t *testing.T) {
 	require.NoError(t, err)
 	_, err = New(Options{Profile: bad, Logger: testLogger()}).Base(ctx, dsn, snap, nil)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "bad.yaml:2: table certz: no such table")
-	assert.Contains(t, err.Error(), "bad.yaml:6: table certs, column nope: no such column")
+	// Unknown names are the window check's (TestWindowCheckProfile): a
+	// profile may name tables of N+1 that this snapshot lacks.
+	assert.NotContains(t, err.Error(), "certz")
+	assert.NotContains(t, err.Error(), "nope")
 	assert.Contains(t, err.Error(), "bad.yaml:7: table certs, column id: the column is identity")
 
 	p, err := ParseProfile("good.yaml", []byte(`rows: 40
