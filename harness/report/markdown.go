@@ -163,7 +163,7 @@ func findingLine(f matrix.Finding) string {
 
 // mdInline keeps text on one line and stops it from opening Markdown or
 // HTML constructs in the step summary. It escapes with backslashes, never
-// with HTML entities: the raw file stays readable ("a -> b", "kind <> ”"),
+// with HTML entities: the raw file stays readable ("a -> b", "kind <> 'x'"),
 // and only what could open a tag or an entity is escaped.
 func mdInline(s string) string {
 	s = strings.Join(strings.Fields(s), " ")
