@@ -131,3 +131,52 @@ func TestMatrixDSNForms(t *testing.T) {
 	require.NoError(t, rows.Err())
 	assert.Empty(t, left, "both runs dropped their databases: %s", strings.Join(left, " "))
 }
+
+// TestMatrixMessagesReaderCanTrust: a skipped cell says why it was skipped,
+// a note that holds for the whole run (no old-code probe) is said once,
+// and matrix.md shows no HTML entity.
+func TestMatrixMessagesReaderCanTrust(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"001_t.up.sql": "CREATE TABLE t (id int PRIMARY KEY, a text);\n", "001_t.down.sql": "DROP TABLE t;\n",
+		"002_b.up.sql": "-- adds b <for the \"new\" UI> & more\nALTER TABLE t ADD COLUMN b int;\n",
+		// Fails on any row, passes on an empty table.
+		"002_b.down.sql": "ALTER TABLE t ALTER COLUMN id TYPE int USING (id / 0);\nALTER TABLE t DROP COLUMN b;\n",
+		"003_c.up.sql":   "ALTER TABLE t RENAME COLUMN a TO c;\n", "003_c.down.sql": "ALTER TABLE t RENAME COLUMN c TO a;\n",
+	})
+	out := t.TempDir()
+	text, code := runRoot(t, "matrix", "--migrations", dir, "--from", "001", "--out", out, "--rows", "10", "--dsn", pgtest.AdminDSN(t))
+	require.Equal(t, 1, code, text)
+	rep := readReport(t, out)
+	require.Len(t, rep.Results, 2)
+
+	notes := 0
+	for _, n := range rep.Notes {
+		if n == matrix.NoOldCodeProbe {
+			notes++
+		}
+	}
+	assert.Equal(t, 1, notes, "said once at run level: %q", rep.Notes)
+	for _, m := range rep.Results {
+		for _, r := range m.Reasons {
+			assert.NotContains(t, r, "old code not probed", m.Version)
+		}
+	}
+
+	down := rep.Results[0]
+	require.Equal(t, matrix.StatusFail, down.Checks.DownOnData.Status)
+	for _, c := range []matrix.Check{down.Checks.NEraKept, down.Checks.NextEraLoss} {
+		assert.Equal(t, matrix.StatusSkip, c.Status)
+		assert.Contains(t, c.Error, "the down failed on data (see downOnData)")
+	}
+	html, err := os.ReadFile(filepath.Join(out, "matrix.html"))
+	require.NoError(t, err)
+	assert.Contains(t, string(html), "<b>skipped:</b> the down failed on data")
+	assert.NotContains(t, string(html), "<b>error:</b> the down failed on data")
+
+	md, err := os.ReadFile(filepath.Join(out, "matrix.md"))
+	require.NoError(t, err)
+	for _, entity := range []string{"&gt;", "&lt;", "&amp;", "&#39;", "&#34;", "&quot;"} {
+		assert.NotContains(t, string(md), entity)
+	}
+	assert.Equal(t, 1, strings.Count(string(md), "old code not probed"), "once, in the notes")
+}
