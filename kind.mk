@@ -23,5 +23,5 @@ postgres-image:
 # The kind end-to-end test alone, with its stage times (-v). docker-shim
 # first in PATH is required where `docker run --privileged` fails.
 kind-test: node-image postgres-image
-	CI=$${CI:-1} REHEARSE_DOCKER_SHIM=$(abspath $(KIND_OFFLINE)/docker-shim) REHEARSE_KIND_NODE_IMAGE=$(KIND_NODE_IMAGE) \
+	CI=$${CI:-1} REHEARSE_DOCKER_SHIM=$(abspath $(KIND_OFFLINE)/docker-shim) REHEARSE_KIND_NODE_IMAGE=$(KIND_NODE_IMAGE) REHEARSE_POSTGRES_IMAGE=$(POSTGRES_IMAGE) \
 	  $(GO) test -count=1 -v -timeout 40m -run 'TestKindRehearsal' ./harness/env/kind/

@@ -39,7 +39,10 @@ type RunOptions struct {
 	PGBin    string
 	PGUser   string
 	// kind and kube backends.
-	NodeImage      string // kind node image (default: REHEARSE_KIND_NODE_IMAGE, else kind's own)
+	NodeImage string // kind node image (default: REHEARSE_KIND_NODE_IMAGE, else kind's own)
+	// PostgresImage overrides spec.postgres.image (docker and kind;
+	// default: docker.DefaultPostgresImage).
+	PostgresImage  string
 	Kubeconfig     string // kube: the cluster (only this file is read)
 	KubeContext    string
 	Namespace      string // kube: default rehearse-<run id>, created and labelled
@@ -390,6 +393,19 @@ func BuildServer(ctx context.Context, dir, pkg, ldflags, out string) error {
 	return nil
 }
 
+// postgresImage is the PostgreSQL image of the docker and kind backends:
+// --postgres-image, else spec.postgres.image, else the default (the
+// official image of the local binaries' major version).
+func (r *runner) postgresImage(ctx context.Context) string {
+	if r.o.PostgresImage != "" {
+		return r.o.PostgresImage
+	}
+	if r.s.Spec.Postgres.Image != "" {
+		return r.s.Spec.Postgres.Image
+	}
+	return docker.DefaultPostgresImage(ctx, r.o.PGBin)
+}
+
 func (r *runner) environment(ctx context.Context, runID string) (env.Environment, error) {
 	var e env.Environment
 	err := r.timed("start the "+r.backend+" environment", func() error {
@@ -404,7 +420,7 @@ func (r *runner) environment(ctx context.Context, runID string) (env.Environment
 		case "docker":
 			e, err = docker.NewEnvironment(ctx, docker.Options{
 				Options:       env.Options{RunID: runID, Keep: r.o.Keep},
-				PostgresImage: r.s.Spec.Postgres.Image,
+				PostgresImage: r.postgresImage(ctx),
 				Logger:        r.o.Logger,
 				Statements:    r.statements,
 			})
@@ -417,7 +433,7 @@ func (r *runner) environment(ctx context.Context, runID string) (env.Environment
 			ke, err = kind.New(ctx, kind.Options{
 				Options:    env.Options{RunID: runID, Keep: r.o.Keep},
 				NodeImage:  nodeImage,
-				Images:     append([]string{r.s.Spec.Postgres.Image}, r.images...),
+				Images:     append([]string{r.postgresImage(ctx)}, r.images...),
 				DockerShim: os.Getenv(kind.DockerShimEnv),
 				Logger:     r.o.Logger,
 			})

@@ -108,12 +108,13 @@ func TestRunSampleDocker(t *testing.T) {
 		}
 		t.Skipf("SKIPPING the docker rehearsal: %v", err)
 	}
-	for _, img := range []string{"kind-offline/postgres:15", "rehearse-sample/app:1.1", "rehearse-sample/app:1.2"} {
+	pgImage := docker.DefaultPostgresImage(context.Background(), "")
+	for _, img := range []string{pgImage, "rehearse-sample/app:1.1", "rehearse-sample/app:1.2"} {
 		if err := exec.Command("docker", "image", "inspect", img).Run(); err != nil {
 			if os.Getenv("CI") != "" {
-				t.Fatalf("image %s is missing: run make images (and build-postgres-image)", img)
+				t.Fatalf("image %s is missing: run make images (and docker pull %s, or set %s)", img, pgImage, docker.PostgresImageEnv)
 			}
-			t.Skipf("SKIPPING the docker rehearsal: image %s is missing (make images; build-postgres-image)", img)
+			t.Skipf("SKIPPING the docker rehearsal: image %s is missing (make images; docker pull %s, or set %s)", img, pgImage, docker.PostgresImageEnv)
 		}
 	}
 	res := runSample(t, rehearsal.RunOptions{

@@ -127,9 +127,6 @@ func (s *Scenario) defaults() {
 	if s.Spec.Checks.Grace.Duration == 0 {
 		s.Spec.Checks.Grace.Duration = 5 * time.Second
 	}
-	if s.Spec.Postgres.Image == "" {
-		s.Spec.Postgres.Image = "kind-offline/postgres:15"
-	}
 	if s.Spec.Policy.Procedures == nil {
 		s.Spec.Policy.Procedures = map[string]string{"full-restore": "recovered"}
 	}

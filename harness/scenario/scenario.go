@@ -174,7 +174,9 @@ type Policy struct {
 
 // Postgres is the database server of the docker, kind and kube backends.
 type Postgres struct {
-	// Image default: kind-offline/postgres:15 (built locally, see README).
+	// Image default (empty): $REHEARSE_POSTGRES_IMAGE, else the official
+	// postgres image of the local server binaries' major version, e.g.
+	// postgres:15. --postgres-image overrides it.
 	Image string `yaml:"image"`
 }
 

@@ -39,6 +39,7 @@ import (
 	"github.com/testcontainers/testcontainers-go/wait"
 
 	"github.com/rehearse-dev/rehearse/harness/env"
+	"github.com/rehearse-dev/rehearse/harness/env/local"
 	"github.com/rehearse-dev/rehearse/harness/pgadmin"
 )
 
@@ -55,7 +56,7 @@ const (
 type Options struct {
 	env.Options
 	// PostgresImage runs PostgreSQL; it must honour POSTGRES_USER,
-	// POSTGRES_PASSWORD and POSTGRES_DB (default kind-offline/postgres:15).
+	// POSTGRES_PASSWORD and POSTGRES_DB (default: DefaultPostgresImage).
 	PostgresImage string
 	// UpTimeout bounds PostgreSQL's start and a server's migrate-and-listen
 	// after Install or Upgrade (default 2m).
@@ -65,6 +66,29 @@ type Options struct {
 	// the official image and kind-offline/postgres ship it) so the harness
 	// can record the SQL release N runs.
 	Statements bool
+}
+
+// PostgresImageEnv names an image to use when neither --postgres-image nor
+// the scenario names one (CI sets it to a locally built image).
+const PostgresImageEnv = "REHEARSE_POSTGRES_IMAGE"
+
+// fallbackMajor is used when no local server binaries tell the version.
+const fallbackMajor = 17
+
+// DefaultPostgresImage is $REHEARSE_POSTGRES_IMAGE, else the official
+// postgres image of the major version of the local server binaries (pgBin,
+// or searched), so the docker backend runs what the local backend runs.
+func DefaultPostgresImage(ctx context.Context, pgBin string) string {
+	if img := os.Getenv(PostgresImageEnv); img != "" {
+		return img
+	}
+	major := fallbackMajor
+	if dir, err := local.FindBinDir(pgBin); err == nil {
+		if m, err := local.ServerMajor(ctx, dir); err == nil {
+			major = m
+		}
+	}
+	return "postgres:" + strconv.Itoa(major)
 }
 
 // Environment implements env.Environment with containers.
@@ -100,7 +124,7 @@ func Available(ctx context.Context) error {
 	defer cancel()
 	out, err := exec.CommandContext(ctx, "docker", "info", "--format", "{{.ServerVersion}}").CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("docker is not available (`docker info`: %v: %s): start it (here: ../shared/kind-offline/start-docker) or use --backend local", err, strings.TrimSpace(string(out)))
+		return fmt.Errorf("docker is not available (`docker info`: %v: %s): start the docker daemon or use --backend local", err, strings.TrimSpace(string(out)))
 	}
 	return nil
 }
@@ -126,7 +150,7 @@ func NewEnvironment(ctx context.Context, o Options) (*Environment, error) {
 		o.Logger = slog.Default()
 	}
 	if o.PostgresImage == "" {
-		o.PostgresImage = "kind-offline/postgres:15"
+		o.PostgresImage = DefaultPostgresImage(ctx, "")
 	}
 	if o.UpTimeout <= 0 {
 		o.UpTimeout = 2 * time.Minute
@@ -189,7 +213,7 @@ func (e *Environment) startPostgres(ctx context.Context) error {
 		e.pg = c
 	}
 	if err != nil {
-		return fmt.Errorf("start PostgreSQL container %s: %w (build it with ../shared/kind-offline/build-postgres-image, or set spec.postgres.image)", e.opts.PostgresImage, err)
+		return fmt.Errorf("start PostgreSQL container %s: %w (pull it with `docker pull %s`, or name another image with --postgres-image or spec.postgres.image)", e.opts.PostgresImage, err, e.opts.PostgresImage)
 	}
 	host, err := c.Host(ctx)
 	if err != nil {

@@ -26,7 +26,9 @@ var repoRoot = func() string {
 	return filepath.Join(filepath.Dir(file), "..", "..", "..")
 }()
 
-const pgImage = "kind-offline/postgres:15"
+// pgImage is the product's default: $REHEARSE_POSTGRES_IMAGE (CI sets
+// it in .ci/run), else the official image of the local binaries' major.
+var pgImage = docker.DefaultPostgresImage(context.Background(), "")
 
 // requireDocker fails in CI (where docker is part of what is tested) and
 // skips loudly elsewhere when docker or the PostgreSQL image is missing.
@@ -44,7 +46,7 @@ func requireDocker(t *testing.T) {
 		missing("%v", err)
 	}
 	if err := exec.Command("docker", "image", "inspect", pgImage).Run(); err != nil {
-		missing("image %s is missing: build it with ../shared/kind-offline/build-postgres-image", pgImage)
+		missing("image %s is missing: docker pull %s, or set %s to an image you have", pgImage, pgImage, docker.PostgresImageEnv)
 	}
 	for _, rel := range []string{"1.0", "1.1"} {
 		if exec.Command("docker", "image", "inspect", "rehearse-sample/app:"+rel).Run() == nil {

@@ -6,8 +6,8 @@
 // ~/.kube/config), and Close deletes it unless Keep.
 //
 // kind's library shells out to `docker`. On hosts that refuse
-// `docker run --privileged`, a shim directory (../shared/kind-offline/
-// docker-shim) must come first in PATH: set REHEARSE_DOCKER_SHIM to it (or
+// `docker run --privileged`, a folder with a `docker` wrapper that works
+// around it must come first in PATH: set REHEARSE_DOCKER_SHIM to it (or
 // Options.DockerShim) and the backend prepends it to this process's PATH.
 package kind
 
