@@ -66,6 +66,9 @@ Exit codes: 0 nothing blocking, 1 a blocking finding, 2 the harness failed.`,
 	f.StringVar(&o.PGUser, "pg-user", "", "OS user that runs PostgreSQL when rehearse runs as root (default nobody)")
 	f.StringVar(&o.Roles, "roles", "", "production's roles: the output of pg_dumpall --roles-only, or a YAML roles: list; created before release N's schema (only those the server lacks; dropped at the end)")
 	f.StringVar(&o.MigrateAs, "migrate-as", "", "role every up, down, boot and probe runs as, release N's migrations included (default: the harness's superuser)")
+	f.StringVar(&o.DataFrom, "data-from", "", "N-era data from production: a pg_dump file or folder (custom, directory, tar, plain) or a DSN that is only read; masked by the profile's mask: rules")
+	f.BoolVar(&o.AllowDrift, "allow-drift", false, "with --data-from: go on when the source's schema differs from release N's (the report names the checks this makes unreliable)")
+	f.Float64Var(&o.Sample, "sample", 0, "with --data-from: keep this fraction of rows (0.1), plus every row they reference; deterministic for --seed")
 	f.StringVar(&o.DSN, "dsn", "", "use this existing server instead of starting one (the harness only creates and drops its own rehearse_* databases)")
 	return cmd
 }

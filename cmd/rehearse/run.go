@@ -72,6 +72,8 @@ procedure worse than spec.policy.procedures allows), 2 the harness failed.`,
 	f.BoolVar(&o.NoMatrix, "no-matrix", false, "rehearse the procedures only")
 	f.IntVar(&o.Parallel, "parallel", 0, "matrix cells run at once (default: number of cores)")
 	f.StringVar(&o.Roles, "roles", "", "production's roles for the matrix (overrides spec.roles): pg_dumpall --roles-only output or a YAML roles: list")
+	f.StringVar(&o.DataFrom, "data-from", "", "N-era data of the matrix from production: a pg_dump file or folder or a read-only DSN (overrides spec.data.from)")
+	f.BoolVar(&o.AllowDrift, "allow-drift", false, "with a data source: go on when its schema differs from release N's (overrides spec.data.allowDrift)")
 	f.StringVar(&o.MigrateAs, "migrate-as", "", "role the matrix's ups, downs, boots and probes run as (overrides spec.migrateAs)")
 	f.StringVar(&o.PGBin, "pg-bin", "", "local backend: folder with initdb and postgres (default: searched)")
 	f.StringVar(&o.PGUser, "pg-user", "", "local backend: OS user that runs PostgreSQL when rehearse runs as root (default nobody)")

@@ -30,6 +30,7 @@ type inputs struct {
 	probes     []matrix.Probe
 	roles      []roles.Role
 	profile    *seed.Profile
+	data       *dataInputs // --data-from; nil without
 }
 
 // checkInputs validates o and reads every file it names. Each error is an
@@ -95,6 +96,9 @@ func checkInputs(ctx context.Context, o MatrixOptions) (*inputs, error) {
 		if err := w.CheckProfile(in.profile, span); err != nil {
 			return bad(err)
 		}
+	}
+	if in.data, err = checkDataFrom(o, in.profile, in.bk); err != nil {
+		return bad(err)
 	}
 	return in, nil
 }

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rehearse-dev/rehearse/harness/datasource"
 	"github.com/rehearse-dev/rehearse/harness/env/local"
 	"github.com/rehearse-dev/rehearse/harness/matrix"
 	"github.com/rehearse-dev/rehearse/harness/migrate"
@@ -64,6 +65,13 @@ type MatrixOptions struct {
 	// migrations and probes run as (--migrate-as).
 	Roles     string
 	MigrateAs string
+	// DataFrom is a pg_dump file/folder or a read-only DSN whose rows
+	// become release N's N-era data (--data-from); AllowDrift goes on when
+	// its schema differs from release N's; Sample keeps that fraction of
+	// its rows (with every row they reference).
+	DataFrom   string
+	AllowDrift bool
+	Sample     float64
 }
 
 // Outcome is what a matrix run produced.
@@ -101,6 +109,16 @@ func RunMatrix(ctx context.Context, o MatrixOptions) (*Outcome, error) {
 		return nil, &InputError{err}
 	}
 	seedOpts := seed.Options{Seed: o.Seed, Rows: o.Rows, Logger: o.Logger, Profile: in.profile}
+	var seeder seed.Seeder = seed.New(seedOpts)
+	var real *datasource.Seeder
+	if in.data != nil {
+		if real, err = in.data.seeder(o, seeder); err != nil {
+			return nil, &InputError{err}
+		}
+		seeder = real
+		// The live progress lines print the same errors as the reports.
+		o.Progress = datasource.RedactingWriter(o.Progress)
+	}
 	// Captured statements (rehearse run) come after the file's probes.
 	probes := append(in.probes, o.Probes...)
 
@@ -125,7 +143,7 @@ func RunMatrix(ctx context.Context, o MatrixOptions) (*Outcome, error) {
 		From:        in.from,
 		To:          in.to,
 		Bookkeeping: in.bk,
-		Seeder:      seed.New(seedOpts),
+		Seeder:      seeder,
 		Probes:      probes,
 		ServerProbe: o.ServerProbe,
 		Roles:       in.roles,
@@ -149,7 +167,16 @@ func RunMatrix(ctx context.Context, o MatrixOptions) (*Outcome, error) {
 		if server != nil && o.Keep {
 			server.Stop(context.Background())
 		}
+		var drift *datasource.DriftError
+		if errors.As(err, &drift) {
+			return nil, &InputError{drift}
+		}
 		return nil, err
+	}
+	if real != nil {
+		rep.Notes = append(rep.Notes, real.Notes()...)
+		// Real rows must not reach a report through an error detail.
+		datasource.Redact(rep)
 	}
 	rep.RunID = runID
 	rep.Seed, rep.Rows = o.Seed, o.Rows
@@ -249,4 +276,57 @@ func checkWritable(dir string) error {
 	}
 	f.Close()
 	return os.Remove(f.Name())
+}
+
+// dataInputs is --data-from, checked with the other inputs: the source
+// recognised, the profile's mask: and sample: rules compiled.
+type dataInputs struct {
+	src    *datasource.Source
+	masks  *datasource.Masks
+	shares map[string]datasource.TableSample
+	skip   []string
+}
+
+// checkDataFrom reads --data-from and its flags; nil when there is no source.
+func checkDataFrom(o MatrixOptions, profile *seed.Profile, bk migrate.Bookkeeping) (*dataInputs, error) {
+	if o.DataFrom == "" {
+		if o.Sample != 0 || o.AllowDrift {
+			return nil, errors.New("--sample and --allow-drift go with --data-from")
+		}
+		return nil, nil
+	}
+	if o.Sample < 0 || o.Sample > 1 {
+		return nil, fmt.Errorf("--sample %v: want a fraction between 0 and 1 (0.1 keeps about a tenth of the rows)", o.Sample)
+	}
+	d := &dataInputs{}
+	var err error
+	if d.src, err = datasource.Open(o.DataFrom); err != nil {
+		return nil, err
+	}
+	if profile != nil {
+		// The seed salts the replacements: equal inputs give equal outputs
+		// within a run (joins hold), and nothing is a fixed public mapping.
+		if d.masks, err = datasource.CompileMasks(profile.File, profile.Mask, fmt.Sprint("rehearse:", o.Seed)); err != nil {
+			return nil, err
+		}
+		if d.shares, err = datasource.SampleShares(profile.File, profile.Sample); err != nil {
+			return nil, err
+		}
+	}
+	if t := bk.Table(); t != "" {
+		if !strings.Contains(t, ".") {
+			t = "public." + t
+		}
+		d.skip = append(d.skip, t)
+	}
+	return d, nil
+}
+
+// seeder is the seeder of --data-from: N-era rows from the source, N+1-era
+// rows from next (generated).
+func (d *dataInputs) seeder(o MatrixOptions, next seed.Seeder) (*datasource.Seeder, error) {
+	return datasource.New(datasource.Options{
+		Source: d.src, AllowDrift: o.AllowDrift, Sample: o.Sample, SampleTables: d.shares, Seed: o.Seed,
+		Masks: d.masks, Skip: d.skip, Next: next, PGBin: o.PGBin, Logger: o.Logger,
+	})
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/rehearse-dev/rehearse/harness/chaos"
+	"github.com/rehearse-dev/rehearse/harness/datasource"
 	"github.com/rehearse-dev/rehearse/harness/env"
 	"github.com/rehearse-dev/rehearse/harness/env/docker"
 	"github.com/rehearse-dev/rehearse/harness/env/local"
@@ -55,6 +56,9 @@ type RunOptions struct {
 	// Roles and MigrateAs override spec.roles and spec.migrateAs.
 	Roles     string
 	MigrateAs string
+	// DataFrom and AllowDrift override spec.data.from and allowDrift.
+	DataFrom   string
+	AllowDrift bool
 }
 
 // RunReport is what `rehearse run` measured. Until matrix.Report carries
@@ -178,7 +182,13 @@ func Run(ctx context.Context, o RunOptions) (*RunOutcome, error) {
 			Smoke:  smokeRequests(s.Spec.Smoke),
 		},
 	}
-	seeder := seed.New(seed.Options{Seed: s.Spec.Data.Seed, Rows: s.Spec.Data.Rows, Logger: o.Logger, Profile: in.profile})
+	var seeder seed.Seeder = seed.New(seed.Options{Seed: s.Spec.Data.Seed, Rows: s.Spec.Data.Rows, Logger: o.Logger, Profile: in.profile})
+	if in.data != nil {
+		// The procedures start from the same real rows as the matrix.
+		if seeder, err = in.data.seeder(mopts, seeder); err != nil {
+			return nil, &InputError{err}
+		}
+	}
 	notes, err := procedure.Prepare(ctx, pc, seeder)
 	var upErr *procedure.UpgradeError
 	switch {
@@ -244,12 +254,19 @@ func Run(ctx context.Context, o RunOptions) (*RunOutcome, error) {
 		// One report: matrix.json carries the procedures too.
 		mo.Report.Procedures = rep.Procedures
 		mo.Report.Chaos = rep.Chaos
+		if in.data != nil {
+			datasource.Redact(mo.Report)
+		}
 		if err := report.WriteAll(o.Out, mo.Report); err != nil {
 			return nil, err
 		}
 	}
 	rep.Seconds = time.Since(start).Seconds()
 	out.Blocking = rep.Blocking || rep.Matrix != nil && rep.Matrix.Blocking
+	if in.data != nil {
+		// Procedures ran on real rows too: no report quotes them.
+		datasource.Redact(rep)
+	}
 	if err := writeProcedures(o.Out, rep); err != nil {
 		return nil, err
 	}
@@ -294,6 +311,14 @@ func matrixOptionsFor(s *scenario.Scenario, o RunOptions) MatrixOptions {
 	if o.MigrateAs != "" {
 		m.MigrateAs = o.MigrateAs
 	}
+	m.DataFrom, m.AllowDrift, m.Sample = sp.Data.From, sp.Data.AllowDrift, sp.Data.Sample
+	if m.DataFrom != "" && !sp.Data.FromIsDSN() {
+		m.DataFrom = s.Abs(m.DataFrom)
+	}
+	if o.DataFrom != "" {
+		m.DataFrom = o.DataFrom
+	}
+	m.AllowDrift = m.AllowDrift || o.AllowDrift
 	if sp.Releases.From.GitRef != "" {
 		m.Git = true
 		m.RepoDir = s.Abs(sp.Migrations.Repo)

@@ -330,6 +330,15 @@ func (v *validator) validate(s *Scenario) {
 	if sp.Data.Profile != "" {
 		v.exists(s, sp.Data.Profile, "spec.data.profile", "spec", "data", "profile")
 	}
+	if sp.Data.From != "" && !sp.Data.FromIsDSN() {
+		v.exists(s, sp.Data.From, "spec.data.from", "spec", "data", "from")
+	}
+	if sp.Data.Sample < 0 || sp.Data.Sample > 1 {
+		v.add(v.line("spec", "data", "sample"), "spec.data.sample", "%v: want a fraction between 0 and 1 (0.1 keeps about a tenth of the rows)", sp.Data.Sample)
+	}
+	if sp.Data.From == "" && (sp.Data.Sample != 0 || sp.Data.AllowDrift) {
+		v.add(v.line("spec", "data"), "spec.data", "sample and allowDrift go with from (a dump or DSN)")
+	}
 	seen := map[string]bool{}
 	for i, p := range sp.Procedures {
 		f := fmt.Sprintf("spec.procedures[%d]", i)

@@ -5,7 +5,10 @@
 // with the file, the line and the field, and what to do about it.
 package scenario
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // APIVersion and Kind are the only ones this version reads.
 const (
@@ -136,6 +139,17 @@ type Data struct {
 	Profile string `yaml:"profile"`
 	Rows    int    `yaml:"rows"`
 	Seed    int64  `yaml:"seed"`
+	// From is a pg_dump file or folder (relative to the scenario) or a DSN
+	// that is only read: its rows are the matrix's N-era data
+	// (--data-from). AllowDrift and Sample as --allow-drift and --sample.
+	From       string  `yaml:"from"`
+	AllowDrift bool    `yaml:"allowDrift"`
+	Sample     float64 `yaml:"sample"`
+}
+
+// FromIsDSN says whether From is a connection string rather than a path.
+func (d Data) FromIsDSN() bool {
+	return strings.Contains(d.From, "://") || strings.Contains(d.From, "=")
 }
 
 // SmokeRequest is one HTTP request a working server must answer.

@@ -25,6 +25,28 @@ type Profile struct {
 	// Generators extend the built-in name-to-generator table; they are
 	// tried first, in order.
 	Generators []*GeneratorRule
+	// Mask holds the masking rules for data loaded from a real source
+	// (--data-from), in file order; harness/datasource reads and checks them.
+	Mask []*MaskRule
+	// Sample holds per-table sampling of a real source, in file order.
+	Sample []*SampleRule
+}
+
+// SampleRule keeps Rows rows (or the Fraction of them) of Table from a real
+// source, before referential closure pulls in the rows they reference.
+type SampleRule struct {
+	Table    string
+	Rows     int64
+	Fraction float64
+	Line     int
+}
+
+// MaskRule masks one column ("table.column" or "schema.table.column") of
+// a real source with Rule (e.g. "email", "keep-format", "faker:name").
+type MaskRule struct {
+	Column string
+	Rule   string
+	Line   int
 }
 
 // TableProfile is the profile of one table.
@@ -124,8 +146,37 @@ func ParseProfile(file string, data []byte) (*Profile, error) {
 				}
 				p.Generators = append(p.Generators, g)
 			}
+		case "sample":
+			if v.Kind != yaml.MappingNode {
+				return nil, errf(v, "sample: want a mapping of table to a row count (1000) or a fraction (0.1)")
+			}
+			for j := 0; j < len(v.Content); j += 2 {
+				sk, sv := v.Content[j], v.Content[j+1]
+				r := &SampleRule{Table: sk.Value, Line: sk.Line}
+				var f float64
+				if err := sv.Decode(&f); err != nil || f < 0 {
+					return nil, errf(sv, "sample %s: want a row count (1000) or a fraction (0.1), got %q", sk.Value, sv.Value)
+				}
+				if f < 1 {
+					r.Fraction = f
+				} else {
+					r.Rows = int64(f)
+				}
+				p.Sample = append(p.Sample, r)
+			}
+		case "mask":
+			if v.Kind != yaml.MappingNode {
+				return nil, errf(v, "mask: want a mapping of table.column to a rule (email, keep-format, hash, null, faker:NAME)")
+			}
+			for j := 0; j < len(v.Content); j += 2 {
+				mk, mv := v.Content[j], v.Content[j+1]
+				if mv.Kind != yaml.ScalarNode || mv.Value == "" {
+					return nil, errf(mv, "mask %s: want a rule name (email, keep-format, hash, null, faker:NAME)", mk.Value)
+				}
+				p.Mask = append(p.Mask, &MaskRule{Column: mk.Value, Rule: mv.Value, Line: mk.Line})
+			}
 		default:
-			return nil, errf(k, "unknown key %q (want rows, tables or generators)", k.Value)
+			return nil, errf(k, "unknown key %q (want rows, tables, generators, mask or sample)", k.Value)
 		}
 	}
 	return p, nil

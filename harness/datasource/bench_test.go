@@ -1,0 +1,85 @@
+package datasource_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/rehearse-dev/rehearse/harness/datasource"
+	"github.com/rehearse-dev/rehearse/harness/pgtest"
+	"github.com/rehearse-dev/rehearse/harness/schema"
+	"github.com/stretchr/testify/require"
+)
+
+// BenchmarkLoadVsPgRestore loads the same custom dump into the same empty
+// schema (indexes in place) with pg_restore --data-only and with Load
+// (masking one column), and reports Load's speed as a share of
+// pg_restore's. REHEARSE_BENCH_ROWS sets the size (default 1,000,000 rows,
+// about 150 MB in the database).
+//
+//	go test -run x -bench LoadVsPgRestore -benchtime 1x ./harness/datasource/
+func BenchmarkLoadVsPgRestore(b *testing.B) {
+	rows := 1_000_000
+	if v := os.Getenv("REHEARSE_BENCH_ROWS"); v != "" {
+		rows, _ = strconv.Atoi(v)
+	}
+	const ddl = `
+CREATE TABLE accounts (id bigint PRIMARY KEY, email text NOT NULL, plan text, profile text, created_at timestamptz NOT NULL);
+CREATE TABLE events (id bigint PRIMARY KEY, account_id bigint REFERENCES accounts, kind text, payload text, at timestamptz);
+CREATE INDEX ON events (account_id);`
+	src := pgtest.NewDatabase(b)
+	pgtest.Exec(b, src, ddl+`
+INSERT INTO accounts SELECT g, 'user' || g || '@example.org', (ARRAY['free','pro','team'])[1 + g % 3],
+  '{"theme": "dark", "n": ' || g || '}', now() - g * interval '1 minute' FROM generate_series(1, `+strconv.Itoa(rows/4)+`) g;
+INSERT INTO events SELECT g, 1 + g % `+strconv.Itoa(rows/4)+`, 'click', repeat('x', 40) || g, now() FROM generate_series(1, `+strconv.Itoa(rows*3/4)+`) g;`)
+	file := filepath.Join(b.TempDir(), "bench.dump")
+	bin := binDir(b)
+	out, err := exec.Command(filepath.Join(bin, "pg_dump"), "-Fc", "-f", file, "-d", src).CombinedOutput()
+	require.NoError(b, err, string(out))
+	fi, err := os.Stat(file)
+	require.NoError(b, err)
+	s, err := datasource.Open(file)
+	require.NoError(b, err)
+	masks := mustMasks(b, "accounts.email: email")
+
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		d1 := pgtest.NewDatabase(b)
+		pgtest.Exec(b, d1, ddl)
+		d2 := pgtest.NewDatabase(b)
+		pgtest.Exec(b, d2, ddl)
+		conn := pgtest.Connect(b, d2)
+		snap, err := schema.Take(context.Background(), conn, schema.Options{})
+		require.NoError(b, err)
+		b.StartTimer()
+
+		start := time.Now()
+		out, err := exec.Command(filepath.Join(bin, "pg_restore"), "--data-only", "--disable-triggers", "-d", d1, file).CombinedOutput()
+		require.NoError(b, err, string(out))
+		restore := time.Since(start)
+
+		start = time.Now()
+		_, err = datasource.Load(context.Background(), d2, s, snap, datasource.LoadOptions{BinDir: bin, Masks: masks})
+		require.NoError(b, err)
+		load := time.Since(start)
+
+		b.ReportMetric(restore.Seconds(), "pg_restore-s")
+		b.ReportMetric(load.Seconds(), "load-s")
+		b.ReportMetric(restore.Seconds()/load.Seconds(), "speed-vs-pg_restore")
+		b.Logf("dump %d MB, %d rows: pg_restore --data-only %.2fs, Load (masking accounts.email) %.2fs: %.2f of pg_restore's speed",
+			fi.Size()>>20, rows, restore.Seconds(), load.Seconds(), restore.Seconds()/load.Seconds())
+	}
+}
+
+func mustMasks(tb testing.TB, rules string) *datasource.Masks {
+	tb.Helper()
+	prof, err := seedProfile("mask:\n  " + rules + "\n")
+	require.NoError(tb, err)
+	m, err := datasource.CompileMasks(prof.File, prof.Mask, "bench")
+	require.NoError(tb, err)
+	return m
+}

@@ -1,0 +1,84 @@
+package datasource_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/rehearse-dev/rehearse/harness/datasource"
+	"github.com/rehearse-dev/rehearse/harness/pgtest"
+	"github.com/rehearse-dev/rehearse/harness/schema"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// A chain of foreign keys (tenants <- users <- orders <- items, and
+// users.manager_id -> users) sampled at a tenth stays consistent: every kept
+// row's parents are kept, and the same seed keeps the same rows.
+func TestSampleKeepsFKChainConsistent(t *testing.T) {
+	const ddl = `
+CREATE TABLE tenants (id int PRIMARY KEY, name text);
+CREATE TABLE users (id int PRIMARY KEY, tenant_id int NOT NULL REFERENCES tenants, manager_id int REFERENCES users);
+CREATE TABLE orders (id int PRIMARY KEY, user_id int NOT NULL REFERENCES users);
+CREATE TABLE items (order_id int REFERENCES orders, n int, PRIMARY KEY (order_id, n));`
+	src := pgtest.NewDatabase(t)
+	pgtest.Exec(t, src, ddl+`
+INSERT INTO tenants SELECT g, 't' || g FROM generate_series(1, 20) g;
+INSERT INTO users SELECT g, 1 + g % 20, CASE WHEN g > 10 THEN g - 10 END FROM generate_series(1, 500) g;
+INSERT INTO orders SELECT g, 1 + g % 500 FROM generate_series(1, 2000) g;
+INSERT INTO items SELECT 1 + g % 2000, g FROM generate_series(1, 6000) g;`)
+	s, err := datasource.Open(dump(t, src, "c"))
+	require.NoError(t, err)
+
+	sample := func(seed int64) (string, map[string]int64) {
+		dst := pgtest.NewDatabase(t)
+		pgtest.Exec(t, dst, ddl)
+		conn := pgtest.Connect(t, dst)
+		snap, err := schema.Take(context.Background(), conn, schema.Options{})
+		require.NoError(t, err)
+		_, err = datasource.Load(context.Background(), dst, s, snap, datasource.LoadOptions{BinDir: binDir(t)})
+		require.NoError(t, err)
+		kept, err := datasource.Sample(context.Background(), dst, snap, 0.1, seed)
+		require.NoError(t, err)
+		return dst, kept
+	}
+	dst, kept := sample(7)
+	for _, q := range []string{
+		`SELECT count(*) FROM items i WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = i.order_id)`,
+		`SELECT count(*) FROM orders o WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = o.user_id)`,
+		`SELECT count(*) FROM users u WHERE NOT EXISTS (SELECT 1 FROM tenants t WHERE t.id = u.tenant_id)`,
+		`SELECT count(*) FROM users u WHERE u.manager_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM users m WHERE m.id = u.manager_id)`,
+	} {
+		assert.Equal(t, int64(0), count(t, dst, q), q)
+	}
+	assert.InDelta(t, 600, kept["public.items"], 150, "about a tenth of the leaf rows")
+	assert.Equal(t, kept["public.items"], count(t, dst, "SELECT count(*) FROM items"))
+	assert.Greater(t, kept["public.orders"], int64(200), "parents of kept items pulled in beyond a tenth")
+	assert.Less(t, kept["public.orders"], int64(2000))
+
+	again, keptAgain := sample(7)
+	assert.Equal(t, kept, keptAgain)
+	const ids = `SELECT coalesce(sum(hashtext(order_id || ':' || n)), 0) FROM items`
+	assert.Equal(t, count(t, dst, ids), count(t, again, ids), "same seed, same rows")
+	other, _ := sample(8)
+	assert.NotEqual(t, count(t, dst, ids), count(t, other, ids), "another seed, other rows")
+
+	// Per-table shares from the profile: exactly 100 items (a leaf: closure
+	// adds none), their orders and users pulled in, the rest at 0.1.
+	prof, err := seedProfile("sample:\n  items: 100\n  tenants: 0.5\n")
+	require.NoError(t, err)
+	shares, err := datasource.SampleShares(prof.File, prof.Sample)
+	require.NoError(t, err)
+	limited := pgtest.NewDatabase(t)
+	pgtest.Exec(t, limited, ddl)
+	conn := pgtest.Connect(t, limited)
+	snap, err := schema.Take(context.Background(), conn, schema.Options{})
+	require.NoError(t, err)
+	_, err = datasource.Load(context.Background(), limited, s, snap, datasource.LoadOptions{BinDir: binDir(t)})
+	require.NoError(t, err)
+	kept, err = datasource.SampleTables(context.Background(), limited, snap, datasource.SampleOptions{Fraction: 0.1, Tables: shares, Seed: 7})
+	require.NoError(t, err)
+	assert.Equal(t, int64(100), kept["public.items"])
+	assert.Equal(t, int64(100), count(t, limited, "SELECT count(*) FROM items"))
+	assert.Equal(t, int64(0), count(t, limited, `SELECT count(*) FROM items i WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = i.order_id)`))
+	assert.GreaterOrEqual(t, kept["public.tenants"], int64(5), "about half of 20, or more through closure")
+}

@@ -1,0 +1,190 @@
+package datasource
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// tableBlock is one table's rows from the source, in COPY text format.
+type tableBlock struct {
+	Schema, Name string
+	Columns      []string
+	// Rows reads the block's rows; set Rows.transform before the first Read.
+	Rows *blockReader
+}
+
+// Qualified is "schema.name", as schema snapshots key tables.
+func (t *tableBlock) Qualified() string { return t.Schema + "." + t.Name }
+
+// visitor is called once per table of the source; what it leaves unread
+// of t.Rows is drained after it returns.
+type visitor func(ctx context.Context, t *tableBlock) error
+
+var (
+	copyLine   = regexp.MustCompile(`^COPY (.+?) \((.*)\) FROM stdin;\n?$`)
+	setvalLine = regexp.MustCompile(`^SELECT pg_catalog\.setval\(.*\);\n?$`)
+)
+
+// eachTable streams every table's data of the source to fn, and returns
+// the dump's setval statements.
+func (s *Source) eachTable(ctx context.Context, binDir string, fn visitor) ([]string, error) {
+	switch s.Kind {
+	case KindDSN:
+		return nil, s.eachTableDSN(ctx, fn)
+	case KindPlain:
+		f, err := os.Open(s.Path)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", s.Path, err)
+		}
+		defer f.Close()
+		return scanScript(ctx, f, s.Path, fn)
+	default:
+		cmd := exec.CommandContext(ctx, filepath.Join(binDir, "pg_restore"), "--data-only", "-f", "-", s.Path)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			return nil, err
+		}
+		if err := cmd.Start(); err != nil {
+			return nil, fmt.Errorf("run pg_restore: %w", err)
+		}
+		seqs, scanErr := scanScript(ctx, out, s.Path, fn)
+		if scanErr != nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+			return nil, scanErr
+		}
+		if err := cmd.Wait(); err != nil {
+			return nil, fmt.Errorf("pg_restore --data-only %s: %w: %s", s.Path, err, strings.TrimSpace(stderr.String()))
+		}
+		return seqs, nil
+	}
+}
+
+// scanScript reads a pg_dump SQL script and hands each COPY block to fn.
+func scanScript(ctx context.Context, r io.Reader, file string, fn visitor) ([]string, error) {
+	br := bufio.NewReaderSize(r, 1<<20)
+	var seqs []string
+	lineNo := 0
+	for {
+		line, err := br.ReadString('\n')
+		lineNo++
+		if m := copyLine.FindStringSubmatch(line); m != nil {
+			sch, name := splitQualified(m[1])
+			t := &tableBlock{Schema: sch, Name: name, Columns: splitIdents(m[2]), Rows: &blockReader{src: br}}
+			if err := fn(ctx, t); err != nil {
+				return nil, err
+			}
+			if err := t.Rows.drain(); err != nil {
+				return nil, fmt.Errorf("%s: read COPY block of %s: %w", file, t.Qualified(), err)
+			}
+		} else if setvalLine.MatchString(line) {
+			seqs = append(seqs, strings.TrimSpace(line))
+		} else if strings.HasPrefix(line, "INSERT INTO ") {
+			return nil, fmt.Errorf("%s:%d: the dump holds INSERT statements; re-make it without --inserts/--column-inserts (COPY is what the loader reads)", file, lineNo)
+		}
+		if err == io.EOF {
+			return seqs, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", file, err)
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// eachTableDSN reads every table of a live database inside one read-only
+// repeatable-read transaction (one consistent snapshot, exported so the
+// log names it), with COPY ... TO STDOUT. Nothing is written there.
+func (s *Source) eachTableDSN(ctx context.Context, fn visitor) error {
+	conn, err := pgx.Connect(ctx, s.DSN)
+	if err != nil {
+		return fmt.Errorf("connect to %s: %w", s, err)
+	}
+	defer conn.Close(context.Background())
+	tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return fmt.Errorf("begin read-only transaction on %s: %w", s, err)
+	}
+	defer tx.Rollback(context.Background())
+	if _, err := tx.Exec(ctx, "SET TRANSACTION READ ONLY"); err != nil {
+		return fmt.Errorf("%s: %w", s, err)
+	}
+	var snapID string
+	if err := tx.QueryRow(ctx, "SELECT pg_export_snapshot()").Scan(&snapID); err != nil {
+		return fmt.Errorf("%s: export snapshot: %w", s, err)
+	}
+	tables, err := listTables(ctx, tx)
+	if err != nil {
+		return fmt.Errorf("%s: list tables: %w", s, err)
+	}
+	for _, t := range tables {
+		cols := make([]string, len(t.Columns))
+		for i, c := range t.Columns {
+			cols[i] = quoteIdent(c)
+		}
+		q := fmt.Sprintf("COPY (SELECT %s FROM ONLY %s) TO STDOUT", strings.Join(cols, ", "), quoteQualified(t.Schema, t.Name))
+		pr, pw := io.Pipe()
+		done := make(chan error, 1)
+		go func() {
+			_, err := conn.PgConn().CopyTo(ctx, pw, q)
+			pw.CloseWithError(err)
+			done <- err
+		}()
+		t.Rows = &blockReader{src: bufio.NewReaderSize(pr, 1<<20)}
+		ferr := fn(ctx, t)
+		if ferr == nil {
+			ferr = t.Rows.drain()
+		}
+		pr.CloseWithError(io.ErrClosedPipe)
+		if err := <-done; err != nil && ferr == nil {
+			return fmt.Errorf("%s: copy out %s: %w", s, t.Qualified(), err)
+		}
+		if ferr != nil {
+			return ferr
+		}
+	}
+	return nil
+}
+
+// listTables lists the user tables that hold rows (ordinary tables and
+// partitions; a partitioned parent holds none itself) and their columns
+// (generated ones excluded, as pg_dump does).
+func listTables(ctx context.Context, q pgx.Tx) ([]*tableBlock, error) {
+	rows, err := q.Query(ctx, `
+SELECT n.nspname, c.relname, array_agg(a.attname ORDER BY a.attnum)
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
+WHERE c.relkind = 'r'
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e')
+GROUP BY n.nspname, c.relname
+ORDER BY n.nspname, c.relname`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*tableBlock
+	for rows.Next() {
+		t := &tableBlock{}
+		if err := rows.Scan(&t.Schema, &t.Name, &t.Columns); err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
