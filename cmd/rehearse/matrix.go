@@ -54,6 +54,7 @@ Exit codes: 0 nothing blocking, 1 a blocking finding, 2 the harness failed.`,
 	f.StringVar(&o.To, "to", "", "release N+1: last migration version, release name or ref (default: the newest)")
 	f.StringVar(&o.Layout, "layout", "", strings.Join(migrate.LayoutNames(), " | ")+" (default: detected)")
 	f.StringVar(&o.Bookkeeping, "bookkeeping", "", strings.Join(migrate.BookkeepingNames, " | ")+" (default: the layout's tool)")
+	f.BoolVar(&o.ReleasePerMigration, "release-per-migration", false, "treat each migration as its own release (default: releases.yaml's releases, or the whole --from..--to window as one release)")
 	f.StringVar(&o.OldQueries, "old-queries", "", "SQL release N runs, one probe per statement (';' + newline)")
 	f.StringVar(&o.Out, "out", "", "report folder (default reports/<run-id>)")
 	f.Int64Var(&o.Seed, "seed", 1, "data generator seed (same seed, same data)")

@@ -156,6 +156,12 @@ func (s *Seeder) Next(ctx context.Context, dsn string, step string, before, afte
 	return s.opts.Next.Next(ctx, dsn, step, before, after)
 }
 
+// NextInRelease implements seed.Seeder: N+1-era rows are generated, valid
+// at the end of the step's release (see seed.Seeder).
+func (s *Seeder) NextInRelease(ctx context.Context, dsn string, step string, before, after, end *schema.Snapshot) (*seed.Result, error) {
+	return s.opts.Next.NextInRelease(ctx, dsn, step, before, after, end)
+}
+
 // Notes are run-level remarks for the report: drift allowed and what it
 // makes unreliable, personal columns without a rule, rows per table.
 func (s *Seeder) Notes() []string {

@@ -146,22 +146,28 @@ func (r *runner) downOnDataCell(ctx context.Context, k int, prev, cur *dataState
 	if err != nil {
 		return "", fmt.Errorf("snapshot after down: %w", err)
 	}
-	// N-era data: the rows of state k-1 that the seeder did not write in the
-	// N+1 era must come back exactly. N+1-era rows are found by table OID, so
-	// a table the down renamed back is the same table.
+	// Old data: the rows and values of state k-1 that existed before k's
+	// release shipped (N-era rows and rows earlier releases of the window
+	// wrote) must come back exactly. New data (rows k's release wrote) may
+	// be lost, and that is counted. Rows are found by table OID, so a table
+	// the down renamed back is the same table.
+	newSteps := r.releaseSteps(k)
+	prevOld, _ := prev.split(newSteps)
+	_, curNew := cur.split(newSteps)
 	t1 := time.Now()
-	nTables := present(after, keys(prev.nEra))
-	xTables := presentByOID(after, cur.snap, keys(cur.nextEra))
-	nEra, nextEra, err := fingerprint.TakeEras(ctx, conn, after, union(nTables, xTables)...)
+	nTables := present(after, keys(prevOld))
+	xTables := presentByOID(after, cur.snap, keys(curNew))
+	bySteps, err := fingerprint.TakeSteps(ctx, conn, after, union(nTables, xTables)...)
 	r.timed("fingerprint", t1)
 	if err != nil {
 		return "", fmt.Errorf("fingerprint data after down: %w", err)
 	}
-	nEra = renamedLike(only(nEra, nTables), after, prev.snap)
-	res.Checks.NEraKept = compareCheck(prev.nEra, nEra, "N-era data differs from before the up", time.Since(t1))
+	oldAfter, newAfter := fingerprint.SplitSteps(bySteps, func(step string) bool { return newSteps[step] })
+	oldAfter = renamedLike(only(oldAfter, nTables), after, prev.snap)
+	res.Checks.NEraKept = compareCheck(prevOld, oldAfter, "data older than release "+r.releaseName(k)+" differs from before the up", time.Since(t1))
 	t2 := time.Now()
-	nextEra = renamedLike(only(nextEra, xTables), after, cur.snap)
-	res.Checks.NextEraLoss = lossCheck(cur, nextEra, schema.Diff(cur.snap, after), time.Since(t2))
+	newAfter = renamedLike(only(newAfter, xTables), after, cur.snap)
+	res.Checks.NextEraLoss = lossCheck(curNew, cur.nonNull, newAfter, schema.Diff(cur.snap, after), time.Since(t2))
 	return fmt.Sprintf("downOnData ok, nEraKept %s, nextEraLoss %s", res.Checks.NEraKept.Status, res.Checks.NextEraLoss.Status), nil
 }
 
@@ -367,14 +373,14 @@ func schemaCheck(d *schema.Changeset, msg string, dur time.Duration) Check {
 
 // lossCheck counts the N+1-era data a down lost: N+1-era rows gone or
 // changed, and values in columns the down dropped.
-func lossCheck(cur *dataState, after fingerprint.Set, down *schema.Changeset, d time.Duration) Check {
+func lossCheck(curNew fingerprint.Set, nonNull map[string]int64, after fingerprint.Set, down *schema.Changeset, d time.Duration) Check {
 	var lines []string
 	var rowsLost int64
 	changed := 0
-	for _, df := range fingerprint.Compare(cur.nextEra, after) {
+	for _, df := range fingerprint.Compare(curNew, after) {
 		switch df.Kind {
 		case "missing-table":
-			if t := cur.nextEra[df.Table]; t != nil && t.Rows > 0 {
+			if t := curNew[df.Table]; t != nil && t.Rows > 0 {
 				rowsLost += t.Rows
 				lines = append(lines, fmt.Sprintf("%s: table dropped, %d N+1-era rows lost", df.Table, t.Rows))
 			}
@@ -393,7 +399,7 @@ func lossCheck(cur *dataState, after fingerprint.Set, down *schema.Changeset, d 
 		if c.Kind != "drop-column" {
 			continue
 		}
-		if n := cur.nonNull[c.Table+"."+c.Column]; n > 0 {
+		if n := nonNull[c.Table+"."+c.Column]; n > 0 {
 			valuesLost += n
 			lines = append(lines, fmt.Sprintf("%s.%s: column dropped, %d non-NULL values lost", c.Table, c.Column, n))
 		}

@@ -25,7 +25,14 @@ type Config struct {
 	// ones in (From, To].
 	From, To    string
 	Bookkeeping migrate.Bookkeeping
-	Seeder      seed.Seeder
+	// Releases groups the window's migrations into releases (releases.yaml:
+	// each release's name and last version). ReleaseGrouping says which
+	// grouping applies: "releases.yaml" (default when Releases is set),
+	// "window" (default otherwise: the window is one release) or
+	// "per-migration" (each migration is its own release).
+	Releases        []ReleaseBound
+	ReleaseGrouping string
+	Seeder          seed.Seeder
 	// Probes are release N's SQL (old-code probes); none means the oldCode
 	// check is skipped and says so.
 	Probes []Probe

@@ -204,6 +204,8 @@ type Report struct {
 	Seconds       float64           `json:"seconds"`
 	Results       []MigrationResult `json:"migrations"`
 	Seeding       []TableSeed       `json:"seeding,omitempty"`
+	// Releases says how the window was grouped into releases (eras).
+	Releases *Releases `json:"releases,omitempty"`
 	Findings      []Finding         `json:"findings,omitempty"`
 	// Blocking is true when a finding has Action "block": the gate fails.
 	Blocking bool `json:"blocking"`

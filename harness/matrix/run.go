@@ -39,7 +39,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if len(next) == 0 {
 		return nil, fmt.Errorf("no migrations between --from %s and --to %s", cfg.From, cfg.To)
 	}
-	r := &runner{cfg: cfg, base: base, next: next}
+	releases, releaseIdx, err := groupReleases(cfg, next)
+	if err != nil {
+		return nil, err
+	}
+	r := &runner{cfg: cfg, base: base, next: next, releases: releases, releaseIdx: releaseIdx}
 	defer func() {
 		if !cfg.Keep && !cfg.Disposable {
 			r.dropAll()
@@ -59,6 +63,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		Migrations:    cfg.Set.Source,
 		Layout:        string(cfg.Set.Layout),
 		Bookkeeping:   cfg.Bookkeeping.Name(),
+		Releases:      releases,
 		StartedAt:     start.UTC(),
 	}
 	r.results = make([]MigrationResult, len(next))
@@ -139,6 +144,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 type runner struct {
 	cfg        Config
 	base, next []*migrate.Migration
+	// releases groups next; releaseIdx[i] is next[i]'s group.
+	releases   *Releases
+	releaseIdx []int
 
 	mu      sync.Mutex
 	dbs     []string
@@ -379,8 +387,9 @@ type dataState struct {
 	db string
 	// snap is the catalog after the up and the N+1-era writes of step k.
 	snap *schema.Snapshot
-	// nEra and nextEra are fingerprints of N-era rows and N+1-era rows.
-	nEra, nextEra fingerprint.Set
+	// bySteps are fingerprints of the rows each seeding step wrote ("": the
+	// N-era rows), regrouped into old and new data per release by split.
+	bySteps map[string]fingerprint.Set
 	// nonNull counts the non-NULL values of each column ("table.column") of
 	// state k, for the columns a down may drop.
 	nonNull map[string]int64
@@ -390,7 +399,16 @@ type dataState struct {
 }
 
 // all is the fingerprint of every row of the state.
-func (s *dataState) all() fingerprint.Set { return fingerprint.Merge(s.nEra, s.nextEra) }
+func (s *dataState) all() fingerprint.Set {
+	old, new := s.split(nil)
+	return fingerprint.Merge(old, new)
+}
+
+// split returns the rows written before the release whose seeding steps are
+// newSteps shipped (old data), and the rows written in it (new data).
+func (s *dataState) split(newSteps map[string]bool) (old, new fingerprint.Set) {
+	return fingerprint.SplitSteps(s.bySteps, func(step string) bool { return newSteps[step] })
+}
 
 // buildData seeds N-era data on D0, then builds D1..Dn (up, N+1-era writes)
 // and starts each migration's cells as soon as its states exist.
@@ -568,7 +586,7 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 		conn.Close(ctx)
 
 		tSeed := time.Now()
-		seedRes, err := r.cfg.Seeder.Next(ctx, r.dsn(name), m.Version+"_"+m.Name, before, after)
+		seedRes, err := r.cfg.Seeder.NextInRelease(ctx, r.dsn(name), m.Version+"_"+m.Name, before, after, r.endSnapshot(k, after))
 		if err != nil {
 			return fmt.Errorf("seed N+1-era data after %s: %w", m.Up.File, err)
 		}
@@ -597,6 +615,36 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 		prev = cur
 	}
 	return nil
+}
+
+// endSnapshot returns the schema at the end of migration k's release (from
+// the pristine chain), for the seeder: rows written after step k are what
+// the release's code writes, valid under what its later steps add. Tables
+// carry the OIDs of the data chain's state after (the two chains give the
+// tables a release creates different OIDs); nil when k ends its release.
+func (r *runner) endSnapshot(k int, after *schema.Snapshot) *schema.Snapshot {
+	var es *schema.Snapshot
+	for j := r.releaseEnd(k); j > k && es == nil; j-- {
+		es = r.pristineSnap[j]
+	}
+	pk := r.pristineSnap[k]
+	if es == nil || pk == nil {
+		return nil
+	}
+	oids := map[uint32]uint32{}
+	for name, pt := range pk.Tables {
+		if at := after.Tables[name]; at != nil {
+			oids[pt.OID] = at.OID
+		}
+	}
+	cp := *es
+	cp.Tables = make(map[string]*schema.Table, len(es.Tables))
+	for name, t := range es.Tables {
+		tc := *t
+		tc.OID = oids[t.OID] // 0 (never matched by OID) for tables created later
+		cp.Tables[name] = &tc
+	}
+	return &cp
 }
 
 func (r *runner) lastPristineSnap() *schema.Snapshot {
@@ -648,13 +696,13 @@ func (r *runner) measureState(ctx context.Context, conn *pgx.Conn, db string, sn
 	if len(tables) > 0 {
 		t0 := time.Now()
 		var err error
-		st.nEra, st.nextEra, err = fingerprint.TakeEras(ctx, conn, snap, tables...)
+		st.bySteps, err = fingerprint.TakeSteps(ctx, conn, snap, tables...)
 		r.timed("fingerprint", t0)
 		if err != nil {
 			return nil, err
 		}
 	} else {
-		st.nEra, st.nextEra = fingerprint.Set{}, fingerprint.Set{}
+		st.bySteps = map[string]fingerprint.Set{"": {}}
 	}
 	for name, fp := range st.all() {
 		snap.Tables[name].Rows = fp.Rows

@@ -38,16 +38,19 @@ type MatrixOptions struct {
 	From, To    string
 	Layout      string
 	Bookkeeping string // "" = the layout's own tool
-	OldQueries  string
-	Out         string
-	Seed        int64
-	Rows        int
-	Profile     string
-	Parallel    int
-	Keep        bool
-	PolicyFile  string
-	PGBin       string
-	PGUser      string
+	// ReleasePerMigration makes each migration its own release; otherwise
+	// releases.yaml groups them, or the whole window is one release.
+	ReleasePerMigration bool
+	OldQueries          string
+	Out                 string
+	Seed                int64
+	Rows                int
+	Profile             string
+	Parallel            int
+	Keep                bool
+	PolicyFile          string
+	PGBin               string
+	PGUser              string
 	// DSN, when set, is an existing server the user points the harness at
 	// (it creates and drops its own databases there).
 	DSN      string
@@ -100,6 +103,18 @@ func RunMatrix(ctx context.Context, o MatrixOptions) (*Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
+	grouping, releases := matrix.GroupingPerMigration, []matrix.ReleaseBound(nil)
+	if !o.ReleasePerMigration {
+		grouping = matrix.GroupingWindow
+		if !o.Git {
+			if releases, err = loadReleases(o.Migrations); err != nil {
+				return nil, &InputError{err}
+			}
+			if len(releases) > 0 {
+				grouping = matrix.GroupingReleasesFile
+			}
+		}
+	}
 	id := newRunID(o.Now())
 	runID := "run-" + id
 	if o.Out == "" {
@@ -137,22 +152,24 @@ func RunMatrix(ctx context.Context, o MatrixOptions) (*Outcome, error) {
 		fmt.Fprintf(o.Progress, "PostgreSQL %s on 127.0.0.1:%d\n", server.Version, server.Port)
 	}
 	cfg := matrix.Config{
-		AdminDSN:    adminDSN,
-		Prefix:      pgadmin.Name("rehearse", id),
-		Set:         in.set,
-		From:        in.from,
-		To:          in.to,
-		Bookkeeping: in.bk,
-		Seeder:      seeder,
-		Probes:      probes,
-		ServerProbe: o.ServerProbe,
-		Roles:       in.roles,
-		MigrateAs:   o.MigrateAs,
-		Parallel:    o.Parallel,
-		Keep:        o.Keep,
-		Disposable:  server != nil,
-		Logger:      o.Logger,
-		Progress:    o.Progress,
+		AdminDSN:        adminDSN,
+		Prefix:          pgadmin.Name("rehearse", id),
+		Set:             in.set,
+		From:            in.from,
+		To:              in.to,
+		Bookkeeping:     in.bk,
+		Releases:        releases,
+		ReleaseGrouping: grouping,
+		Seeder:          seeder,
+		Probes:          probes,
+		ServerProbe:     o.ServerProbe,
+		Roles:           in.roles,
+		MigrateAs:       o.MigrateAs,
+		Parallel:        o.Parallel,
+		Keep:            o.Keep,
+		Disposable:      server != nil,
+		Logger:          o.Logger,
+		Progress:        o.Progress,
 	}
 	release, err := holdPrefix(ctx, adminDSN, cfg.Prefix)
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/rehearse-dev/rehearse/harness/matrix"
 )
 
 // ReleasesFile maps release names to the last migration version of each
@@ -49,4 +51,28 @@ func resolveRelease(dir, v string) (string, error) {
 		return "", fmt.Errorf("%q is not a release in %s (releases: %s) nor a migration version", v, path, strings.Join(names, ", "))
 	}
 	return v, nil
+}
+
+// loadReleases reads the folder's releases.yaml; nil when there is none.
+func loadReleases(dir string) ([]matrix.ReleaseBound, error) {
+	path := filepath.Join(dir, ReleasesFile)
+	b, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	var doc releasesDoc
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	var out []matrix.ReleaseBound
+	for i, r := range doc.Releases {
+		if r.Name == "" || r.Last == "" {
+			return nil, fmt.Errorf("%s: release %d needs both `name` and `last` (the release's last migration version)", path, i+1)
+		}
+		out = append(out, matrix.ReleaseBound{Name: r.Name, Last: r.Last})
+	}
+	return out, nil
 }

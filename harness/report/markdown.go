@@ -36,6 +36,13 @@ func WriteMarkdown(w io.Writer, r *matrix.Report) error {
 		p(" · migrations run as %s", mdInline(r.MigrateAs))
 	}
 	p("\n\n")
+	if rel := r.Releases; rel != nil && len(rel.Groups) > 0 {
+		names := make([]string, len(rel.Groups))
+		for i, g := range rel.Groups {
+			names[i] = fmt.Sprintf("%s (%d)", g.Name, len(g.Migrations))
+		}
+		p("Releases (eras) by %s: %s\n\n", mdInline(rel.Grouping), mdInline(strings.Join(names, ", ")))
+	}
 
 	writeProceduresMarkdown(p, r)
 	writeChaosMarkdown(p, r)

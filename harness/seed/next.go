@@ -25,6 +25,11 @@ const nextEraWhere = "r.xmin = pg_current_xact_id()::xid"
 
 // Next implements Seeder.
 func (s *seeder) Next(ctx context.Context, dsn string, step string, before, after *schema.Snapshot) (*Result, error) {
+	return s.NextInRelease(ctx, dsn, step, before, after, nil)
+}
+
+// NextInRelease implements Seeder.
+func (s *seeder) NextInRelease(ctx context.Context, dsn string, step string, before, after, end *schema.Snapshot) (*Result, error) {
 	if before == nil || after == nil {
 		return nil, fmt.Errorf("seed next %s: need the snapshots before and after the step", step)
 	}
@@ -43,6 +48,9 @@ func (s *seeder) Next(ctx context.Context, dsn string, step string, before, afte
 	plans := map[string]*tablePlan{}
 	var updates []*tablePlan
 	for _, t := range sortedTables(after) {
+		if end != nil {
+			t = releaseView(t, matchTable(end, t))
+		}
 		p, err := s.planTable(after, t, nil)
 		if err != nil {
 			return nil, fmt.Errorf("seed next %s: plan %s: %w", step, t.QualifiedName(), err)

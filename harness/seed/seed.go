@@ -58,6 +58,11 @@ type Seeder interface {
 	// it added or relaxed (found by diffing before and after), and records
 	// every inserted row with era.RecordWhere.
 	Next(ctx context.Context, dsn string, step string, before, after *schema.Snapshot) (*Result, error)
+	// NextInRelease is Next for a step that is not the last of its release:
+	// end is the schema at the release's end (nil: after). The release ships
+	// in one deploy, so its code writes rows valid under end's constraints
+	// too; only the relaxations that survive to end are exploited.
+	NextInRelease(ctx context.Context, dsn string, step string, before, after, end *schema.Snapshot) (*Result, error)
 }
 
 type seeder struct {
