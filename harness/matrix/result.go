@@ -206,7 +206,7 @@ type Report struct {
 	Seeding       []TableSeed       `json:"seeding,omitempty"`
 	// Releases says how the window was grouped into releases (eras).
 	Releases *Releases `json:"releases,omitempty"`
-	Findings      []Finding         `json:"findings,omitempty"`
+	Findings []Finding `json:"findings,omitempty"`
 	// Blocking is true when a finding has Action "block": the gate fails.
 	Blocking bool `json:"blocking"`
 	// KeptDatabases lists the state databases left in place by --keep:
