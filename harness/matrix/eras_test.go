@@ -1,0 +1,162 @@
+package matrix_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/rehearse-dev/rehearse/harness/matrix"
+	"github.com/rehearse-dev/rehearse/harness/migrate"
+	"github.com/rehearse-dev/rehearse/harness/pgtest"
+	"github.com/rehearse-dev/rehearse/harness/seed"
+)
+
+// writeSet writes golang-migrate files (name -> SQL) and loads them.
+func writeSet(t *testing.T, files map[string]string) *migrate.Set {
+	t.Helper()
+	dir := t.TempDir()
+	for name, sql := range files {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(sql), 0o644))
+	}
+	set, err := migrate.LoadDir(dir, migrate.Options{})
+	require.NoError(t, err)
+	return set
+}
+
+// runGrouped runs the matrix over set from..to with a release grouping.
+func runGrouped(t *testing.T, set *migrate.Set, from, to, grouping string, releases []matrix.ReleaseBound, opts seed.Options) *matrix.Report {
+	t.Helper()
+	bk, err := migrate.BookkeepingFor(string(set.Layout))
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	if opts.Rows == 0 {
+		opts.Seed, opts.Rows = 1, 60
+	}
+	rep, err := matrix.Run(ctx, matrix.Config{
+		AdminDSN:        pgtest.AdminDSN(t),
+		Prefix:          "m_" + strings.ToLower(strings.NewReplacer("/", "_", "-", "_", ".", "_").Replace(t.Name())),
+		Set:             set,
+		From:            from,
+		To:              to,
+		Bookkeeping:     bk,
+		Releases:        releases,
+		ReleaseGrouping: grouping,
+		Seeder:          seed.New(opts),
+		Parallel:        2,
+		Logger:          slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	require.NoError(t, err)
+	return rep
+}
+
+func result(t *testing.T, rep *matrix.Report, version string) matrix.MigrationResult {
+	t.Helper()
+	for _, r := range rep.Results {
+		if r.Version == version {
+			return r
+		}
+	}
+	t.Fatalf("no result for %s", version)
+	return matrix.MigrationResult{}
+}
+
+// TestReleaseEndConstraints: step 2 drops a CHECK, step 3 of the same
+// release adds a wider one. Rows written after step 2 are what the release's
+// code writes, so they satisfy step 3's CHECK: its up passes (no false
+// broken) and its down works on data. Each migration as its own release
+// exploits step 2's relaxation fully, and step 3's up fails.
+func TestReleaseEndConstraints(t *testing.T) {
+	set := writeSet(t, map[string]string{
+		"000001_t.up.sql":         "CREATE TABLE t (id serial PRIMARY KEY, status text NOT NULL CONSTRAINT t_status_check CHECK (status IN ('a', 'b')));\n",
+		"000001_t.down.sql":       "DROP TABLE t;\n",
+		"000002_relax.up.sql":     "ALTER TABLE t DROP CONSTRAINT t_status_check;\n",
+		"000002_relax.down.sql":   "ALTER TABLE t ADD CONSTRAINT t_status_check CHECK (status IN ('a', 'b'));\n",
+		"000003_tighten.up.sql":   "ALTER TABLE t ADD CONSTRAINT t_status_check2 CHECK (status IN ('a', 'b', 'c'));\n",
+		"000003_tighten.down.sql": "ALTER TABLE t DROP CONSTRAINT t_status_check2;\n",
+	})
+	tests := []struct {
+		grouping   string
+		up3        matrix.Status
+		downOnData matrix.Status
+		verdict3   matrix.Verdict
+		groups     int
+	}{
+		{matrix.GroupingWindow, matrix.StatusOK, matrix.StatusOK, "", 1},
+		{matrix.GroupingPerMigration, matrix.StatusFail, matrix.StatusSkip, matrix.VerdictBroken, 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.grouping, func(t *testing.T) {
+			rep := runGrouped(t, set, "000001", "000003", tc.grouping, nil, seed.Options{})
+			require.NotNil(t, rep.Releases)
+			assert.Equal(t, tc.grouping, rep.Releases.Grouping)
+			assert.Len(t, rep.Releases.Groups, tc.groups)
+			r3 := result(t, rep, "000003")
+			assert.Equal(t, tc.up3, r3.Checks.Up.Status, describe(r3))
+			assert.Equal(t, tc.downOnData, r3.Checks.DownOnData.Status, describe(r3))
+			if tc.verdict3 != "" {
+				assert.Equal(t, tc.verdict3, r3.Verdict, describe(r3))
+			} else {
+				assert.NotEqual(t, matrix.VerdictBroken, r3.Verdict, describe(r3))
+				// The relaxation that survives ('c') is still exploited:
+				// step 2's down cannot restore the narrower CHECK.
+				r2 := result(t, rep, "000002")
+				assert.Equal(t, matrix.StatusFail, r2.Checks.DownOnData.Status, describe(r2))
+				assert.Contains(t, r2.Checks.DownOnData.Error, "t_status_check")
+			}
+		})
+	}
+}
+
+// TestOlderReleaseData: release A adds column c (on an existing table and
+// on a table it creates), release B drops both; their downs re-add the
+// columns empty. The values were written before release B shipped, so
+// B's nEraKept fails naming the column. With the window as one release
+// u's rows are the release's own (new data), so u.d is not named.
+func TestOlderReleaseData(t *testing.T) {
+	set := writeSet(t, map[string]string{
+		"000001_t.up.sql":           "CREATE TABLE t (id serial PRIMARY KEY, name text NOT NULL);\n",
+		"000001_t.down.sql":         "DROP TABLE t;\n",
+		"000002_add_c.up.sql":       "ALTER TABLE t ADD COLUMN c text;\nCREATE TABLE u (id serial PRIMARY KEY, d text);\n",
+		"000002_add_c.down.sql":     "DROP TABLE u;\nALTER TABLE t DROP COLUMN c;\n",
+		"000003_drop_c.up.sql":      "ALTER TABLE t DROP COLUMN c;\nALTER TABLE u DROP COLUMN d;\n",
+		"000003_drop_c.down.sql":    "ALTER TABLE t ADD COLUMN c text;\nALTER TABLE u ADD COLUMN d text;\n",
+		"000004_unrelated.up.sql":   "CREATE INDEX t_name ON t (name);\n",
+		"000004_unrelated.down.sql": "DROP INDEX t_name;\n",
+	})
+	releases := []matrix.ReleaseBound{{Name: "1.0", Last: "000001"}, {Name: "A", Last: "000002"}, {Name: "B", Last: "000004"}}
+	tests := []struct {
+		name     string
+		grouping string
+		kept     matrix.Status
+	}{
+		{"releases.yaml", matrix.GroupingReleasesFile, matrix.StatusFail},
+		{"window", matrix.GroupingWindow, matrix.StatusOK},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rep := runGrouped(t, set, "000001", "000004", tc.grouping, releases, seed.Options{})
+			r3 := result(t, rep, "000003")
+			if tc.grouping == matrix.GroupingReleasesFile {
+				require.Len(t, rep.Releases.Groups, 2)
+				assert.Equal(t, []string{"000003_drop_c", "000004_unrelated"}, rep.Releases.Groups[1].Migrations)
+				assert.Equal(t, matrix.StatusFail, r3.Checks.NEraKept.Status, describe(r3))
+				assert.Contains(t, r3.Checks.NEraKept.Error, "older than release B")
+				assert.Contains(t, r3.Checks.NEraKept.Detail, "public.u.d")
+				assert.Contains(t, r3.Checks.NEraKept.Detail, "public.t.c")
+				assert.Equal(t, matrix.VerdictRestoreOnly, r3.Verdict, describe(r3))
+				return
+			}
+			// u's rows are all the window's own: its column d is new data.
+			assert.NotContains(t, r3.Checks.NEraKept.Error+r3.Checks.NEraKept.Detail, "public.u.d", describe(r3))
+		})
+	}
+}
