@@ -160,3 +160,20 @@ func TestOlderReleaseData(t *testing.T) {
 		})
 	}
 }
+
+// TestFKDropNotNull: N+1 makes a FOREIGN KEY column nullable; its rows get
+// NULLs like any other column's, so a down that sets NOT NULL again fails
+// on data.
+func TestFKDropNotNull(t *testing.T) {
+	set := writeSet(t, map[string]string{
+		"000001_t.up.sql":          "CREATE TABLE parent (id serial PRIMARY KEY, name text);\nCREATE TABLE child (id serial PRIMARY KEY, parent_id int NOT NULL REFERENCES parent);\n",
+		"000001_t.down.sql":        "DROP TABLE child;\nDROP TABLE parent;\n",
+		"000002_nullable.up.sql":   "ALTER TABLE child ALTER COLUMN parent_id DROP NOT NULL;\n",
+		"000002_nullable.down.sql": "ALTER TABLE child ALTER COLUMN parent_id SET NOT NULL;\n",
+	})
+	rep := runGrouped(t, set, "000001", "000002", "", nil, seed.Options{})
+	r := result(t, rep, "000002")
+	assert.Equal(t, matrix.StatusFail, r.Checks.DownOnData.Status, describe(r))
+	assert.Equal(t, "23502", r.Checks.DownOnData.SQLState, describe(r))
+	assert.Equal(t, matrix.VerdictRestoreOnly, r.Verdict, describe(r))
+}

@@ -145,14 +145,19 @@ func (r *run) planShapes(ctx context.Context, p *tablePlan, bt *schema.Table, be
 			continue
 		}
 		beforeName[c.Name] = b.Name
-		if cp == nil || cp.fk != nil {
+		if cp == nil {
 			continue
 		}
+		// A foreign-key column too: NULL satisfies its FOREIGN KEY, and a
+		// down that sets NOT NULL again must meet the NULLs.
 		if b.NotNull && !c.NotNull && cp.nullable {
 			p.addShape("NULL in "+c.Name+" (NOT NULL dropped)", func(g *tableGen) bool {
 				g.nulls[cp.i] = true
 				return true
 			})
+		}
+		if cp.fk != nil {
+			continue
 		}
 		r.planWidening(p, cp, b)
 		if c.Enum != "" && b.Enum != "" {

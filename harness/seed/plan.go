@@ -421,7 +421,13 @@ func (p *tablePlan) planUniques() {
 }
 
 func (p *tablePlan) planForeignKeys(snap *schema.Snapshot) {
-	for _, con := range p.t.Constraints {
+	// Composite keys first: where a composite FK overlaps a single-column
+	// one, the composite decides the shared columns (its parent's rows
+	// usually satisfy the single FK too, e.g. (tenant_id, x) -> parent whose
+	// tenant_id -> tenants), and the single one is left out.
+	cons := slices.Clone(p.t.Constraints)
+	sort.SliceStable(cons, func(i, j int) bool { return len(cons[i].Columns) > len(cons[j].Columns) })
+	for _, con := range cons {
 		if con.Type != "f" || snap.Tables[con.RefTable] == nil {
 			continue
 		}
