@@ -126,6 +126,7 @@ func (r *runner) downOnDataCell(ctx context.Context, k int, prev, cur *dataState
 	}
 	defer release()
 
+	downUnmatched := r.unmatched(ctx, conn, r.next[k-1].Down)
 	t0 := time.Now()
 	var downErr error
 	if err := r.withRoles(ctx, conn.Config().Database, r.rolesOf(cur.db), func() error {
@@ -135,6 +136,7 @@ func (r *runner) downOnDataCell(ctx context.Context, k int, prev, cur *dataState
 		return "", err
 	}
 	res.Checks.DownOnData = checkFromErr(downErr, time.Since(t0))
+	notRehearsed(&res.Checks.DownOnData, downUnmatched)
 	if downErr != nil {
 		// A skip says why: nothing to compare after a failed down.
 		why := "the down failed on data (see " + CheckDownOnData + "): no state to compare"
@@ -165,6 +167,7 @@ func (r *runner) downOnDataCell(ctx context.Context, k int, prev, cur *dataState
 	oldAfter, newAfter := fingerprint.SplitSteps(bySteps, func(step string) bool { return newSteps[step] })
 	oldAfter = renamedLike(only(oldAfter, nTables), after, prev.snap)
 	res.Checks.NEraKept = compareCheck(prevOld, oldAfter, "data older than release "+r.releaseName(k)+" differs from before the up", time.Since(t1))
+	notRehearsed(&res.Checks.NEraKept, r.upUnmatched[k])
 	t2 := time.Now()
 	newAfter = renamedLike(only(newAfter, xTables), after, cur.snap)
 	res.Checks.NextEraLoss = lossCheck(curNew, cur.nonNull, newAfter, schema.Diff(cur.snap, after), time.Since(t2))

@@ -177,3 +177,81 @@ func TestFKDropNotNull(t *testing.T) {
 	assert.Equal(t, "23502", r.Checks.DownOnData.SQLState, describe(r))
 	assert.Equal(t, matrix.VerdictRestoreOnly, r.Verdict, describe(r))
 }
+
+// TestDataMigrationWhere: a data migration deletes the rows its WHERE
+// selects and its down cannot bring them back. The seeder writes rows the
+// WHERE selects, so the loss is measured; without them (a WHERE no seeded
+// row can match) the cell says "not rehearsed on matching data" instead of
+// "data intact".
+func TestDataMigrationWhere(t *testing.T) {
+	tests := []struct {
+		name  string
+		where string
+		check string
+		kept  matrix.Status
+	}{
+		{"stale rows seeded", "status = 'stale'", "CHECK (status <> '')", matrix.StatusFail},
+		{"no seeded row can match", "status = 'stale'", "CHECK (status IN ('new', 'done'))", matrix.StatusWarn},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			set := writeSet(t, map[string]string{
+				"000001_t.up.sql":       "CREATE TABLE t (id serial PRIMARY KEY, status text NOT NULL " + tc.check + ");\n",
+				"000001_t.down.sql":     "DROP TABLE t;\n",
+				"000002_purge.up.sql":   "DELETE FROM t WHERE " + tc.where + ";\n",
+				"000002_purge.down.sql": "-- the deleted rows cannot come back\n",
+			})
+			_, window, err := set.Range("000001", "000002")
+			require.NoError(t, err)
+			rep := runGrouped(t, set, "000001", "000002", "", nil, seed.Options{Seed: 1, Rows: 60, Hints: seed.HintsFrom(window)})
+			r := result(t, rep, "000002")
+			assert.Equal(t, tc.kept, r.Checks.NEraKept.Status, describe(r))
+			if tc.kept == matrix.StatusFail {
+				assert.Contains(t, r.Checks.NEraKept.Error, "public.t", describe(r))
+				assert.Equal(t, matrix.VerdictRestoreOnly, r.Verdict, describe(r))
+				return
+			}
+			assert.Contains(t, r.Checks.NEraKept.Error, "not rehearsed on matching data", describe(r))
+			assert.Contains(t, r.Checks.NEraKept.Error, "000002_purge.up.sql:1", describe(r))
+			assert.NotContains(t, strings.Join(r.Reasons, "; "), "data intact")
+		})
+	}
+}
+
+// TestLaterCastDomain: a text column a later migration casts to jsonb (or
+// int) is seeded with values of that type, N-era rows included, so the
+// cast passes on seeded data, and the report says why.
+func TestLaterCastDomain(t *testing.T) {
+	tests := []struct{ typ, using string }{
+		{"jsonb", "details::jsonb"},
+		{"integer", "details::integer"},
+		{"uuid", "details::uuid"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.typ, func(t *testing.T) {
+			set := writeSet(t, map[string]string{
+				"000001_t.up.sql":      "CREATE TABLE audit (id serial PRIMARY KEY, details text);\n",
+				"000001_t.down.sql":    "DROP TABLE audit;\n",
+				"000002_cast.up.sql":   "ALTER TABLE audit ALTER COLUMN details TYPE " + tc.typ + " USING " + tc.using + ";\n",
+				"000002_cast.down.sql": "ALTER TABLE audit ALTER COLUMN details TYPE text;\n",
+			})
+			_, window, err := set.Range("000001", "000002")
+			require.NoError(t, err)
+			for _, hints := range []*seed.Hints{seed.HintsFrom(window), nil} {
+				rep := runGrouped(t, set, "000001", "000002", "", nil, seed.Options{Seed: 1, Rows: 60, Hints: hints})
+				r := result(t, rep, "000002")
+				if hints == nil {
+					// Without the hint the column holds text: the cast fails,
+					// which is what the hint is for.
+					assert.Equal(t, matrix.StatusFail, r.Checks.Up.Status, describe(r))
+					continue
+				}
+				assert.Equal(t, matrix.StatusOK, r.Checks.Up.Status, describe(r))
+				assert.Equal(t, matrix.StatusOK, r.Checks.DownOnData.Status, describe(r))
+				require.NotEmpty(t, rep.SeedingNotes)
+				assert.Contains(t, rep.SeedingNotes[0], "public.audit.details seeded as ")
+				assert.Contains(t, rep.SeedingNotes[0], "because 000002 casts it")
+			}
+		})
+	}
+}

@@ -204,6 +204,9 @@ type Report struct {
 	Seconds       float64           `json:"seconds"`
 	Results       []MigrationResult `json:"migrations"`
 	Seeding       []TableSeed       `json:"seeding,omitempty"`
+	// SeedingNotes say what the seeder chose and why (e.g. a column seeded
+	// as jsonb because a later migration casts it).
+	SeedingNotes []string `json:"seedingNotes,omitempty"`
 	// Releases says how the window was grouped into releases (eras).
 	Releases *Releases `json:"releases,omitempty"`
 	Findings []Finding `json:"findings,omitempty"`

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -119,6 +120,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep.Seeding = r.seeding
 	rep.RolesCreated = r.createdRoles
 	rep.Baseline = r.probes.baseline()
+	rep.SeedingNotes = r.seedingNotes
 	rep.Notes = append(rep.Notes, r.notes...)
 	rep.Notes = append(rep.Notes, r.contract.runNotes()...)
 	for _, res := range r.results {
@@ -152,18 +154,24 @@ type runner struct {
 	dbs     []string
 	results []MigrationResult
 	seeding []TableSeed
-	notes   []string
-	cellErr error
-	wg      sync.WaitGroup
-	sem     chan struct{}
-	done    int
-	total   int
+	// seedingNotes say what the seeder chose and why, once each.
+	seedingNotes []string
+	notes        []string
+	cellErr      error
+	wg           sync.WaitGroup
+	sem          chan struct{}
+	done         int
+	total        int
 
 	// pristine[k] is the database of state k (0 = release N) without data;
 	// "" when the up of migration k failed even on an empty schema.
 	pristine     []string
 	pristineSnap []*schema.Snapshot
 	pristineErr  []error
+
+	// upUnmatched[k] lists migration k's UPDATE/DELETE ... WHERE that
+	// matched no seeded row (measured just before its up on the data chain).
+	upUnmatched [][]string
 
 	probes   probeHistory
 	contract contractRun
@@ -481,6 +489,7 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 		r.spawnBoot(ctx, 0, bootSchema, r.pristine[0], r.pristineSnap[0])
 	}
 
+	r.upUnmatched = make([][]string, n+1)
 	// The cells of step k start once state k+1 was cloned from state k, so
 	// they may work on state k itself instead of on a copy.
 	var pending func()
@@ -508,6 +517,7 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 		// so the previous state's snapshot is this one's "before".
 		before := prev.snap
 		r.reseeded[k] = prev.reseededNote
+		r.upUnmatched[k] = r.unmatched(ctx, conn, m.Up)
 		var upErr error
 		var upTook time.Duration
 		if err := r.withRoles(ctx, name, r.rolesOf(prev.db), func() error {
@@ -759,6 +769,11 @@ func (r *runner) addSeeding(era, after string, res *seed.Result) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	for _, n := range res.Notes {
+		if !slices.Contains(r.seedingNotes, n) {
+			r.seedingNotes = append(r.seedingNotes, n)
+		}
+	}
 	for _, t := range res.Tables {
 		ts := TableSeed{Table: t.Table, Era: era, After: after, Rows: t.Rows, Error: t.Skipped}
 		if len(t.Unsatisfied) > 0 {
@@ -823,5 +838,49 @@ func (r *runner) fail(err error) {
 	defer r.mu.Unlock()
 	if r.cellErr == nil {
 		r.cellErr = err
+	}
+}
+
+// unmatched lists the UPDATE/DELETE ... WHERE statements of script whose
+// WHERE selects no row of the database conn is on: their effect on data
+// is not rehearsed. A count that cannot run (its table is created by the
+// same script) is left out.
+func (r *runner) unmatched(ctx context.Context, conn *pgx.Conn, script *migrate.Script) []string {
+	_, dml := migrate.Analyze(script)
+	var out []string
+	for _, d := range dml {
+		if d.Count == "" {
+			continue
+		}
+		var n int64
+		err := func() error {
+			tx, err := conn.Begin(ctx)
+			if err != nil {
+				return err
+			}
+			defer tx.Rollback(ctx)
+			return tx.QueryRow(ctx, d.Count).Scan(&n)
+		}()
+		if err != nil {
+			r.cfg.Logger.Debug("count rows a WHERE selects", "statement", d.String(), "err", err)
+			continue
+		}
+		if n == 0 {
+			out = append(out, d.String())
+		}
+	}
+	return out
+}
+
+// notRehearsed marks c (a check that passed) as a warning: the statements
+// matched no seeded row, so "data survived" would claim too much.
+func notRehearsed(c *Check, stmts []string) {
+	if len(stmts) == 0 {
+		return
+	}
+	msg := "not rehearsed on matching data: " + strings.Join(stmts, ", ") + " selected no seeded row (pin matching values in a --profile)"
+	c.Notes = append(c.Notes, msg)
+	if c.Status == StatusOK {
+		c.Status, c.Error = StatusWarn, msg
 	}
 }

@@ -69,6 +69,15 @@ func decide(c *Checks, hasDown bool) (Verdict, []string) {
 	if c.DownOnData.Status == StatusSkip {
 		return VerdictRevertible, append(reasons, "down works on the empty schema, schema restored (not measured on data: "+c.DownOnData.Error+")")
 	}
+	if c.NEraKept.Status == StatusWarn || c.DownOnData.Status == StatusWarn {
+		// A WHERE that met no seeded row: say so instead of "data intact".
+		for _, ch := range []Check{c.NEraKept, c.DownOnData} {
+			if ch.Status == StatusWarn {
+				reasons = append(reasons, ch.Error)
+			}
+		}
+		return VerdictRevertible, append(reasons, "down works on data, schema restored")
+	}
 	return VerdictRevertible, append(reasons, "down works on data, schema restored, N-era data intact")
 }
 

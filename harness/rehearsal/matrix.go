@@ -124,6 +124,10 @@ func RunMatrix(ctx context.Context, o MatrixOptions) (*Outcome, error) {
 		return nil, &InputError{err}
 	}
 	seedOpts := seed.Options{Seed: o.Seed, Rows: o.Rows, Logger: o.Logger, Profile: in.profile}
+	// The window's casts and WHEREs shape the data (seed.HintsFrom).
+	if _, window, err := in.set.Range(in.from, in.to); err == nil {
+		seedOpts.Hints = seed.HintsFrom(window)
+	}
 	var seeder seed.Seeder = seed.New(seedOpts)
 	var real *datasource.Seeder
 	if in.data != nil {

@@ -94,6 +94,11 @@ func (g *tableGen) next(row int) (ok, stop bool) {
 		if len(p.shapes) > 0 && row%2 == 0 {
 			p.shapes[(row/2+attempt)%len(p.shapes)].apply(g)
 		}
+		// Every tenth row matches a WHERE of the window; a row that cannot
+		// (a CHECK or key rejects it) is made without after a few attempts.
+		if len(p.patterns) > 0 && row%10 == 1 && attempt < maxAttempts/2 {
+			g.applyPattern(p.patterns[(row/10)%len(p.patterns)])
+		}
 		if ck := g.verify(); ck != nil {
 			g.lastFailed = ck
 			continue

@@ -46,6 +46,7 @@ func (s *seeder) NextInRelease(ctx context.Context, dsn string, step string, bef
 		return nil, fmt.Errorf("seed next %s: %w", step, err)
 	}
 	plans := map[string]*tablePlan{}
+	var notes []string
 	var updates []*tablePlan
 	for _, t := range sortedTables(after) {
 		if end != nil {
@@ -56,6 +57,7 @@ func (s *seeder) NextInRelease(ctx context.Context, dsn string, step string, bef
 			return nil, fmt.Errorf("seed next %s: plan %s: %w", step, t.QualifiedName(), err)
 		}
 		p.record = step
+		notes = append(notes, s.opts.Hints.applyHints(p, after.Enums, enumsOf(end))...)
 		bt := matchTable(before, t)
 		if bt == nil {
 			p.rows = max(10, s.rowsFor(t)/4)
@@ -98,6 +100,7 @@ func (s *seeder) NextInRelease(ctx context.Context, dsn string, step string, bef
 	r.loadAll(ctx, ordered, "next:"+step)
 	r.fillDeferred(ctx, ordered)
 	res := r.result(ordered)
+	res.Notes = notes
 	for _, u := range updateResults {
 		found := false
 		for i := range res.Tables {

@@ -99,6 +99,9 @@ type tablePlan struct {
 	// hasTriggers: the table has user triggers, so COPY keeps all triggers on.
 	hasTriggers bool
 	updateCols  []string
+	// patterns are rows an UPDATE/DELETE ... WHERE of the window selects
+	// (see Hints); a share of the rows is made to match one.
+	patterns []map[string]*string
 }
 
 type exportKeys struct {

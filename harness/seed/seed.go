@@ -29,7 +29,10 @@ type Options struct {
 	// Default 0.1; negative means none.
 	WeirdRate float64
 	Parallel  int // tables loaded concurrently; default 2
-	Logger    *slog.Logger
+	// Hints are what the window's migrations say about the data (casts,
+	// WHEREs); nil = none. See HintsFrom.
+	Hints  *Hints
+	Logger *slog.Logger
 }
 
 // TableResult says how one table was seeded.
@@ -44,7 +47,12 @@ type TableResult struct {
 }
 
 // Result is what one Base or Next call wrote.
-type Result struct{ Tables []TableResult }
+type Result struct {
+	Tables []TableResult
+	// Notes say what the seeder chose and why, e.g. "public.t.c seeded as
+	// jsonb because 000015 casts it".
+	Notes []string
+}
 
 // Seeder writes N-era and N+1-era data.
 type Seeder interface {
@@ -110,6 +118,7 @@ func (s *seeder) Base(ctx context.Context, dsn string, snap, future *schema.Snap
 		return nil, fmt.Errorf("seed base: %w", err)
 	}
 	plans := map[string]*tablePlan{}
+	var notes []string
 	for name, t := range snap.Tables {
 		var ft *schema.Table
 		if future != nil {
@@ -123,13 +132,17 @@ func (s *seeder) Base(ctx context.Context, dsn string, snap, future *schema.Snap
 			p.skip = "partition of " + parent + ": filled through it"
 			p.rows = 0
 		}
+		notes = append(notes, s.opts.Hints.applyHints(p, snap.Enums, enumsOf(future))...)
 		plans[name] = p
 	}
 	ordered := order(plans)
 	planExports(plans)
 	r.loadAll(ctx, ordered, "")
 	r.fillDeferred(ctx, ordered)
-	return r.result(ordered), ctx.Err()
+	res := r.result(ordered)
+	sort.Strings(notes)
+	res.Notes = notes
+	return res, ctx.Err()
 }
 
 // matchTable finds t in other by OID (stable across renames and clones),
@@ -152,4 +165,11 @@ func sortedTables(snap *schema.Snapshot) []*schema.Table {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].QualifiedName() < out[j].QualifiedName() })
 	return out
+}
+
+func enumsOf(snap *schema.Snapshot) map[string]*schema.Enum {
+	if snap == nil {
+		return nil
+	}
+	return snap.Enums
 }

@@ -1,0 +1,106 @@
+package seed
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/rehearse-dev/rehearse/harness/migrate"
+	"github.com/rehearse-dev/rehearse/harness/schema"
+)
+
+// Hints are what the migrations of a window say about the data: a column a
+// later migration casts holds values of the cast's type (seeded in that
+// domain, so the cast is rehearsed on data it can take), and the rows an
+// UPDATE/DELETE ... WHERE selects exist (so its effect is rehearsed).
+type Hints struct {
+	domains map[string]map[string]domainHint // table -> column
+	rows    map[string][]map[string]*string  // table -> row patterns
+}
+
+type domainHint struct {
+	typ     string // the cast's target type: jsonb, int4, uuid, an enum
+	because string // the migration that casts it
+}
+
+// HintsFrom analyses migrations (those of the window): casts in their ups,
+// UPDATE/DELETE ... WHERE in their ups and downs.
+func HintsFrom(migrations []*migrate.Migration) *Hints {
+	h := &Hints{domains: map[string]map[string]domainHint{}, rows: map[string][]map[string]*string{}}
+	for _, m := range migrations {
+		casts, dml := migrate.Analyze(m.Up)
+		if m.Down != nil {
+			_, down := migrate.Analyze(m.Down)
+			dml = append(dml, down...)
+		}
+		for _, c := range casts {
+			if classOf(c.Type, false) == cStr {
+				continue
+			}
+			if h.domains[c.Table] == nil {
+				h.domains[c.Table] = map[string]domainHint{}
+			}
+			if _, ok := h.domains[c.Table][c.Column]; !ok {
+				h.domains[c.Table][c.Column] = domainHint{typ: c.Type, because: m.Version}
+			}
+		}
+		for _, d := range dml {
+			h.rows[d.Table] = append(h.rows[d.Table], d.Rows...)
+		}
+	}
+	return h
+}
+
+// applyHints seeds p's columns in the domain a later cast declares (unless
+// a profile pins them) and gives it the rows WHEREs select. enums are the
+// enum types known (the cast's enum may be created later). It returns the
+// seeding notes.
+func (h *Hints) applyHints(p *tablePlan, enums ...map[string]*schema.Enum) []string {
+	if h == nil {
+		return nil
+	}
+	p.patterns = h.rows[p.name]
+	var notes []string
+	for col, d := range h.domains[p.name] {
+		cp := p.byName[col]
+		if cp == nil || cp.class != cStr || cp.genName == pinnedName || cp.fk != nil {
+			continue
+		}
+		cl := classOf(d.typ, false)
+		var labels []string
+		if cl == cUnknown {
+			for _, es := range enums {
+				for _, e := range es {
+					if e.Name == d.typ {
+						labels = e.Labels
+					}
+				}
+			}
+			if len(labels) == 0 {
+				continue
+			}
+			cl = cEnum
+		}
+		cp.class, cp.baseType, cp.labels = cl, d.typ, labels
+		cp.gen, cp.genName = typeValue, "domain "+d.typ
+		notes = append(notes, fmt.Sprintf("%s.%s seeded as %s because %s casts it", p.name, col, d.typ, d.because))
+	}
+	sort.Strings(notes)
+	return notes
+}
+
+// applyPattern makes the row one a WHERE selects; columns the seeder does
+// not choose freely (foreign keys, SQL pins) keep their values.
+func (g *tableGen) applyPattern(pat map[string]*string) {
+	for col, v := range pat {
+		cp := g.plan.byName[col]
+		if cp == nil || cp.fk != nil || cp.sqlExpr != "" {
+			continue
+		}
+		switch {
+		case v == nil && cp.nullable:
+			g.nulls[cp.i] = true
+		case v != nil && !(cp.class == cStr && cp.length > 0 && runeLen(*v) > cp.length):
+			g.vals[cp.i], g.nulls[cp.i] = *v, false
+		}
+	}
+}
