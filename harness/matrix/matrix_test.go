@@ -73,6 +73,9 @@ func runMatrix(t *testing.T, set *migrate.Set, from, to, probesFile, bookkeeping
 	}
 	bk, err := migrate.BookkeepingFor(bookkeeping)
 	require.NoError(t, err)
+	// As the CLI does: the window's casts and WHEREs shape the data.
+	_, window, err := set.Range(from, to)
+	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	var progress io.Writer = io.Discard
@@ -86,7 +89,7 @@ func runMatrix(t *testing.T, set *migrate.Set, from, to, probesFile, bookkeeping
 		From:        from,
 		To:          to,
 		Bookkeeping: bk,
-		Seeder:      seed.New(seed.Options{Seed: 1, Rows: 60}),
+		Seeder:      seed.New(seed.Options{Seed: 1, Rows: 60, Hints: seed.HintsFrom(window)}),
 		Probes:      probes,
 		Parallel:    2,
 		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),

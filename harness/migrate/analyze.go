@@ -60,7 +60,10 @@ func Analyze(s *Script) (casts []Cast, dml []DataStatement) {
 					if def == nil {
 						continue
 					}
-					if typ := typeName(def.TypeName); typ != "" {
+					// Without USING the values themselves must convert; a USING
+					// declares the domain only where it casts the column
+					// (USING to_jsonb(c) takes any text).
+					if typ := typeName(def.TypeName); typ != "" && def.RawDefault == nil {
 						casts = append(casts, Cast{Table: table, Column: cmd.Name, Type: typ, File: s.File, Line: st.Line})
 					}
 					casts = append(casts, columnCasts(def.RawDefault, table, s.File, st.Line)...)

@@ -19,7 +19,10 @@ func TestAnalyze(t *testing.T) {
 		rows  []map[string]*string
 	}{
 		{name: "using jsonb", sql: "ALTER TABLE audit ALTER COLUMN details TYPE jsonb USING details::jsonb",
-			casts: []Cast{{Table: "public.audit", Column: "details", Type: "jsonb"}, {Table: "public.audit", Column: "details", Type: "jsonb"}}},
+			casts: []Cast{{Table: "public.audit", Column: "details", Type: "jsonb"}}},
+		{name: "using a function", sql: "ALTER TABLE audit ALTER COLUMN details TYPE jsonb USING to_jsonb(details)"},
+		{name: "no using", sql: "ALTER TABLE audit ALTER COLUMN n TYPE bigint",
+			casts: []Cast{{Table: "public.audit", Column: "n", Type: "int8"}}},
 		{name: "update cast", sql: "UPDATE s.t SET n = raw::int WHERE n IS NULL",
 			casts: []Cast{{Table: "s.t", Column: "raw", Type: "int4"}}, kind: "UPDATE",
 			count: "SELECT count(*) FROM s.t WHERE n IS NULL", rows: []map[string]*string{{"n": nil}}},

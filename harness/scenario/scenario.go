@@ -80,6 +80,9 @@ type Migrations struct {
 	// Repo is the git repository for releases given as gitRef (default:
 	// the repository holding the scenario file).
 	Repo string `yaml:"repo"`
+	// ReleasePerMigration treats each migration as its own release (as
+	// `rehearse matrix --release-per-migration`).
+	ReleasePerMigration bool `yaml:"releasePerMigration"`
 }
 
 // Releases are N (from) and N+1 (to).
