@@ -255,3 +255,31 @@ func TestLaterCastDomain(t *testing.T) {
 		})
 	}
 }
+
+// TestReleasesBadInput: a releases.yaml release ending at a version the
+// folder does not have is an error that names the release and the fix.
+func TestReleasesBadInput(t *testing.T) {
+	set := writeSet(t, map[string]string{
+		"000001_t.up.sql": "CREATE TABLE t (id int PRIMARY KEY);\n", "000001_t.down.sql": "DROP TABLE t;\n",
+		"000002_a.up.sql": "ALTER TABLE t ADD COLUMN a int;\n", "000002_a.down.sql": "ALTER TABLE t DROP COLUMN a;\n",
+	})
+	tests := []struct {
+		name     string
+		grouping string
+		releases []matrix.ReleaseBound
+		want     string
+	}{
+		{"unknown last", "", []matrix.ReleaseBound{{Name: "2.0", Last: "000009"}}, `release "2.0" ends at version 000009, which is not a migration`},
+		{"unknown grouping", "by-moon", nil, `unknown release grouping "by-moon"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := matrix.Run(context.Background(), matrix.Config{
+				AdminDSN: "postgres://unused", Set: set, From: "000001", To: "000002",
+				Releases: tc.releases, ReleaseGrouping: tc.grouping, Seeder: seed.New(seed.Options{}),
+			})
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+}
