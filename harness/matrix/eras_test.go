@@ -222,18 +222,19 @@ func TestDataMigrationWhere(t *testing.T) {
 // int) is seeded with values of that type, N-era rows included, so the
 // cast passes on seeded data, and the report says why.
 func TestLaterCastDomain(t *testing.T) {
-	tests := []struct{ typ, using string }{
-		{"jsonb", "details::jsonb"},
-		{"integer", "details::integer"},
-		{"uuid", "details::uuid"},
+	tests := []struct{ col, typ, using string }{
+		{"text", "jsonb", "details::jsonb"},
+		{"text", "integer", "details::integer"},
+		{"text", "uuid", "details::uuid"},
+		{"character(6)", "integer", "details::integer"}, // a real project's film_length
 	}
 	for _, tc := range tests {
-		t.Run(tc.typ, func(t *testing.T) {
+		t.Run(tc.col+" to "+tc.typ, func(t *testing.T) {
 			set := writeSet(t, map[string]string{
-				"000001_t.up.sql":      "CREATE TABLE audit (id serial PRIMARY KEY, details text);\n",
+				"000001_t.up.sql":      "CREATE TABLE audit (id serial PRIMARY KEY, details " + tc.col + ");\n",
 				"000001_t.down.sql":    "DROP TABLE audit;\n",
 				"000002_cast.up.sql":   "ALTER TABLE audit ALTER COLUMN details TYPE " + tc.typ + " USING " + tc.using + ";\n",
-				"000002_cast.down.sql": "ALTER TABLE audit ALTER COLUMN details TYPE text;\n",
+				"000002_cast.down.sql": "ALTER TABLE audit ALTER COLUMN details TYPE " + tc.col + ";\n",
 			})
 			_, window, err := set.Range("000001", "000002")
 			require.NoError(t, err)

@@ -80,7 +80,14 @@ func (h *Hints) applyHints(p *tablePlan, enums ...map[string]*schema.Enum) []str
 			}
 			cl = cEnum
 		}
-		cp.class, cp.baseType, cp.labels = cl, d.typ, labels
+		base := d.typ
+		if !fitsLength(cl, cp.length, labels) {
+			if cl != cInt || cp.length < 6 {
+				continue
+			}
+			base = "int2" // "-32768" fits in 6 characters
+		}
+		cp.class, cp.baseType, cp.labels = cl, base, labels
 		cp.gen, cp.genName = typeValue, "domain "+d.typ
 		notes = append(notes, fmt.Sprintf("%s.%s seeded as %s because %s casts it", p.name, col, d.typ, d.because))
 	}
@@ -103,4 +110,26 @@ func (g *tableGen) applyPattern(pat map[string]*string) {
 			g.vals[cp.i], g.nulls[cp.i] = *v, false
 		}
 	}
+}
+
+// fitsLength reports whether every value of class (boundaries included)
+// fits a string column of length n (n <= 0: no limit).
+func fitsLength(cl class, n int, labels []string) bool {
+	if n <= 0 {
+		return true
+	}
+	switch cl {
+	case cInt:
+		return n >= 20 // -9223372036854775808
+	case cUUID:
+		return n >= 36
+	case cEnum:
+		for _, l := range labels {
+			if runeLen(l) > n {
+				return false
+			}
+		}
+		return true
+	}
+	return n >= 64
 }
