@@ -284,3 +284,23 @@ func TestReleasesBadInput(t *testing.T) {
 		})
 	}
 }
+
+// TestSeedingUpdateSkipsUserTriggers: the seeder fills a new column on
+// existing rows with an UPDATE; the app's BEFORE UPDATE trigger
+// (updated_at = now()) must not move N-era values, or a plain DROP COLUMN
+// down would be blamed for changing them.
+func TestSeedingUpdateSkipsUserTriggers(t *testing.T) {
+	set := writeSet(t, map[string]string{
+		"000001_users.up.sql": `CREATE TABLE users (id serial PRIMARY KEY, name text NOT NULL, updated_at timestamptz NOT NULL DEFAULT now());
+CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.updated_at = clock_timestamp(); RETURN NEW; END $$;
+CREATE TRIGGER users_touch BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION touch();
+`,
+		"000001_users.down.sql":   "DROP TABLE users;\nDROP FUNCTION touch();\n",
+		"000002_add_bio.up.sql":   "ALTER TABLE users ADD COLUMN bio text;\n",
+		"000002_add_bio.down.sql": "ALTER TABLE users DROP COLUMN bio;\n",
+	})
+	rep := runGrouped(t, set, "000001", "000002", "", nil, seed.Options{})
+	r := result(t, rep, "000002")
+	assert.Equal(t, matrix.StatusOK, r.Checks.NEraKept.Status, describe(r))
+	assert.Equal(t, matrix.StatusWarn, r.Checks.NextEraLoss.Status, "the bio values are lost\n%s", describe(r))
+}

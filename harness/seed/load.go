@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -223,7 +224,7 @@ func (r *run) skipRITriggers(ctx context.Context, conn *pgx.Conn, p *tablePlan) 
 // verifyForeignKeys returns the columns of foreign keys that rows of p break.
 func verifyForeignKeys(ctx context.Context, conn *pgx.Conn, p *tablePlan) ([]string, error) {
 	var bad []string
-	for _, fk := range p.fks {
+	for _, fk := range append(slices.Clone(p.fks), p.overlapFKs...) {
 		if fk.deferred {
 			continue
 		}

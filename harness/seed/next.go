@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/rehearse-dev/rehearse/harness/era"
 	"github.com/rehearse-dev/rehearse/harness/schema"
 )
@@ -500,10 +501,31 @@ func (r *run) updateNewColumns(ctx context.Context, p *tablePlan, step string) e
 	}
 	q := fmt.Sprintf("UPDATE %s t SET %s FROM unnest(%s) AS v(%s) WHERE t.ctid = v.tid",
 		table, strings.Join(set, ", "), strings.Join(unnest, ", "), strings.Join(names, ", "))
-	tag, err := r.ctl.Exec(ctx, q, args...)
+	tag, err := r.updateQuietly(ctx, q, args...)
 	if err != nil {
 		return fmt.Errorf("update new columns of %s: %s", p.name, describe(err))
 	}
 	r.s.log.Debug("seed: new columns set on existing rows", "table", p.name, "rows", tag.RowsAffected())
 	return nil
+}
+
+// updateQuietly runs the UPDATE with user triggers off where the role may
+// (session_replication_role = replica): a trigger such as
+// `updated_at = now()` would change N-era values the step never touched,
+// and nEraKept would blame the down for it.
+func (r *run) updateQuietly(ctx context.Context, q string, args ...any) (pgconn.CommandTag, error) {
+	tx, err := r.ctl.Begin(ctx)
+	if err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, "SET LOCAL session_replication_role = replica"); err != nil {
+		tx.Rollback(ctx)
+		return r.ctl.Exec(ctx, q, args...)
+	}
+	tag, err := tx.Exec(ctx, q, args...)
+	if err != nil {
+		return tag, err
+	}
+	return tag, tx.Commit(ctx)
 }

@@ -102,6 +102,9 @@ type tablePlan struct {
 	// patterns are rows an UPDATE/DELETE ... WHERE of the window selects
 	// (see Hints); a share of the rows is made to match one.
 	patterns []map[string]*string
+	// overlapFKs are foreign keys sharing columns with a wider one in fks:
+	// not used to pick values, only verified.
+	overlapFKs []*fkPlan
 }
 
 type exportKeys struct {
@@ -442,7 +445,15 @@ func (p *tablePlan) planForeignKeys(snap *schema.Snapshot) {
 				break
 			}
 			if cp.fk != nil {
-				// Overlapping composite FKs: the first one decides.
+				// Overlapping FKs: the first (widest) one decides; the
+				// other is only verified after the load.
+				over := &fkPlan{con: con, parent: con.RefTable, refCols: con.RefColumns}
+				for _, c := range con.Columns {
+					over.cols = append(over.cols, p.byName[c])
+				}
+				if !slices.Contains(over.cols, nil) {
+					p.overlapFKs = append(p.overlapFKs, over)
+				}
 				fk = nil
 				break
 			}
