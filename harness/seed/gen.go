@@ -94,10 +94,16 @@ func (g *tableGen) next(row int) (ok, stop bool) {
 		if len(p.shapes) > 0 && row%2 == 0 {
 			p.shapes[(row/2+attempt)%len(p.shapes)].apply(g)
 		}
-		// Every tenth row matches a WHERE of the window; a row that cannot
-		// (a CHECK or key rejects it) is made without after a few attempts.
-		if len(p.patterns) > 0 && row%10 == 1 && attempt < maxAttempts/2 {
-			g.applyPattern(p.patterns[(row/10)%len(p.patterns)])
+		// The first odd rows match each WHERE of the window once (a step's
+		// few N+1-era rows too), then every tenth row; a row that cannot (a
+		// CHECK or key rejects it) is made without after a few attempts.
+		if n := len(p.patterns); n > 0 && attempt < maxAttempts/2 {
+			switch {
+			case row < 2*n && row%2 == 1:
+				g.applyPattern(p.patterns[row/2])
+			case row%10 == 1:
+				g.applyPattern(p.patterns[(row/10)%n])
+			}
 		}
 		if ck := g.verify(); ck != nil {
 			g.lastFailed = ck
