@@ -19,8 +19,8 @@ import (
 	"github.com/rehearse-dev/rehearse/harness/seed"
 )
 
-// writeSet writes golang-migrate files (name -> SQL) and loads them.
-func writeSet(t *testing.T, files map[string]string) *migrate.Set {
+// writeFileSet writes golang-migrate files (name -> SQL) and loads them.
+func writeFileSet(t *testing.T, files map[string]string) *migrate.Set {
 	t.Helper()
 	dir := t.TempDir()
 	for name, sql := range files {
@@ -58,7 +58,7 @@ func runGrouped(t *testing.T, set *migrate.Set, from, to, grouping string, relea
 	return rep
 }
 
-func result(t *testing.T, rep *matrix.Report, version string) matrix.MigrationResult {
+func resultOf(t *testing.T, rep *matrix.Report, version string) matrix.MigrationResult {
 	t.Helper()
 	for _, r := range rep.Results {
 		if r.Version == version {
@@ -75,7 +75,7 @@ func result(t *testing.T, rep *matrix.Report, version string) matrix.MigrationRe
 // broken) and its down works on data. Each migration as its own release
 // exploits step 2's relaxation fully, and step 3's up fails.
 func TestReleaseEndConstraints(t *testing.T) {
-	set := writeSet(t, map[string]string{
+	set := writeFileSet(t, map[string]string{
 		"000001_t.up.sql":         "CREATE TABLE t (id serial PRIMARY KEY, status text NOT NULL CONSTRAINT t_status_check CHECK (status IN ('a', 'b')));\n",
 		"000001_t.down.sql":       "DROP TABLE t;\n",
 		"000002_relax.up.sql":     "ALTER TABLE t DROP CONSTRAINT t_status_check;\n",
@@ -99,7 +99,7 @@ func TestReleaseEndConstraints(t *testing.T) {
 			require.NotNil(t, rep.Releases)
 			assert.Equal(t, tc.grouping, rep.Releases.Grouping)
 			assert.Len(t, rep.Releases.Groups, tc.groups)
-			r3 := result(t, rep, "000003")
+			r3 := resultOf(t, rep, "000003")
 			assert.Equal(t, tc.up3, r3.Checks.Up.Status, describe(r3))
 			assert.Equal(t, tc.downOnData, r3.Checks.DownOnData.Status, describe(r3))
 			if tc.verdict3 != "" {
@@ -108,7 +108,7 @@ func TestReleaseEndConstraints(t *testing.T) {
 				assert.NotEqual(t, matrix.VerdictBroken, r3.Verdict, describe(r3))
 				// The relaxation that survives ('c') is still exploited:
 				// step 2's down cannot restore the narrower CHECK.
-				r2 := result(t, rep, "000002")
+				r2 := resultOf(t, rep, "000002")
 				assert.Equal(t, matrix.StatusFail, r2.Checks.DownOnData.Status, describe(r2))
 				assert.Contains(t, r2.Checks.DownOnData.Error, "t_status_check")
 			}
@@ -122,7 +122,7 @@ func TestReleaseEndConstraints(t *testing.T) {
 // B's nEraKept fails naming the column. With the window as one release
 // u's rows are the release's own (new data), so u.d is not named.
 func TestOlderReleaseData(t *testing.T) {
-	set := writeSet(t, map[string]string{
+	set := writeFileSet(t, map[string]string{
 		"000001_t.up.sql":           "CREATE TABLE t (id serial PRIMARY KEY, name text NOT NULL);\n",
 		"000001_t.down.sql":         "DROP TABLE t;\n",
 		"000002_add_c.up.sql":       "ALTER TABLE t ADD COLUMN c text;\nCREATE TABLE u (id serial PRIMARY KEY, d text);\n",
@@ -144,7 +144,7 @@ func TestOlderReleaseData(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			rep := runGrouped(t, set, "000001", "000004", tc.grouping, releases, seed.Options{})
-			r3 := result(t, rep, "000003")
+			r3 := resultOf(t, rep, "000003")
 			if tc.grouping == matrix.GroupingReleasesFile {
 				require.Len(t, rep.Releases.Groups, 2)
 				assert.Equal(t, []string{"000003_drop_c", "000004_unrelated"}, rep.Releases.Groups[1].Migrations)
@@ -165,14 +165,14 @@ func TestOlderReleaseData(t *testing.T) {
 // NULLs like any other column's, so a down that sets NOT NULL again fails
 // on data.
 func TestFKDropNotNull(t *testing.T) {
-	set := writeSet(t, map[string]string{
+	set := writeFileSet(t, map[string]string{
 		"000001_t.up.sql":          "CREATE TABLE parent (id serial PRIMARY KEY, name text);\nCREATE TABLE child (id serial PRIMARY KEY, parent_id int NOT NULL REFERENCES parent);\n",
 		"000001_t.down.sql":        "DROP TABLE child;\nDROP TABLE parent;\n",
 		"000002_nullable.up.sql":   "ALTER TABLE child ALTER COLUMN parent_id DROP NOT NULL;\n",
 		"000002_nullable.down.sql": "ALTER TABLE child ALTER COLUMN parent_id SET NOT NULL;\n",
 	})
 	rep := runGrouped(t, set, "000001", "000002", "", nil, seed.Options{})
-	r := result(t, rep, "000002")
+	r := resultOf(t, rep, "000002")
 	assert.Equal(t, matrix.StatusFail, r.Checks.DownOnData.Status, describe(r))
 	assert.Equal(t, "23502", r.Checks.DownOnData.SQLState, describe(r))
 	assert.Equal(t, matrix.VerdictRestoreOnly, r.Verdict, describe(r))
@@ -195,7 +195,7 @@ func TestDataMigrationWhere(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			set := writeSet(t, map[string]string{
+			set := writeFileSet(t, map[string]string{
 				"000001_t.up.sql":       "CREATE TABLE t (id serial PRIMARY KEY, status text NOT NULL " + tc.check + ");\n",
 				"000001_t.down.sql":     "DROP TABLE t;\n",
 				"000002_purge.up.sql":   "DELETE FROM t WHERE " + tc.where + ";\n",
@@ -204,7 +204,7 @@ func TestDataMigrationWhere(t *testing.T) {
 			_, window, err := set.Range("000001", "000002")
 			require.NoError(t, err)
 			rep := runGrouped(t, set, "000001", "000002", "", nil, seed.Options{Seed: 1, Rows: 60, Hints: seed.HintsFrom(window)})
-			r := result(t, rep, "000002")
+			r := resultOf(t, rep, "000002")
 			assert.Equal(t, tc.kept, r.Checks.NEraKept.Status, describe(r))
 			if tc.kept == matrix.StatusFail {
 				assert.Contains(t, r.Checks.NEraKept.Error, "public.t", describe(r))
@@ -230,7 +230,7 @@ func TestLaterCastDomain(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.col+" to "+tc.typ, func(t *testing.T) {
-			set := writeSet(t, map[string]string{
+			set := writeFileSet(t, map[string]string{
 				"000001_t.up.sql":      "CREATE TABLE audit (id serial PRIMARY KEY, details " + tc.col + ");\n",
 				"000001_t.down.sql":    "DROP TABLE audit;\n",
 				"000002_cast.up.sql":   "ALTER TABLE audit ALTER COLUMN details TYPE " + tc.typ + " USING " + tc.using + ";\n",
@@ -240,7 +240,7 @@ func TestLaterCastDomain(t *testing.T) {
 			require.NoError(t, err)
 			for _, hints := range []*seed.Hints{seed.HintsFrom(window), nil} {
 				rep := runGrouped(t, set, "000001", "000002", "", nil, seed.Options{Seed: 1, Rows: 60, Hints: hints})
-				r := result(t, rep, "000002")
+				r := resultOf(t, rep, "000002")
 				if hints == nil {
 					// Without the hint the column holds text: the cast fails,
 					// which is what the hint is for.
@@ -260,7 +260,7 @@ func TestLaterCastDomain(t *testing.T) {
 // TestReleasesBadInput: a releases.yaml release ending at a version the
 // folder does not have is an error that names the release and the fix.
 func TestReleasesBadInput(t *testing.T) {
-	set := writeSet(t, map[string]string{
+	set := writeFileSet(t, map[string]string{
 		"000001_t.up.sql": "CREATE TABLE t (id int PRIMARY KEY);\n", "000001_t.down.sql": "DROP TABLE t;\n",
 		"000002_a.up.sql": "ALTER TABLE t ADD COLUMN a int;\n", "000002_a.down.sql": "ALTER TABLE t DROP COLUMN a;\n",
 	})
@@ -290,7 +290,7 @@ func TestReleasesBadInput(t *testing.T) {
 // (updated_at = now()) must not move N-era values, or a plain DROP COLUMN
 // down would be blamed for changing them.
 func TestSeedingUpdateSkipsUserTriggers(t *testing.T) {
-	set := writeSet(t, map[string]string{
+	set := writeFileSet(t, map[string]string{
 		"000001_users.up.sql": `CREATE TABLE users (id serial PRIMARY KEY, name text NOT NULL, updated_at timestamptz NOT NULL DEFAULT now());
 CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.updated_at = clock_timestamp(); RETURN NEW; END $$;
 CREATE TRIGGER users_touch BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION touch();
@@ -300,7 +300,7 @@ CREATE TRIGGER users_touch BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION 
 		"000002_add_bio.down.sql": "ALTER TABLE users DROP COLUMN bio;\n",
 	})
 	rep := runGrouped(t, set, "000001", "000002", "", nil, seed.Options{})
-	r := result(t, rep, "000002")
+	r := resultOf(t, rep, "000002")
 	assert.Equal(t, matrix.StatusOK, r.Checks.NEraKept.Status, describe(r))
 	assert.Equal(t, matrix.StatusWarn, r.Checks.NextEraLoss.Status, "the bio values are lost\n%s", describe(r))
 }
