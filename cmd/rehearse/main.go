@@ -61,6 +61,6 @@ func newRootCmd() *cobra.Command {
 		},
 	}
 	root.PersistentFlags().BoolVarP(&g.verbose, "verbose", "v", false, "debug logs on stderr")
-	root.AddCommand(newMatrixCmd(), newRunCmd(), newCaptureCmd(), newDiffCmd(), newGateCmd(), newGCCmd(), newVersionCmd())
+	root.AddCommand(newMatrixCmd(), newRunCmd(), newCaptureCmd(), newDiffCmd(), newGateCmd(), newGCCmd(), newProceduresCmd(), newVersionCmd())
 	return root
 }

@@ -136,6 +136,16 @@ type ServerKiller interface {
 	KillServer(ctx context.Context) error
 }
 
+// ServerExecer is a backend that can run a command where a runbook's
+// `kubectl exec` / `docker exec` would: in a running server replica's
+// container or pod (local: a process on the harness with the server's
+// environment). It returns the command's output (stdout and stderr); an
+// error when it cannot run or exits non-zero, with that output. Runbook
+// `exec` steps fail with a clear reason on backends without it.
+type ServerExecer interface {
+	ExecServer(ctx context.Context, command []string) (string, error)
+}
+
 // KillEach implements ServerKiller over a backend's replicas (copied
 // under its lock): kill each one; none running is an error.
 func KillEach[R any](reps []R, kill func(R) error) error {

@@ -353,3 +353,10 @@ func leadingComment(body string) string {
 func isAnnotation(line string) bool {
 	return strings.Contains(line, "+goose") || strings.Contains(line, "+migrate") || reDbmateDirective.MatchString(line)
 }
+
+// ParseScript splits the SQL text of file (a runbook's SQL, not a
+// migration) into statements with the PostgreSQL parser; a syntax error
+// names file and line.
+func ParseScript(file, text string) (*Script, error) {
+	return scriptOf(file, text, 1, text)
+}

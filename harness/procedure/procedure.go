@@ -83,24 +83,22 @@ type Step struct {
 type Procedure struct {
 	Name        string
 	Description string
-	// Steps builds the step list (schema-revert has one step per down).
+	// Steps builds the step list (a down step expands to one step per
+	// migration of N+1).
 	Steps func(pc *Context) []Step
+	// Spec is what the procedure was declared as.
+	Spec *Spec
 }
 
-// Names lists the procedures, in the order a run performs them.
+// Names lists the built-in procedures, in the order a run performs them.
 var Names = []string{"standard", "schema-revert", "full-restore"}
 
-// Get returns the named procedure.
+// Get returns the built-in procedure called name.
 func Get(name string) (Procedure, error) {
-	switch name {
-	case "standard":
-		return Standard(), nil
-	case "schema-revert":
-		return SchemaRevert(), nil
-	case "full-restore":
-		return FullRestore(), nil
+	if s, ok := Builtin(name); ok {
+		return s.Procedure(), nil
 	}
-	return Procedure{}, fmt.Errorf("unknown procedure %q: use one of %s", name, strings.Join(Names, ", "))
+	return Procedure{}, fmt.Errorf("unknown procedure %q: use one of %s, or declare it in the scenario's spec.procedures", name, strings.Join(Names, ", "))
 }
 
 // Step names other packages refer to (chaos resumes procedures from them).
@@ -121,97 +119,27 @@ func SchemaRevertBackup(pc *Context) string {
 }
 
 // Standard is `helm rollback` to N only: the schema stays at N+1.
-func Standard() Procedure {
-	return Procedure{
-		Name:        "standard",
-		Description: "roll the server back to N (helm rollback); the schema stays at N+1",
-		Steps: func(*Context) []Step {
-			return []Step{rollbackStep()}
-		},
-	}
-}
+func Standard() Procedure { return mustBuiltin("standard") }
 
 // SchemaRevert backs up, stops the server, applies N+1's down files in
 // reverse, fixes the bookkeeping the app's way and rolls the server back.
-func SchemaRevert() Procedure {
-	return Procedure{
-		Name:        "schema-revert",
-		Description: "back up; scale the server to 0; apply N+1's down files in reverse; fix the migration bookkeeping; roll the server back to N",
-		Steps: func(pc *Context) []Step {
-			steps := []Step{
-				{Name: StepBackup, Run: func(ctx context.Context, pc *Context) (string, error) {
-					if err := pc.Env.Backup(ctx, SchemaRevertBackup(pc)); err != nil {
-						return "", err
-					}
-					return "pg_dump --format=custom --no-owner --no-acl -> " + SchemaRevertBackup(pc), nil
-				}},
-				{Name: StepVerifyBackup, Run: func(ctx context.Context, pc *Context) (string, error) {
-					return VerifyDump(ctx, pc.PGRestore, SchemaRevertBackup(pc))
-				}},
-				scaleStep(0),
-			}
-			for i := len(pc.Next) - 1; i >= 0; i-- {
-				m := pc.Next[i]
-				steps = append(steps, Step{Name: DownStep(m), Run: func(ctx context.Context, pc *Context) (string, error) {
-					return downStep(ctx, pc, m)
-				}})
-			}
-			return append(steps, Step{Name: "fix bookkeeping", Run: fixBookkeeping}, rollbackStep())
-		},
-	}
-}
+func SchemaRevert() Procedure { return mustBuiltin("schema-revert") }
 
 // FullRestore restores the dump taken before the upgrade and rolls back.
-func FullRestore() Procedure {
-	return Procedure{
-		Name:        "full-restore",
-		Description: "scale the server to 0; restore the backup taken before the upgrade; roll the server back to N",
-		Steps: func(*Context) []Step {
-			return []Step{
-				{Name: StepVerifyPreUpgrade, Run: func(ctx context.Context, pc *Context) (string, error) {
-					if pc.PreUpgradeBackup == "" {
-						return "", fmt.Errorf("no backup was taken before the upgrade")
-					}
-					return VerifyDump(ctx, pc.PGRestore, pc.PreUpgradeBackup)
-				}},
-				scaleStep(0),
-				{Name: StepRestore, Run: func(ctx context.Context, pc *Context) (string, error) {
-					if pc.PreUpgradeBackup == "" {
-						return "", fmt.Errorf("no backup was taken before the upgrade")
-					}
-					if err := pc.Env.Restore(ctx, pc.PreUpgradeBackup); err != nil {
-						return "", err
-					}
-					return "pg_restore " + pc.PreUpgradeBackup + " into an empty database", nil
-				}},
-				rollbackStep(),
-			}
-		},
+func FullRestore() Procedure { return mustBuiltin("full-restore") }
+
+func mustBuiltin(name string) Procedure {
+	p, err := Get(name)
+	if err != nil {
+		panic(err)
 	}
+	return p
 }
 
-func scaleStep(n int) Step {
-	return Step{Name: fmt.Sprintf("scale server to %d", n), Run: func(ctx context.Context, pc *Context) (string, error) {
-		return "", pc.Env.Scale(ctx, n)
-	}}
-}
-
-// rollbackStep starts release N's server, remembering the schema just
-// before so the checks can tell what its boot changed.
-func rollbackStep() Step {
-	return Step{Name: StepRollback, Run: func(ctx context.Context, pc *Context) (string, error) {
-		snap, err := withConn(ctx, pc, func(conn *pgx.Conn) (*schema.Snapshot, error) {
-			return schema.Take(ctx, conn, schema.Options{})
-		})
-		if err != nil {
-			return "", fmt.Errorf("snapshot before N's boot: %w", err)
-		}
-		pc.bootBefore = snap
-		if err := pc.Env.Rollback(ctx, pc.From); err != nil {
-			return "", err
-		}
-		return "release " + pc.From.Name + " started (no hook runs on rollback)", nil
-	}}
+func takeSnapshot(ctx context.Context) func(*pgx.Conn) (*schema.Snapshot, error) {
+	return func(conn *pgx.Conn) (*schema.Snapshot, error) {
+		return schema.Take(ctx, conn, schema.Options{})
+	}
 }
 
 func downStep(ctx context.Context, pc *Context, m *migrate.Migration) (string, error) {
@@ -229,32 +157,6 @@ func downStep(ctx context.Context, pc *Context, m *migrate.Migration) (string, e
 		return "", err
 	}
 	return fmt.Sprintf("%s: %d statements", m.Down.File, len(m.Down.Statements)), nil
-}
-
-// fixBookkeeping records N's last migration as current, as the runbook's
-// `UPDATE schema_migrations ...` does, through the tool's own adapter.
-func fixBookkeeping(ctx context.Context, pc *Context) (string, error) {
-	bk := pc.Bookkeeping
-	if bk == nil || bk.Name() == "none" {
-		return "the app keeps no bookkeeping table: nothing to fix (a runbook step editing schema_migrations would fail here; N's server re-runs its up files at boot)", nil
-	}
-	return withConn(ctx, pc, func(conn *pgx.Conn) (string, error) {
-		all := append(append([]*migrate.Migration{}, pc.Base...), pc.Next...)
-		for i := len(all) - 1; i >= len(pc.Base); i-- {
-			var prev *migrate.Migration
-			if i > 0 {
-				prev = all[i-1]
-			}
-			if err := bk.AfterDown(ctx, conn, all[i], prev); err != nil {
-				return "", fmt.Errorf("%s bookkeeping after reverting %s: %w", bk.Name(), all[i].ID(), err)
-			}
-		}
-		v, dirty, err := bk.Current(ctx, conn)
-		if err != nil {
-			return "", err
-		}
-		return fmt.Sprintf("%s: %s now records version %q (dirty %t)", bk.Name(), bk.Table(), v, dirty), nil
-	})
 }
 
 func withConn[T any](ctx context.Context, pc *Context, f func(*pgx.Conn) (T, error)) (T, error) {

@@ -78,7 +78,7 @@ func chaosPlan(s *scenario.Scenario, o ChaosOptions, next []*migrate.Migration) 
 		Exhaustive: o.Exhaustive || s.Spec.Faults.Exhaustive,
 		Seed:       seed,
 		Next:       next,
-		Procedures: s.Spec.Procedures,
+		Procedures: s.ProcedureNames(),
 	})
 	if err != nil {
 		return nil, 0, fmt.Errorf("%s: faults: %w", s.File, err)

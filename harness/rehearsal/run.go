@@ -133,6 +133,9 @@ func Run(ctx context.Context, o RunOptions) (*RunOutcome, error) {
 		return nil, &InputError{fmt.Errorf("%s: %w", s.File, err)}
 	}
 	fromV, toV, base, next, bk := in.from, in.to, in.base, in.next, in.bk
+	if err := s.CheckProcedures(base, next); err != nil {
+		return nil, &InputError{err}
+	}
 	plan, faultSeed, err := chaosPlan(s, o.Chaos, next)
 	if err != nil {
 		return nil, &InputError{err}
@@ -206,15 +209,12 @@ func Run(ctx context.Context, o RunOptions) (*RunOutcome, error) {
 	var captureNote string
 	rep.Capture, captureNote = summarize(rec, from.Name, o.Progress)
 	mopts.Probes = capturedProbes(rec)
-	procedures := s.Spec.Procedures
+	procedures := s.ProcedureSpecs()
 	if upErr != nil {
 		procedures = nil
 	}
-	for i, name := range procedures {
-		p, err := procedure.Get(name)
-		if err != nil {
-			return nil, &InputError{err}
-		}
+	for i, spec := range procedures {
+		p, name := spec.Procedure(), spec.Name
 		if err := r.timed(fmt.Sprintf("fresh copy of the post-upgrade state for %s", name), func() error {
 			return e.LoadState(ctx, procedure.StartState)
 		}); err != nil {

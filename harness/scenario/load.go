@@ -15,6 +15,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/rehearse-dev/rehearse/harness/migrate"
+	"github.com/rehearse-dev/rehearse/harness/procedure"
 	"github.com/rehearse-dev/rehearse/harness/roles"
 )
 
@@ -119,7 +120,9 @@ func (s *Scenario) defaults() {
 		s.Spec.Backend = "local"
 	}
 	if len(s.Spec.Procedures) == 0 {
-		s.Spec.Procedures = append([]string(nil), Procedures...)
+		for _, name := range Procedures {
+			s.Spec.Procedures = append(s.Spec.Procedures, ProcedureEntry{Name: name})
+		}
 	}
 	if s.Spec.Checks.ReadyTimeout.Duration == 0 {
 		s.Spec.Checks.ReadyTimeout.Duration = 60 * time.Second
@@ -339,17 +342,7 @@ func (v *validator) validate(s *Scenario) {
 	if sp.Data.From == "" && (sp.Data.Sample != 0 || sp.Data.AllowDrift) {
 		v.add(v.line("spec", "data"), "spec.data", "sample and allowDrift go with from (a dump or DSN)")
 	}
-	seen := map[string]bool{}
-	for i, p := range sp.Procedures {
-		f := fmt.Sprintf("spec.procedures[%d]", i)
-		switch {
-		case !slices.Contains(Procedures, p):
-			v.add(v.line("spec", "procedures", strconv.Itoa(i)), f, "unknown procedure %q: use %s", p, strings.Join(Procedures, ", "))
-		case seen[p]:
-			v.add(v.line("spec", "procedures", strconv.Itoa(i)), f, "%q is listed twice", p)
-		}
-		seen[p] = true
-	}
+	v.procedures(s, procedure.Known{Abs: s.Abs})
 	v.smoke(sp.Smoke)
 	v.faults(sp.Faults)
 	if sp.Checks.ReadyTimeout.Duration < 0 || sp.Checks.Grace.Duration < 0 {
@@ -361,8 +354,8 @@ func (v *validator) validate(s *Scenario) {
 	v.roles(s)
 	for name, verdict := range sp.Policy.Procedures {
 		line := v.line("spec", "policy", "procedures", name)
-		if !slices.Contains(Procedures, name) {
-			v.add(line, "spec.policy.procedures."+name, "unknown procedure: use %s", strings.Join(Procedures, ", "))
+		if names := s.ProcedureNames(); !slices.Contains(names, name) {
+			v.add(line, "spec.policy.procedures."+name, "unknown procedure: the scenario runs %s", strings.Join(names, ", "))
 		}
 		if !slices.Contains(Verdicts, verdict) {
 			v.add(line, "spec.policy.procedures."+name, "%q: the worst allowed verdict is one of %s", verdict, strings.Join(Verdicts, ", "))

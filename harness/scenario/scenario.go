@@ -8,6 +8,8 @@ package scenario
 import (
 	"strings"
 	"time"
+
+	"github.com/rehearse-dev/rehearse/harness/procedure"
 )
 
 // APIVersion and Kind are the only ones this version reads.
@@ -19,7 +21,7 @@ const (
 // Backends a scenario may name.
 var Backends = []string{"local", "docker", "kind", "kube"}
 
-// Procedure names, in the order a run performs them.
+// Procedures are the built-in procedures, in the order a run performs them.
 var Procedures = []string{"standard", "schema-revert", "full-restore"}
 
 // Verdicts of a procedure, best first (policy minimums use them).
@@ -51,8 +53,9 @@ type Spec struct {
 	Migrations Migrations `yaml:"migrations"`
 	Releases   Releases   `yaml:"releases"`
 	Data       Data       `yaml:"data"`
-	// Procedures to run; empty means all of Procedures.
-	Procedures []string `yaml:"procedures"`
+	// Procedures to run, in order: a built-in's name, or a procedure
+	// declared here (name, description, steps); empty means the built-ins.
+	Procedures []ProcedureEntry `yaml:"procedures"`
 	// Smoke requests sent to release N's server after each procedure.
 	Smoke    []SmokeRequest `yaml:"smoke"`
 	Checks   Checks         `yaml:"checks"`
@@ -67,6 +70,18 @@ type Spec struct {
 	// as, as in production; empty = the harness's superuser.
 	MigrateAs string `yaml:"migrateAs"`
 }
+
+// ProcedureEntry is one item of spec.procedures: a built-in's name alone
+// (`- full-restore`) or a declared procedure (`- name: my-runbook` with
+// steps; see docs/procedures.md).
+type ProcedureEntry struct {
+	Name        string               `yaml:"name"`
+	Description string               `yaml:"description"`
+	Steps       []procedure.StepSpec `yaml:"steps"`
+}
+
+// Declared reports whether the entry declares its own steps.
+func (p ProcedureEntry) Declared() bool { return len(p.Steps) > 0 }
 
 // Migrations is the migration set of both releases.
 type Migrations struct {
