@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -48,6 +49,9 @@ func TestDeclaredProcedures(t *testing.T) {
 		t.Skip("builds and runs the sample app: not in -short")
 	}
 	r := prepare(t, "harness/procedure/testdata/additive", "1.0", "1.1")
+	pgRestore, err := exec.LookPath("pg_restore")
+	require.NoError(t, err, "verify-backup reads the dump with pg_restore")
+	r.pc.PGRestore = pgRestore
 	fixup := filepath.Join(t.TempDir(), "fixup.sql")
 	require.NoError(t, os.WriteFile(fixup, []byte("-- the manual fix-up between two downs\nUPDATE certificates SET renewal_state = 'manual' WHERE renewal_state IS NOT NULL;\n"), 0o644))
 	tests := []struct {
@@ -141,7 +145,7 @@ func TestDeclaredProcedures(t *testing.T) {
 			}},
 			verdict:     procedure.VerdictFailed,
 			failedStep:  "wait for ready",
-			errContains: []string{"server not ready"},
+			errContains: []string{"no replica is running"},
 		},
 		{
 			name: "sql as a role the database does not have",

@@ -16,7 +16,9 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/rehearse-dev/rehearse/harness/env"
+	"github.com/rehearse-dev/rehearse/harness/era"
 	"github.com/rehearse-dev/rehearse/harness/migrate"
+	"github.com/rehearse-dev/rehearse/harness/schema"
 	"github.com/rehearse-dev/rehearse/internal/oneline"
 )
 
@@ -339,16 +341,58 @@ func waitReady(ctx context.Context, pc *Context, timeout time.Duration) (string,
 
 // smokeStep sends the smoke requests now, with their own ${unique} so the
 // smoke check after the procedure does not collide with what they wrote.
+// The rows they write are the procedure's own, not release N's data: they
+// are recorded apart (as the seeder's N+1-era rows are), so nEraKept
+// compares N's data only.
 func smokeStep(ctx context.Context, pc *Context, i int) (string, error) {
 	saved := pc.Checks.Unique
 	pc.Checks.Unique = saved + "-step" + strconv.Itoa(i)
 	defer func() { pc.Checks.Unique = saved }()
+	var before uint64
+	if _, err := withConn(ctx, pc, func(conn *pgx.Conn) (struct{}, error) {
+		return struct{}{}, conn.QueryRow(ctx, "SELECT txid_current()").Scan(&before)
+	}); err != nil {
+		return "", fmt.Errorf("before the smoke requests: %w", err)
+	}
 	c := smokeRun(ctx, pc, nil)
+	n, err := recordWrittenSince(ctx, pc, before, "smoke step")
+	if err != nil {
+		return "", err
+	}
 	switch c.Status {
 	case StatusFail:
 		return "", errors.New(c.Summary)
 	case StatusSkip:
 		return c.Summary, nil
 	}
-	return c.Summary, nil
+	return fmt.Sprintf("%s (%d rows written, kept apart from N's data)", c.Summary, n), nil
+}
+
+// recordWrittenSince records the rows of every keyed table written by
+// transactions after txid as the procedure's own (era.RowsTable).
+func recordWrittenSince(ctx context.Context, pc *Context, txid uint64, step string) (int64, error) {
+	return withConn(ctx, pc, func(conn *pgx.Conn) (int64, error) {
+		snap, err := schema.Take(ctx, conn, schema.Options{})
+		if err != nil {
+			return 0, fmt.Errorf("snapshot after the smoke requests: %w", err)
+		}
+		if err := era.Ensure(ctx, conn); err != nil {
+			return 0, err
+		}
+		// age() counts transactions back from now: a row a later
+		// transaction wrote is younger than txid.
+		where := fmt.Sprintf("age(r.xmin) < age('%d'::xid)", txid%(1<<32))
+		var total int64
+		for _, t := range snap.Tables {
+			if t.Schema == schema.HarnessSchema || era.KeyExpr(t, "r") == "" || pc.Bookkeeping != nil && t.Schema == "public" && t.Name == pc.Bookkeeping.Table() {
+				continue
+			}
+			n, err := era.RecordWhere(ctx, conn, t, step, where)
+			if err != nil {
+				return 0, err
+			}
+			total += n
+		}
+		return total, nil
+	})
 }
