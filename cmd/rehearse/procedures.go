@@ -39,7 +39,7 @@ you can copy one into a scenario, rename it and change its steps (see docs/proce
 			}
 			for _, s := range specs {
 				p := s.Procedure()
-				fmt.Fprintf(w, "%-16s %s\n", p.Name, p.Description)
+				fmt.Fprintf(w, "%-24s %s\n", p.Name, p.Description)
 			}
 			return nil
 		},

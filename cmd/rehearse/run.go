@@ -94,12 +94,16 @@ func printRunSummary(cmd *cobra.Command, out *rehearsal.RunOutcome) {
 	w := cmd.OutOrStdout()
 	r := out.Report
 	fmt.Fprintf(w, "rehearsal %s: release %s -> %s on %s (%.1fs)\n", r.Scenario, r.From, r.To, r.Backend, r.Seconds)
+	width := 14
+	for _, p := range r.Procedures {
+		width = max(width, len(p.Name))
+	}
 	for _, p := range r.Procedures {
 		why := ""
 		if len(p.Reasons) > 0 {
 			why = ": " + p.Reasons[0]
 		}
-		fmt.Fprintf(w, "  %-14s %-10s %d N+1-era rows lost%s\n", p.Name, p.Verdict, p.WritesLost, why)
+		fmt.Fprintf(w, "  %-*s %-10s %d N+1-era rows lost%s\n", width, p.Name, p.Verdict, p.WritesLost, why)
 	}
 	if len(r.Chaos) > 0 {
 		verdicts := make([]string, len(r.Chaos))

@@ -78,7 +78,7 @@ func chaosPlan(s *scenario.Scenario, o ChaosOptions, next []*migrate.Migration) 
 		Exhaustive: o.Exhaustive || s.Spec.Faults.Exhaustive,
 		Seed:       seed,
 		Next:       next,
-		Procedures: s.ProcedureNames(),
+		Procedures: builtinNames(s),
 	})
 	if err != nil {
 		return nil, 0, fmt.Errorf("%s: faults: %w", s.File, err)
@@ -132,4 +132,17 @@ func (r *runner) runChaos(ctx context.Context, pc *procedure.Context, plan []cha
 		}
 	}
 	return nil
+}
+
+// builtinNames are the built-in procedures the scenario runs: chaos
+// injects faults into those (declared procedures are rehearsed without
+// faults for now).
+func builtinNames(s *scenario.Scenario) []string {
+	var out []string
+	for _, p := range s.Spec.Procedures {
+		if _, ok := procedure.Builtin(p.Name); ok && !p.Declared() {
+			out = append(out, p.Name)
+		}
+	}
+	return out
 }

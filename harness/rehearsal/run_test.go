@@ -30,6 +30,8 @@ func TestRunSampleLocal(t *testing.T) {
 		"standard":      procedure.VerdictFailed,
 		"schema-revert": procedure.VerdictFailed,
 		"full-restore":  procedure.VerdictRecovered,
+		// declared in the scenario: full-restore that also waits and smoke-tests.
+		"restore-and-verify": procedure.VerdictRecovered,
 	}, procedureVerdicts(res.Report))
 	assert.Empty(t, res.Report.Findings, "full-restore recovers, as the scenario's policy requires")
 	require.NotNil(t, res.Report.Matrix)
@@ -83,7 +85,7 @@ func TestRunSampleLocal(t *testing.T) {
 		} `json:"procedures"`
 	}
 	require.NoError(t, json.Unmarshal(b, &doc))
-	require.Len(t, doc.Procedures, 3)
+	require.Len(t, doc.Procedures, 4)
 	assert.Equal(t, "rollback server to N", doc.Procedures[0].Steps[0].Name)
 	md, err := os.ReadFile(filepath.Join(out, "procedures.md"))
 	require.NoError(t, err)
@@ -125,9 +127,10 @@ func TestRunSampleDocker(t *testing.T) {
 		Chaos: rehearsal.ChaosOptions{Faults: []string{"kill-postgres@up:000017:3", "crash-loop@rollback:full-restore"}},
 	})
 	assert.Equal(t, map[string]string{
-		"standard":      procedure.VerdictFailed,
-		"schema-revert": procedure.VerdictFailed,
-		"full-restore":  procedure.VerdictRecovered,
+		"standard":           procedure.VerdictFailed,
+		"schema-revert":      procedure.VerdictFailed,
+		"full-restore":       procedure.VerdictRecovered,
+		"restore-and-verify": procedure.VerdictRecovered,
 	}, procedureVerdicts(res.Report))
 	require.NotNil(t, res.Report.Matrix)
 	assert.Len(t, res.Report.Matrix.Results, 7, "migrations 000012..000018")
@@ -186,5 +189,48 @@ func skipShort(t *testing.T, what string) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("SKIPPING " + what + ": -short was given, and it runs real servers for minutes")
+	}
+}
+
+// `rehearse run` of the sample with the ops team's runbooks declared as
+// procedures next to the built-ins: each gets its measured verdict, its
+// steps and checks in the report, and the policy applies to it.
+func TestRunRunbookLocal(t *testing.T) {
+	out := t.TempDir()
+	res := runSample(t, rehearsal.RunOptions{Scenario: "sample-1.0-to-1.1-runbook.yaml", Out: out, NoMatrix: true})
+	assert.Equal(t, map[string]string{
+		"standard":      procedure.VerdictFailed,
+		"schema-revert": procedure.VerdictFailed,
+		"full-restore":  procedure.VerdictRecovered,
+		// The fix-up between the downs gets 1.0 running, but 000010's down
+		// re-creates agent_heartbeats empty: N-era rows lost.
+		"revert-with-fixup": procedure.VerdictDegraded,
+		// golang-migrate keeps one row: the DELETE empties it and 1.0
+		// re-applies 000001 over the existing schema at every boot.
+		"delete-bookkeeping-rows": procedure.VerdictFailed,
+		// pg_restore into a database 1.1 still serves.
+		"hasty-restore": procedure.VerdictFailed,
+	}, procedureVerdicts(res.Report))
+	byName := map[string]procedure.Result{}
+	for _, p := range res.Report.Procedures {
+		byName[p.Name] = p
+	}
+	fixup := byName["revert-with-fixup"]
+	assert.Nil(t, fixup.FailedStep(), "every step of the runbook works")
+	assert.Contains(t, fixup.Check(procedure.CheckNEraKept).Summary, "agent_heartbeats")
+	assert.Equal(t, procedure.StatusOK, fixup.Check(procedure.CheckSmoke).Status)
+	del := byName["delete-bookkeeping-rows"]
+	assert.Nil(t, del.FailedStep(), "the DELETE itself works; what it did shows at 1.0's boot")
+	assert.Contains(t, del.Check(procedure.CheckServerReady).Summary, "crash loop")
+	hasty := byName["hasty-restore"]
+	require.NotNil(t, hasty.FailedStep())
+	assert.Equal(t, procedure.StepRestore, hasty.FailedStep().Name)
+	assert.Contains(t, hasty.FailedStep().Error, "still run")
+	assert.Empty(t, res.Report.Findings, "the policy allows the runbook to be degraded")
+
+	md, err := os.ReadFile(filepath.Join(out, "procedures.md"))
+	require.NoError(t, err)
+	for _, want := range []string{"### revert-with-fixup: degraded", "fix up rows 1.0 cannot hold", "### delete-bookkeeping-rows: failed", "forget 1.1's migrations"} {
+		assert.Contains(t, string(md), want)
 	}
 }

@@ -192,11 +192,12 @@ func rehearse(t *testing.T, st *stages, label string, e env.Environment, sm *sam
 	})
 	out := map[string]outcome{}
 	clean := map[string]*procedure.Result{}
-	for i, name := range procedure.Names {
+	// The scenario's procedures: the built-ins and the one it declares.
+	for i, spec := range sm.s.ProcedureSpecs() {
+		name := spec.Name
 		st.do(label+": procedure "+name, func() {
 			require.NoError(t, e.LoadState(ctx, procedure.StartState))
-			p, err := procedure.Get(name)
-			require.NoError(t, err)
+			p := spec.Procedure()
 			pc.Checks.Unique = fmt.Sprintf("%s-%d-%d", label, i, time.Now().UnixNano()%1e6)
 			res, err := procedure.Run(ctx, p, pc)
 			require.NoError(t, err)
@@ -331,6 +332,7 @@ func TestKindRehearsal(t *testing.T) {
 	// What the sample's defects must give (as on the local backend).
 	assert.Equal(t, procedure.VerdictRecovered, bootOut["full-restore"].Verdict)
 	assert.Equal(t, procedure.VerdictFailed, bootOut["standard"].Verdict)
+	assert.Equal(t, procedure.VerdictRecovered, bootOut["restore-and-verify"].Verdict, "the scenario's declared procedure")
 	// schema-revert stops at 000008's down with or without the crash.
 	assert.Equal(t, chaos.VerdictAsWithoutFault, bootOut["chaos kill-postgres@down:000011:0"].Verdict)
 	assert.Equal(t, chaos.VerdictRecovered, bootOut["chaos crash-loop@rollback:full-restore"].Verdict)
