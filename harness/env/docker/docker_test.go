@@ -157,3 +157,32 @@ func TestDockerCrashLoop(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, logs, "nonexistent")
 }
+
+// A runbook's exec step runs in the server's container (docker exec), with
+// the container's environment; without a running container it says so.
+func TestDockerExecServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts containers: not in -short")
+	}
+	requireDocker(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	e, err := docker.NewEnvironment(ctx, docker.Options{Options: env.Options{RunID: fmt.Sprintf("x%d", time.Now().UnixNano()%1e9)}, PostgresImage: pgImage})
+	require.NoError(t, err)
+	defer func() { assert.NoError(t, e.Close(context.Background())) }()
+	require.NoError(t, e.Install(ctx, env.Release{Name: "1.0", Version: "000003", Image: "rehearse-sample/app:1.0", Port: 8080}))
+
+	var ex env.ServerExecer = e
+	// The image is FROM scratch: its server binary is the only command. In
+	// the container it finds DATABASE_URL and MIGRATIONS_DIR, and 1.0's
+	// migrations are applied already.
+	out, err := ex.ExecServer(ctx, []string{"/app", "--migrate-only"})
+	require.NoError(t, err, out)
+	_, err = ex.ExecServer(ctx, []string{"/app", "--no-such-flag"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "exited with 2")
+	require.NoError(t, e.Scale(ctx, 0))
+	_, err = ex.ExecServer(ctx, []string{"/app", "--migrate-only"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "no server container is running")
+}
