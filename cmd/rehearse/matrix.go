@@ -2,12 +2,14 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
 	"path/filepath"
 	"strings"
 
 	"github.com/rehearse-dev/rehearse/harness/matrix"
 	"github.com/rehearse-dev/rehearse/harness/migrate"
+	"github.com/rehearse-dev/rehearse/harness/pgadmin"
 	"github.com/rehearse-dev/rehearse/harness/rehearsal"
 	"github.com/spf13/cobra"
 )
@@ -108,10 +110,20 @@ func printSummary(cmd *cobra.Command, out *rehearsal.Outcome) {
 	}
 	fmt.Fprintf(w, "report: %s\n", filepath.Join(out.OutDir, "matrix.html"))
 	if out.KeptDSN != "" {
-		fmt.Fprintf(w, "kept: %s\n", out.KeptDSN)
+		printKept(w, out.KeptDSN, out.KeptPassFile)
 		fmt.Fprintf(w, "  databases: %s\n", strings.Join(out.Databases, " "))
 		if out.StopHint != "" {
 			fmt.Fprintf(w, "  stop it with: %s\n", out.StopHint)
 		}
+	}
+}
+
+// printKept shows where a kept server is, never its password: that is in
+// passFile (pgpass format), which psql reads through PGPASSFILE.
+func printKept(w io.Writer, dsn, passFile string) {
+	dsn = pgadmin.Redact(dsn)
+	fmt.Fprintf(w, "kept: %s\n", dsn)
+	if passFile != "" {
+		fmt.Fprintf(w, "  password in %s (mode 0600); connect with: PGPASSFILE=%s psql '%s'\n", passFile, passFile, dsn)
 	}
 }

@@ -128,6 +128,6 @@ func printRunSummary(cmd *cobra.Command, out *rehearsal.RunOutcome) {
 	}
 	fmt.Fprintf(w, "procedures: %s\n", filepath.Join(out.OutDir, "procedures.md"))
 	if out.KeptDSN != "" {
-		fmt.Fprintf(w, "kept: %s\n", out.KeptDSN)
+		printKept(w, out.KeptDSN, out.KeptPassFile)
 	}
 }

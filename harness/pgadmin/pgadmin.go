@@ -20,7 +20,8 @@ func WithDatabase(dsn, db string) (string, error) {
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		u, err := url.Parse(dsn)
 		if err != nil {
-			return "", fmt.Errorf("parse DSN: %w", err)
+			// url.Parse's error quotes the whole DSN, password included.
+			return "", fmt.Errorf("parse DSN %s: not a valid URL (percent-encode @ : / %% in the password)", Redact(dsn))
 		}
 		u.Path = "/" + db
 		u.RawPath = ""

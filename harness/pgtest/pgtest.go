@@ -125,7 +125,7 @@ func Connect(t testing.TB, dsn string) *pgx.Conn {
 	defer cancel()
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
-		t.Fatalf("pgtest: connect %s: %v", dsn, err)
+		t.Fatalf("pgtest: connect %s: %v", pgadmin.Redact(dsn), err)
 	}
 	t.Cleanup(func() { conn.Close(context.Background()) })
 	return conn

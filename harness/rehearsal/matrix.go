@@ -79,11 +79,14 @@ type MatrixOptions struct {
 
 // Outcome is what a matrix run produced.
 type Outcome struct {
-	Report    *matrix.Report
-	OutDir    string
-	KeptDSN   string // with Keep: where the databases still are
-	Databases []string
-	StopHint  string // with Keep: how to stop the kept local server
+	Report  *matrix.Report
+	OutDir  string
+	KeptDSN string // with Keep: where the databases still are, never with a password
+	// KeptPassFile is, with Keep on a local server, the pgpass file (0600)
+	// holding the password that KeptDSN leaves out.
+	KeptPassFile string
+	Databases    []string
+	StopHint     string // with Keep: how to stop the kept local server
 }
 
 // RunMatrix runs the whole matrix and writes the reports.
@@ -211,9 +214,10 @@ func RunMatrix(ctx context.Context, o MatrixOptions) (*Outcome, error) {
 	}
 	out := &Outcome{Report: rep, OutDir: o.Out}
 	if o.Keep {
-		out.KeptDSN = adminDSN
+		out.KeptDSN = pgadmin.Redact(adminDSN)
 		out.Databases = rep.KeptDatabases
 		if server != nil {
+			out.KeptPassFile = server.PassFile
 			out.StopHint = fmt.Sprintf("kill %d && rm -rf %s", server.PID(), server.Dir)
 		}
 	}

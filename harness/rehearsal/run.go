@@ -89,7 +89,10 @@ type RunOutcome struct {
 	OutDir string
 	// Blocking: the matrix policy or the procedure policy blocks.
 	Blocking bool
-	KeptDSN  string
+	KeptDSN  string // with Keep, never with a password
+	// KeptPassFile is, with Keep on the local backend, the pgpass file
+	// (0600) holding the password KeptDSN leaves out.
+	KeptPassFile string
 }
 
 // Run rehearses a scenario end to end: install N, seed N-era data, back up,
@@ -271,7 +274,11 @@ func Run(ctx context.Context, o RunOptions) (*RunOutcome, error) {
 		return nil, err
 	}
 	if o.Keep {
-		out.KeptDSN, _ = e.DSN(ctx)
+		dsn, _ := e.DSN(ctx)
+		out.KeptDSN = pgadmin.Redact(dsn)
+		if pf, ok := e.(interface{ PassFile() string }); ok {
+			out.KeptPassFile = pf.PassFile()
+		}
 	}
 	return out, nil
 }

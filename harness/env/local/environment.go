@@ -112,6 +112,9 @@ func (e *Environment) createDB(ctx context.Context, name, template string) error
 // AdminDSN implements env.Environment.
 func (e *Environment) AdminDSN(context.Context) (string, error) { return e.pg.DSN("postgres"), nil }
 
+// PassFile is the pgpass file of the environment's server (see Server.PassFile).
+func (e *Environment) PassFile() string { return e.pg.PassFile }
+
 // DSN implements env.Environment.
 func (e *Environment) DSN(context.Context) (string, error) {
 	e.mu.Lock()
@@ -257,7 +260,7 @@ func (e *Environment) Backup(ctx context.Context, path string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
-	out, err := e.pgTool(ctx, "pg_dump", "--format=custom", "--no-owner", "--no-acl", "--file", path, "--dbname", e.pg.DSN(db))
+	out, err := e.pgTool(ctx, "pg_dump", "--format=custom", "--no-owner", "--no-acl", "--file", path, "--dbname", e.pg.PublicDSN(db))
 	if err != nil {
 		return fmt.Errorf("pg_dump %s: %w\n%s", db, err, out)
 	}
@@ -283,7 +286,7 @@ func (e *Environment) Restore(ctx context.Context, path string) error {
 	if err := pgadmin.Create(ctx, admin, e.db, ""); err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
-	out, err := e.pgTool(ctx, "pg_restore", "--no-owner", "--no-acl", "--exit-on-error", "--dbname", e.pg.DSN(e.db), path)
+	out, err := e.pgTool(ctx, "pg_restore", "--no-owner", "--no-acl", "--exit-on-error", "--dbname", e.pg.PublicDSN(e.db), path)
 	if err != nil {
 		return fmt.Errorf("pg_restore %s into %s: %w\n%s", path, e.db, err, out)
 	}
@@ -299,6 +302,9 @@ func (e *Environment) pgTool(ctx context.Context, name string, args ...string) (
 		return "", err
 	}
 	cmd := exec.CommandContext(ctx, path, args...)
+	// The password goes in the environment, which only this user can read,
+	// never on the command line.
+	cmd.Env = append(os.Environ(), "PGPASSWORD="+e.pg.Password())
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err = cmd.Run()

@@ -6,6 +6,8 @@ package local
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -27,8 +29,14 @@ import (
 // `rehearse gc` can find what an interrupted run left behind.
 const TempPrefix = "rehearse-pg-"
 
-// Superuser is the role initdb creates; auth is trust on loopback only.
+// Superuser is the role initdb creates. Every connection, TCP or socket,
+// must give its password (scram-sha-256): the server runs migrations as a
+// superuser, and a superuser can run shell commands as the server's OS user
+// (COPY ... TO PROGRAM), so no local user may enter without it.
 const Superuser = "rehearse"
+
+// PassFileName is the pgpass file Start writes in the server's directory.
+const PassFileName = "pgpass"
 
 // ErrNoBinaries is returned when no PostgreSQL server binaries can be found.
 var ErrNoBinaries = errors.New("no PostgreSQL server binaries (initdb, postgres) found in --pg-bin, PATH, `pg_config --bindir` or /usr/lib/postgresql/*/bin: " +
@@ -61,11 +69,15 @@ type Server struct {
 	Dir     string
 	Port    int
 	Version string
-	cmd     *exec.Cmd
-	exited  chan struct{}
-	cred    *syscall.Credential
-	log     *slog.Logger
-	detach  bool
+	// PassFile is a pgpass file (mode 0600) with the superuser's password,
+	// for the PostgreSQL client tools and for a person after --keep.
+	PassFile string
+	password string
+	cmd      *exec.Cmd
+	exited   chan struct{}
+	cred     *syscall.Credential
+	log      *slog.Logger
+	detach   bool
 }
 
 // FindBinDir returns the first directory holding initdb and postgres among
@@ -167,16 +179,22 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
 	s := &Server{BinDir: binDir, Dir: dir, cred: cred, log: opts.Logger, exited: make(chan struct{}), detach: opts.Detach}
+	// MkdirTemp made dir 0700: it is also the socket directory, so only the
+	// server's OS user (and root) can reach the socket at all.
 	if cred != nil {
 		if err := os.Chown(dir, int(cred.Uid), int(cred.Gid)); err != nil {
 			os.RemoveAll(dir)
 			return nil, fmt.Errorf("hand data dir %s to uid %d: %w", dir, cred.Uid, err)
 		}
 	}
-	data := filepath.Join(dir, "data")
-	if out, err := s.run(ctx, "initdb", "-D", data, "-U", Superuser, "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync"); err != nil {
+	if s.password, err = newPassword(); err != nil {
 		os.RemoveAll(dir)
-		return nil, fmt.Errorf("initdb in %s: %w\n%s", data, err, out)
+		return nil, err
+	}
+	data := filepath.Join(dir, "data")
+	if err := s.initdb(ctx, data); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
 	}
 	for attempt := 0; ; attempt++ {
 		err = s.startPostgres(ctx, data, opts.Settings)
@@ -195,8 +213,55 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		s.Stop(context.Background())
 		return nil, err
 	}
+	if err := s.writePassFile(); err != nil {
+		s.Stop(context.Background())
+		return nil, err
+	}
 	opts.Logger.Debug("postgres started", "dir", dir, "port", s.Port, "version", s.Version)
 	return s, nil
+}
+
+// initdb creates the cluster with password authentication for every
+// connection: the password goes through a file only the server's OS user
+// can read, never through argv (which every local user can see).
+func (s *Server) initdb(ctx context.Context, data string) error {
+	pwfile := filepath.Join(s.Dir, "initdb.pw")
+	if err := os.WriteFile(pwfile, []byte(s.password+"\n"), 0o600); err != nil {
+		return fmt.Errorf("initdb: write password file: %w", err)
+	}
+	defer os.Remove(pwfile)
+	if s.cred != nil {
+		if err := os.Chown(pwfile, int(s.cred.Uid), int(s.cred.Gid)); err != nil {
+			return fmt.Errorf("initdb: hand password file to uid %d: %w", s.cred.Uid, err)
+		}
+	}
+	out, err := s.run(ctx, "initdb", "-D", data, "-U", Superuser, "--pwfile="+pwfile,
+		"--auth=scram-sha-256", "-E", "UTF8", "--no-locale", "--no-sync")
+	if err != nil {
+		return fmt.Errorf("initdb in %s: %w\n%s", data, err, out)
+	}
+	return nil
+}
+
+// writePassFile writes the pgpass entry of the running server.
+func (s *Server) writePassFile() error {
+	path := filepath.Join(s.Dir, PassFileName)
+	line := fmt.Sprintf("127.0.0.1:%d:*:%s:%s\n", s.Port, Superuser, s.password)
+	if err := os.WriteFile(path, []byte(line), 0o600); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	s.PassFile = path
+	return nil
+}
+
+// newPassword returns 32 random hex characters: URL-safe, so DSN needs no
+// escaping.
+func newPassword() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("generate the server password: %w", err)
+	}
+	return hex.EncodeToString(b), nil
 }
 
 func (s *Server) startPostgres(ctx context.Context, data string, settings map[string]string) error {
@@ -208,6 +273,8 @@ func (s *Server) startPostgres(ctx context.Context, data string, settings map[st
 	args := []string{"-D", data, "-p", strconv.Itoa(port),
 		"-c", "listen_addresses=127.0.0.1",
 		"-c", "unix_socket_directories=" + s.Dir,
+		"-c", "unix_socket_permissions=0700",
+		"-c", "password_encryption=scram-sha-256",
 		// A rehearsal database is disposable: trade durability for speed.
 		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
 		"-c", "max_connections=200", "-c", "shared_buffers=128MB",
@@ -269,10 +336,20 @@ func (s *Server) loadVersion(ctx context.Context) error {
 	return conn.QueryRow(ctx, "SHOW server_version").Scan(&s.Version)
 }
 
-// DSN returns a connection string for database db.
+// DSN returns a connection string for database db, password included: for
+// the harness's own connections only. Show PublicDSN to people and pass it
+// on command lines (with Password in PGPASSWORD).
 func (s *Server) DSN(db string) string {
+	return fmt.Sprintf("postgres://%s:%s@127.0.0.1:%d/%s?sslmode=disable", Superuser, s.password, s.Port, db)
+}
+
+// PublicDSN is DSN without the password.
+func (s *Server) PublicDSN(db string) string {
 	return fmt.Sprintf("postgres://%s@127.0.0.1:%d/%s?sslmode=disable", Superuser, s.Port, db)
 }
+
+// Password is the superuser's password.
+func (s *Server) Password() string { return s.password }
 
 // PID is the postmaster's process id.
 func (s *Server) PID() int {
