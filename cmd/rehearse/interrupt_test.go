@@ -23,12 +23,10 @@ func TestInterruptCleansUp(t *testing.T) {
 	out, err := build.CombinedOutput()
 	require.NoError(t, err, string(out))
 
-	// PostgreSQL runs as an unprivileged user when tests run as root, so its
-	// temp root must be traversable.
-	tmp := t.TempDir()
-	require.NoError(t, os.Chmod(tmp, 0o755))
+	tmp := serverTempDir(t)
+	outParent := t.TempDir()
 	cmd := exec.Command(bin, "matrix", "--migrations", "../../migrations", "--from", "1.0", "--to", "1.2",
-		"--rows", "2000", "--out", t.TempDir())
+		"--rows", "2000", "--out", filepath.Join(outParent, "out"))
 	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)
@@ -62,4 +60,8 @@ func TestInterruptCleansUp(t *testing.T) {
 	assert.Empty(t, left, "temp dirs left behind")
 	ps, _ := exec.Command("pgrep", "-f", "postgres -D "+tmp).Output()
 	assert.Empty(t, strings.TrimSpace(string(ps)), "postgres processes left behind")
+	outLeft, err := os.ReadDir(outParent)
+	require.NoError(t, err)
+	assert.Empty(t, outLeft, "an interrupted run writes no report and leaves no --out")
+	assert.Contains(t, strings.Join(seen, "\n"), "everything this run created was removed")
 }

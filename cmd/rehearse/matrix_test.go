@@ -131,7 +131,8 @@ func TestMatrixBadInput(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			// An argument later on the line wins: --from may be given again.
-			args := []string{"matrix", "--from", "001", "--out", t.TempDir()}
+			outParent := t.TempDir()
+			args := []string{"matrix", "--from", "001", "--out", filepath.Join(outParent, "out")}
 			if tt.files != nil {
 				args = append(args, "--migrations", writeFiles(t, tt.files))
 			}
@@ -140,6 +141,9 @@ func TestMatrixBadInput(t *testing.T) {
 			for _, w := range tt.want {
 				assert.Contains(t, text, w)
 			}
+			left, err := os.ReadDir(outParent)
+			require.NoError(t, err)
+			assert.Empty(t, left, "a run that wrote no report leaves no --out (nor staging dir)")
 		})
 	}
 	t.Run("unknown git ref", func(t *testing.T) {

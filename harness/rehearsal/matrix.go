@@ -18,6 +18,7 @@ import (
 	"github.com/rehearse-dev/rehearse/harness/env/local"
 	"github.com/rehearse-dev/rehearse/harness/matrix"
 	"github.com/rehearse-dev/rehearse/harness/migrate"
+	"github.com/rehearse-dev/rehearse/harness/outdir"
 	"github.com/rehearse-dev/rehearse/harness/pgadmin"
 	"github.com/rehearse-dev/rehearse/harness/report"
 	"github.com/rehearse-dev/rehearse/harness/seed"
@@ -75,6 +76,11 @@ type MatrixOptions struct {
 	DataFrom   string
 	AllowDrift bool
 	Sample     float64
+
+	// stage, set by Run (which holds Out), is where the reports go; commit
+	// moves them into Out. Empty: RunMatrix holds Out itself.
+	stage  string
+	commit func() error
 }
 
 // Outcome is what a matrix run produced.
@@ -123,8 +129,15 @@ func RunMatrix(ctx context.Context, o MatrixOptions) (*Outcome, error) {
 	if o.Out == "" {
 		o.Out = filepath.Join("reports", runID)
 	}
-	if err := checkWritable(o.Out); err != nil {
-		return nil, &InputError{err}
+	stage := o.stage
+	if stage == "" {
+		dir, err := outdir.Open(o.Out)
+		if err != nil {
+			return nil, &InputError{err}
+		}
+		defer dir.Close()
+		stage = dir.Stage
+		o.commit = dir.Commit
 	}
 	seedOpts := seed.Options{Seed: o.Seed, Rows: o.Rows, Logger: o.Logger, Profile: in.profile}
 	// The window's casts and WHEREs shape the data (seed.HintsFrom).
@@ -209,8 +222,13 @@ func RunMatrix(ctx context.Context, o MatrixOptions) (*Outcome, error) {
 		rep.PostgreSQL = server.Version
 	}
 	in.policy.Apply(rep, o.Now())
-	if err := report.WriteAll(o.Out, rep); err != nil {
+	if err := report.WriteAll(stage, rep); err != nil {
 		return nil, err
+	}
+	if o.commit != nil {
+		if err := o.commit(); err != nil {
+			return nil, err
+		}
 	}
 	out := &Outcome{Report: rep, OutDir: o.Out}
 	if o.Keep {
@@ -289,18 +307,6 @@ func ignoredNote(set *migrate.Set) []string {
 		return []string{n}
 	}
 	return nil
-}
-
-func checkWritable(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("--out %s: cannot create the report folder: %w", dir, err)
-	}
-	f, err := os.CreateTemp(dir, ".write-test-*")
-	if err != nil {
-		return fmt.Errorf("--out %s: cannot write there: %w", dir, err)
-	}
-	f.Close()
-	return os.Remove(f.Name())
 }
 
 // dataInputs is --data-from, checked with the other inputs: the source

@@ -22,6 +22,7 @@ import (
 	"github.com/rehearse-dev/rehearse/harness/env/docker"
 	"github.com/rehearse-dev/rehearse/harness/env/local"
 	"github.com/rehearse-dev/rehearse/harness/matrix"
+	"github.com/rehearse-dev/rehearse/harness/outdir"
 	"github.com/rehearse-dev/rehearse/harness/pgadmin"
 	"github.com/rehearse-dev/rehearse/harness/procedure"
 	"github.com/rehearse-dev/rehearse/harness/scenario"
@@ -125,12 +126,15 @@ func Run(ctx context.Context, o RunOptions) (*RunOutcome, error) {
 	if o.Out == "" {
 		o.Out = filepath.Join("reports", runID)
 	}
-	if err := checkWritable(o.Out); err != nil {
+	dir, err := outdir.Open(o.Out)
+	if err != nil {
 		return nil, &InputError{err}
 	}
+	defer dir.Close()
 	// Every input (migrations, versions, profile, policy, probes) is
 	// checked before any server binary is built or environment started.
 	mopts := matrixOptionsFor(s, o)
+	mopts.stage = dir.Stage
 	in, err := checkInputs(ctx, mopts)
 	if err != nil {
 		return nil, &InputError{fmt.Errorf("%s: %w", s.File, err)}
@@ -260,7 +264,7 @@ func Run(ctx context.Context, o RunOptions) (*RunOutcome, error) {
 		if in.data != nil {
 			datasource.Redact(mo.Report)
 		}
-		if err := report.WriteAll(o.Out, mo.Report); err != nil {
+		if err := report.WriteAll(dir.Stage, mo.Report); err != nil {
 			return nil, err
 		}
 	}
@@ -270,7 +274,10 @@ func Run(ctx context.Context, o RunOptions) (*RunOutcome, error) {
 		// Procedures ran on real rows too: no report quotes them.
 		datasource.Redact(rep)
 	}
-	if err := writeProcedures(o.Out, rep); err != nil {
+	if err := writeProcedures(dir.Stage, rep); err != nil {
+		return nil, err
+	}
+	if err := dir.Commit(); err != nil {
 		return nil, err
 	}
 	if o.Keep {
