@@ -4,7 +4,7 @@ BIN     := bin/rehearse
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/rehearse-dev/rehearse/harness/version.Version=$(VERSION)
 
-.PHONY: chaos setup build test rehearse bench lint clean corpus
+.PHONY: chaos setup build test rehearse bench lint clean corpus fuzz
 
 # images (docker backend) and node-image / postgres-image / kind-test (kind backend).
 include images.mk kind.mk
@@ -40,6 +40,10 @@ chaos: setup build
 corpus: build
 	@[ -n "$(CORPUS_DIR)" ] || { echo "make corpus CORPUS_DIR=/path/to/work/folder"; exit 2; }
 	scripts/corpus $(CORPUS_DIR)
+
+# Every parser under go test -fuzz for FUZZTIME each (scripts/fuzz lists them).
+fuzz:
+	FUZZTIME=$${FUZZTIME:-10s} GO=$(GO) scripts/fuzz
 
 bench: setup
 	$(GO) test -run '^$$' -bench 'BenchmarkMatrixVsReplay' -benchtime 1x -count 1 -timeout 30m ./harness/matrix/

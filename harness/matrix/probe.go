@@ -33,6 +33,11 @@ func LoadProbes(path string) ([]Probe, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read old-code probes: %w", err)
 	}
+	return ParseProbes(path, b)
+}
+
+// ParseProbes is LoadProbes on bytes; path names the probes and errors.
+func ParseProbes(path string, b []byte) ([]Probe, error) {
 	var probes []Probe
 	line, start := 1, 1
 	var cur strings.Builder

@@ -36,6 +36,11 @@ func resolveRelease(dir, v string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("read %s: %w", path, err)
 	}
+	return releaseVersion(path, b, v)
+}
+
+// releaseVersion is resolveRelease on the bytes of releases file path.
+func releaseVersion(path string, b []byte, v string) (string, error) {
 	var doc releasesDoc
 	if err := yaml.Unmarshal(b, &doc); err != nil {
 		return "", fmt.Errorf("%s: %w", path, err)
