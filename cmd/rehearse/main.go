@@ -11,13 +11,29 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/rehearse-dev/rehearse/harness/env/local"
+	"github.com/rehearse-dev/rehearse/harness/outdir"
 )
 
 func main() {
 	// Ctrl-C and SIGTERM cancel the context; every command then cleans up
-	// what it created before exiting.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	// what it created before exiting. A second one does not wait for that:
+	// the local servers are killed and their temp dirs removed at once.
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sigs
+		cancel()
+		fmt.Fprintln(os.Stderr, "rehearse: interrupted; cleaning up (interrupt again to force)")
+		<-sigs
+		local.ForceCleanup()
+		outdir.ForceCleanup()
+		fmt.Fprintln(os.Stderr, "rehearse: forced exit: the local PostgreSQL was killed and its temp dir removed, no report written; "+
+			"rehearse_* databases on a --dsn server and docker/kind leftovers may remain (rehearse gc removes the latter)")
+		os.Exit(exitHarness)
+	}()
 	os.Exit(run(ctx, os.Args[1:]))
 }
 

@@ -38,6 +38,10 @@ func LoadDir(dir string, opts Options) (*Set, error) {
 	}
 	var files []sourceFile
 	for _, e := range entries {
+		if e.IsDir() && strings.HasSuffix(e.Name(), ".sql") && !strings.HasPrefix(e.Name(), ".") {
+			// Skipping it would blame its partner ("down file without an up file").
+			return nil, &LoadError{File: filepath.Join(dir, e.Name()), Problem: "is a directory, not a migration file", Fix: "move it out of the migrations folder or rename it"}
+		}
 		if !e.Type().IsRegular() || strings.HasPrefix(e.Name(), ".") {
 			continue
 		}

@@ -15,6 +15,7 @@ func writeDir(t *testing.T, files map[string]string) string {
 	dir := filepath.Join(t.TempDir(), "migrations")
 	require.NoError(t, os.Mkdir(dir, 0o755))
 	for name, body := range files {
+		require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755))
 		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644))
 	}
 	return dir
@@ -271,6 +272,11 @@ func TestLoadDirBadInput(t *testing.T) {
 			name:  "Flyway duplicate versions written differently",
 			files: map[string]string{"V1_1__a.sql": "SELECT 1;", "V1.1__b.sql": "SELECT 1;"},
 			errs:  []string{"duplicate version 1_1", "V1_1__a.sql", "V1.1__b.sql"},
+		},
+		{
+			name:  "an up that is a directory",
+			files: map[string]string{"000001_a.up.sql": "SELECT 1;", "000002_b.up.sql/keep": "", "000002_b.down.sql": "SELECT 1;"},
+			errs:  []string{"000002_b.up.sql: is a directory, not a migration file"},
 		},
 		{
 			name:  "dbmate SQL before up",

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 )
 
@@ -56,7 +57,19 @@ func Open(path string) (*Dir, error) {
 		return nil, fmt.Errorf("--out %s: %w", path, err)
 	}
 	d.Stage = stage
+	open.Store(d, struct{}{})
 	return d, nil
+}
+
+// open holds the dirs of this process not yet closed, for ForceCleanup.
+var open sync.Map
+
+// ForceCleanup closes every open Dir without committing: the second Ctrl-C.
+func ForceCleanup() {
+	open.Range(func(k, _ any) bool {
+		k.(*Dir).Close()
+		return true
+	})
 }
 
 func (d *Dir) takeLock() error {
@@ -143,6 +156,7 @@ func (d *Dir) Close() error {
 		return nil
 	}
 	d.closed = true
+	open.Delete(d)
 	var errs []error
 	if d.Stage != "" {
 		errs = append(errs, os.RemoveAll(d.Stage))

@@ -19,6 +19,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -74,6 +76,7 @@ type Server struct {
 	PassFile string
 	password string
 	cmd      *exec.Cmd
+	tool     atomic.Int64 // process group of a running initdb, for ForceCleanup
 	exited   chan struct{}
 	cred     *syscall.Credential
 	log      *slog.Logger
@@ -179,6 +182,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
 	s := &Server{BinDir: binDir, Dir: dir, cred: cred, log: opts.Logger, exited: make(chan struct{}), detach: opts.Detach}
+	live.Store(s, dir)
 	// MkdirTemp made dir 0700: it is also the socket directory, so only the
 	// server's OS user (and root) can reach the socket at all.
 	if cred != nil {
@@ -237,6 +241,9 @@ func (s *Server) initdb(ctx context.Context, data string) error {
 	}
 	out, err := s.run(ctx, "initdb", "-D", data, "-U", Superuser, "--pwfile="+pwfile,
 		"--auth=scram-sha-256", "-E", "UTF8", "--no-locale", "--no-sync")
+	if err != nil && len(out) == 0 {
+		return fmt.Errorf("initdb in %s: %w", data, err)
+	}
 	if err != nil {
 		return fmt.Errorf("initdb in %s: %w\n%s", data, err, out)
 	}
@@ -384,6 +391,7 @@ func (s *Server) Stop(ctx context.Context) error {
 	}
 	err := os.RemoveAll(s.Dir)
 	s.Dir = ""
+	live.Delete(s)
 	if err != nil {
 		return fmt.Errorf("remove postgres dir: %w", err)
 	}
@@ -397,15 +405,62 @@ func (s *Server) kill() {
 	}
 }
 
-// run executes a PostgreSQL binary as the server's OS user.
+// run executes a PostgreSQL binary as the server's OS user, in its own
+// process group: initdb starts `postgres --single` children, and on ctx's
+// end the whole group is killed and waited for, so none outlives the call.
+// An interrupted run returns ctx's error alone: the tool's output (a FATAL
+// about the signal) is noise then, and only shown when it failed on its own.
 func (s *Server) run(ctx context.Context, name string, args ...string) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, filepath.Join(s.BinDir, name), args...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred, Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.Dir = s.Dir
-	err := cmd.Run()
+	err := cmd.Start()
+	if err == nil {
+		s.tool.Store(int64(cmd.Process.Pid))
+		err = cmd.Wait()
+		waitGroupGone(cmd.Process.Pid, 5*time.Second)
+		s.tool.Store(0)
+	}
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("%s stopped: %w", name, ctx.Err())
+	}
 	return out.Bytes(), err
+}
+
+// live holds every server of this process whose directory still exists,
+// for ForceCleanup.
+var live sync.Map // *Server -> its directory
+
+// ForceCleanup is the second Ctrl-C: no orderly shutdown, but no process
+// and no temp dir left either. It kills every server this process started
+// (and any initdb still running) with SIGKILL, waits for them briefly, and
+// removes their directories.
+func ForceCleanup() {
+	live.Range(func(k, v any) bool {
+		s := k.(*Server)
+		if pg := int(s.tool.Load()); pg > 0 {
+			waitGroupGone(pg, 2*time.Second)
+		}
+		if s.cmd != nil && s.cmd.Process != nil {
+			waitGroupGone(s.cmd.Process.Pid, 2*time.Second)
+		}
+		os.RemoveAll(v.(string))
+		live.Delete(k)
+		return true
+	})
+}
+
+// waitGroupGone kills what is left of process group pgid and waits (up to
+// limit) until none of it remains.
+func waitGroupGone(pgid int, limit time.Duration) {
+	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	deadline := time.Now().Add(limit)
+	for syscall.Kill(-pgid, 0) == nil && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // credentialFor returns the credential to run PostgreSQL with: nil when the
