@@ -97,7 +97,7 @@ func TestMatrixDSNForms(t *testing.T) {
 	dir := writeFiles(t, windowFiles)
 	dsns := []string{
 		srv.DSN("postgres"),
-		fmt.Sprintf("host=127.0.0.1 port=%d dbname=postgres user=%s sslmode=disable", srv.Port, local.Superuser),
+		fmt.Sprintf("host=127.0.0.1 port=%d dbname=postgres user=%s password=%s sslmode=disable", srv.Port, local.Superuser, srv.Password()),
 	}
 	outs := []string{t.TempDir(), t.TempDir()}
 	texts, codes := make([]string, 2), make([]int, 2)

@@ -71,6 +71,8 @@ func (s *Source) Schema(ctx context.Context, adminDSN, binDir string) (*schema.S
 func (s *Source) restoreSchema(ctx context.Context, dsn, binDir string) error {
 	var stderr bytes.Buffer
 	var cmd *exec.Cmd
+	// The password goes in the environment, never on the command line.
+	dsn, pwEnv := pgadmin.ForTool(dsn)
 	if s.Kind == KindPlain {
 		f, err := os.Open(s.Path)
 		if err != nil {
@@ -84,6 +86,7 @@ func (s *Source) restoreSchema(ctx context.Context, dsn, binDir string) error {
 	} else {
 		cmd = exec.CommandContext(ctx, filepath.Join(binDir, "pg_restore"), "--schema-only", "--no-owner", "--no-acl", "--exit-on-error", "-d", dsn, s.Path)
 	}
+	cmd.Env = append(os.Environ(), pwEnv...)
 	cmd.Stderr = &stderr
 	cmd.Stdout = io.Discard
 	if err := cmd.Run(); err != nil {

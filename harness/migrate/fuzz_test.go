@@ -8,7 +8,7 @@ import (
 )
 
 // fuzzLayouts are the layouts build accepts; "" detects.
-var fuzzLayouts = []Layout{"", LayoutGolangMigrate, LayoutGoose, LayoutDbmate}
+var fuzzLayouts = append([]Layout{""}, Layouts...)
 
 // FuzzBuild feeds two migration files (names and bodies) to the loader
 // behind LoadDir and LoadGit, under every layout: it must never panic, and

@@ -26,9 +26,9 @@ func TestWithDatabaseBothForms(t *testing.T) {
 
 	for _, tt := range []struct{ name, dsn string }{
 		{"URL", srv.DSN("postgres")},
-		{"URL postgresql scheme", fmt.Sprintf("postgresql://%s@127.0.0.1:%d/postgres?sslmode=disable", local.Superuser, srv.Port)},
-		{"keyword/value", fmt.Sprintf("host=127.0.0.1 port=%d dbname=postgres user=%s sslmode=disable", srv.Port, local.Superuser)},
-		{"keyword/value without dbname", fmt.Sprintf("host=127.0.0.1 port=%d user=%s sslmode=disable", srv.Port, local.Superuser)},
+		{"URL postgresql scheme", fmt.Sprintf("postgresql://%s:%s@127.0.0.1:%d/postgres?sslmode=disable", local.Superuser, srv.Password(), srv.Port)},
+		{"keyword/value", fmt.Sprintf("host=127.0.0.1 port=%d dbname=postgres user=%s password=%s sslmode=disable", srv.Port, local.Superuser, srv.Password())},
+		{"keyword/value without dbname", fmt.Sprintf("host=127.0.0.1 port=%d user=%s password=%s sslmode=disable", srv.Port, local.Superuser, srv.Password())},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			dsn, err := pgadmin.WithDatabase(tt.dsn, db)

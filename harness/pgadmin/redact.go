@@ -34,3 +34,30 @@ func Redact(dsn string) string {
 	}
 	return u.String()
 }
+
+// ForTool splits dsn for a PostgreSQL client tool (psql, pg_dump, ...): the
+// DSN without its password for the command line, which every local user can
+// read (ps), and the password as PGPASSWORD for the tool's environment,
+// which only its owner can. A DSN without a password comes back unchanged
+// with no extra environment.
+func ForTool(dsn string) (public string, env []string) {
+	if !strings.Contains(dsn, "://") {
+		m := keywordPassword.FindStringSubmatch(dsn)
+		if m == nil {
+			return dsn, nil
+		}
+		pw := strings.Trim(m[1], "'")
+		pw = strings.NewReplacer(`\'`, `'`, `\\`, `\`).Replace(pw)
+		return Redact(dsn), []string{"PGPASSWORD=" + pw}
+	}
+	u, err := url.Parse(dsn)
+	if err != nil || u.User == nil {
+		return dsn, nil
+	}
+	pw, ok := u.User.Password()
+	if !ok {
+		return dsn, nil
+	}
+	u.User = url.User(u.User.Username())
+	return u.String(), []string{"PGPASSWORD=" + pw}
+}

@@ -34,3 +34,22 @@ func TestWithDatabaseErrorHidesThePassword(t *testing.T) {
 	assert.ErrorContains(t, err, "percent-encode")
 	assert.NotContains(t, err.Error(), "s3cret")
 }
+
+func TestForTool(t *testing.T) {
+	tests := []struct {
+		name, dsn, public string
+		env               []string
+	}{
+		{"URL with password", "postgres://app:s3%40cret@db/app", "postgres://app@db/app", []string{"PGPASSWORD=s3@cret"}},
+		{"URL without password", "postgres://app@db/app", "postgres://app@db/app", nil},
+		{"key=value", "host=db password='s3 cr\\'et' dbname=app", "host=db dbname=app", []string{"PGPASSWORD=s3 cr'et"}},
+		{"key=value without password", "host=db dbname=app", "host=db dbname=app", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			public, env := ForTool(tt.dsn)
+			assert.Equal(t, tt.public, public)
+			assert.Equal(t, tt.env, env)
+		})
+	}
+}

@@ -106,6 +106,7 @@ func runPgbench(b *testing.B, scale int) float64 {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, pgbenchPath(b, s.BinDir), "-i", "-q", "-s", fmt.Sprint(scale),
 		"-h", "127.0.0.1", "-p", fmt.Sprint(s.Port), "-U", "rehearse", db)
+	cmd.Env = append(os.Environ(), "PGPASSWORD="+s.Password())
 	pgtest.Exec(b, pgtest.AdminDSN(b), "CHECKPOINT")
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
