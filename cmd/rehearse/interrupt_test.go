@@ -39,17 +39,24 @@ func TestInterruptCleansUp(t *testing.T) {
 			cmd := exec.Command(bin, "matrix", "--migrations", "../../migrations", "--from", "1.0", "--to", "1.2",
 				"--rows", "2000", "--out", filepath.Join(outParent, "out"))
 			cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
-			stderr := startUntil(t, cmd, tt.after)
-			time.Sleep(tt.delay)
+			// The second interrupt goes once the first was seen (two
+			// pending SIGINTs would merge into one) and cleanup has begun.
 			var sent time.Time
-			for i := 0; i < tt.signals; i++ {
-				require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
+			again := func(line string) {
+				if tt.signals == 2 && strings.Contains(line, "interrupt again to force") {
+					sent = time.Now()
+					cmd.Process.Signal(syscall.SIGINT)
+				}
+			}
+			stderr := startUntil(t, cmd, tt.after, again)
+			time.Sleep(tt.delay)
+			require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
+			if tt.signals == 1 {
 				sent = time.Now()
-				time.Sleep(20 * time.Millisecond)
 			}
 			err := cmd.Wait()
-			exitAfter := time.Since(sent)
 			text := stderr()
+			exitAfter := time.Since(sent)
 			var exit *exec.ExitError
 			require.ErrorAs(t, err, &exit, "output:\n%s", text)
 			assert.Equal(t, 2, exit.ExitCode(), text)

@@ -43,7 +43,8 @@ func serverTempDir(t *testing.T) string {
 
 // startUntil starts cmd and returns once a line of its stderr starts with
 // prefix; the rest of stderr is collected into the returned func's result.
-func startUntil(t *testing.T, cmd *exec.Cmd, prefix string) func() string {
+// Each later line is passed to onLine, if given.
+func startUntil(t *testing.T, cmd *exec.Cmd, prefix string, onLine ...func(string)) func() string {
 	t.Helper()
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)
@@ -63,6 +64,9 @@ func startUntil(t *testing.T, cmd *exec.Cmd, prefix string) func() string {
 		defer close(done)
 		for sc.Scan() {
 			seen = append(seen, sc.Text())
+			for _, f := range onLine {
+				f(sc.Text())
+			}
 		}
 		io.Copy(io.Discard, stderr)
 	}()
