@@ -58,17 +58,6 @@ func runGrouped(t *testing.T, set *migrate.Set, from, to, grouping string, relea
 	return rep
 }
 
-func resultOf(t *testing.T, rep *matrix.Report, version string) matrix.MigrationResult {
-	t.Helper()
-	for _, r := range rep.Results {
-		if r.Version == version {
-			return r
-		}
-	}
-	t.Fatalf("no result for %s", version)
-	return matrix.MigrationResult{}
-}
-
 // TestReleaseEndConstraints: step 2 drops a CHECK, step 3 of the same
 // release adds a wider one. Rows written after step 2 are what the release's
 // code writes, so they satisfy step 3's CHECK: its up passes (no false
@@ -99,7 +88,7 @@ func TestReleaseEndConstraints(t *testing.T) {
 			require.NotNil(t, rep.Releases)
 			assert.Equal(t, tc.grouping, rep.Releases.Grouping)
 			assert.Len(t, rep.Releases.Groups, tc.groups)
-			r3 := resultOf(t, rep, "000003")
+			r3 := result(t, rep, "000003")
 			assert.Equal(t, tc.up3, r3.Checks.Up.Status, describe(r3))
 			assert.Equal(t, tc.downOnData, r3.Checks.DownOnData.Status, describe(r3))
 			if tc.verdict3 != "" {
@@ -108,7 +97,7 @@ func TestReleaseEndConstraints(t *testing.T) {
 				assert.NotEqual(t, matrix.VerdictBroken, r3.Verdict, describe(r3))
 				// The relaxation that survives ('c') is still exploited:
 				// step 2's down cannot restore the narrower CHECK.
-				r2 := resultOf(t, rep, "000002")
+				r2 := result(t, rep, "000002")
 				assert.Equal(t, matrix.StatusFail, r2.Checks.DownOnData.Status, describe(r2))
 				assert.Contains(t, r2.Checks.DownOnData.Error, "t_status_check")
 			}
@@ -144,7 +133,7 @@ func TestOlderReleaseData(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			rep := runGrouped(t, set, "000001", "000004", tc.grouping, releases, seed.Options{})
-			r3 := resultOf(t, rep, "000003")
+			r3 := result(t, rep, "000003")
 			if tc.grouping == matrix.GroupingReleasesFile {
 				require.Len(t, rep.Releases.Groups, 2)
 				assert.Equal(t, []string{"000003_drop_c", "000004_unrelated"}, rep.Releases.Groups[1].Migrations)
@@ -172,7 +161,7 @@ func TestFKDropNotNull(t *testing.T) {
 		"000002_nullable.down.sql": "ALTER TABLE child ALTER COLUMN parent_id SET NOT NULL;\n",
 	})
 	rep := runGrouped(t, set, "000001", "000002", "", nil, seed.Options{})
-	r := resultOf(t, rep, "000002")
+	r := result(t, rep, "000002")
 	assert.Equal(t, matrix.StatusFail, r.Checks.DownOnData.Status, describe(r))
 	assert.Equal(t, "23502", r.Checks.DownOnData.SQLState, describe(r))
 	assert.Equal(t, matrix.VerdictRestoreOnly, r.Verdict, describe(r))
@@ -204,7 +193,7 @@ func TestDataMigrationWhere(t *testing.T) {
 			_, window, err := set.Range("000001", "000002")
 			require.NoError(t, err)
 			rep := runGrouped(t, set, "000001", "000002", "", nil, seed.Options{Seed: 1, Rows: 60, Hints: seed.HintsFrom(window)})
-			r := resultOf(t, rep, "000002")
+			r := result(t, rep, "000002")
 			assert.Equal(t, tc.kept, r.Checks.NEraKept.Status, describe(r))
 			if tc.kept == matrix.StatusFail {
 				assert.Contains(t, r.Checks.NEraKept.Error, "public.t", describe(r))
@@ -240,7 +229,7 @@ func TestLaterCastDomain(t *testing.T) {
 			require.NoError(t, err)
 			for _, hints := range []*seed.Hints{seed.HintsFrom(window), nil} {
 				rep := runGrouped(t, set, "000001", "000002", "", nil, seed.Options{Seed: 1, Rows: 60, Hints: hints})
-				r := resultOf(t, rep, "000002")
+				r := result(t, rep, "000002")
 				if hints == nil {
 					// Without the hint the column holds text: the cast fails,
 					// which is what the hint is for.
@@ -300,7 +289,7 @@ CREATE TRIGGER users_touch BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION 
 		"000002_add_bio.down.sql": "ALTER TABLE users DROP COLUMN bio;\n",
 	})
 	rep := runGrouped(t, set, "000001", "000002", "", nil, seed.Options{})
-	r := resultOf(t, rep, "000002")
+	r := result(t, rep, "000002")
 	assert.Equal(t, matrix.StatusOK, r.Checks.NEraKept.Status, describe(r))
 	assert.Equal(t, matrix.StatusWarn, r.Checks.NextEraLoss.Status, "the bio values are lost\n%s", describe(r))
 }

@@ -38,14 +38,15 @@ func writeSet(t *testing.T, migs []mig) *migrate.Set {
 	return set
 }
 
-func result(t *testing.T, rep *matrix.Report, name string) matrix.MigrationResult {
+// result is the row of the migration named or versioned key.
+func result(t *testing.T, rep *matrix.Report, key string) matrix.MigrationResult {
 	t.Helper()
 	for _, r := range rep.Results {
-		if r.Name == name {
+		if r.Name == key || r.Version == key {
 			return r
 		}
 	}
-	require.Failf(t, "no result", "migration %s not in the report", name)
+	require.Failf(t, "no result", "migration %s not in the report", key)
 	return matrix.MigrationResult{}
 }
 
