@@ -81,6 +81,9 @@ func apply(ctx context.Context, conn *pgx.Conn, s *Script, hook Hook, beforeComm
 	if s == nil {
 		return errors.New("apply: no script (the migration has no such file or section)")
 	}
+	if s.Invalid != nil {
+		return s.Invalid
+	}
 	if !inTransaction(s) {
 		for i, st := range s.Statements {
 			if err := runStatement(ctx, conn, s, i, st, hook); err != nil {

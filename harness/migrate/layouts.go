@@ -49,7 +49,7 @@ func (s *section) script(file string, noTx bool) (*Script, error) {
 		if c.block {
 			st, tx, err := checkBlock(file, c.text.String(), c.line)
 			if err != nil {
-				return nil, err
+				return invalidScript(file, sc.SQL, err)
 			}
 			sc.Statements = append(sc.Statements, st)
 			sc.NoTransaction = sc.NoTransaction || tx
@@ -57,7 +57,7 @@ func (s *section) script(file string, noTx bool) (*Script, error) {
 		}
 		sts, tx, err := split(file, c.text.String(), c.line)
 		if err != nil {
-			return nil, err
+			return invalidScript(file, sc.SQL, err)
 		}
 		sc.Statements = append(sc.Statements, sts...)
 		sc.NoTransaction = sc.NoTransaction || tx

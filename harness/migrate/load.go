@@ -1,6 +1,7 @@
 package migrate
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path"
@@ -62,6 +63,7 @@ func LoadDir(dir string, opts Options) (*Set, error) {
 var (
 	reGolangMigrate = regexp.MustCompile(`^([0-9]+)_(.*)\.(up|down)\.sql$`)
 	reNumbered      = regexp.MustCompile(`^([0-9]+)_(.+)\.sql$`)
+	reLeadingNumber = regexp.MustCompile(`^([0-9]+)(.*)\.sql$`)
 	reUpDownSuffix  = regexp.MustCompile(`\.(up|down)\.sql$`)
 	reGooseUp       = regexp.MustCompile(`(?mi)^--\s*\+goose\s+up\s*$`)
 	reDbmateUp      = regexp.MustCompile(`(?m)^--\s*migrate:up(\s*$|\s+\S+)`)
@@ -296,6 +298,13 @@ func buildSingleFile(l *loaded, files []sourceFile, parse sectionParser, tool st
 			}
 		}
 		m := reNumbered.FindStringSubmatch(f.name)
+		if m == nil && tool == "sql-migrate" {
+			// sql-migrate orders by the leading number alone: 0001.sql
+			// and 0002-init.sql are its migrations too.
+			if n := reLeadingNumber.FindStringSubmatch(f.name); n != nil {
+				m = []string{n[0], n[1], strings.TrimLeft(n[2], "_-. ")}
+			}
+		}
 		if m == nil {
 			if strings.HasSuffix(f.name, ".sql") && tool == "sql-migrate" {
 				// sql-migrate runs every .sql file, ordered by its number.
@@ -318,12 +327,24 @@ func buildSingleFile(l *loaded, files []sourceFile, parse sectionParser, tool st
 }
 
 // scriptOf splits text (found at line firstLine of file) into a Script.
+// SQL that does not parse is kept as an invalid script: only a window
+// that runs it is refused (Set.Range).
 func scriptOf(file, text string, firstLine int, section string) (*Script, error) {
 	stmts, noTx, err := split(file, text, firstLine)
 	if err != nil {
-		return nil, err
+		return invalidScript(file, section, err)
 	}
 	return &Script{File: file, SQL: section, Statements: stmts, NoTransaction: noTx}, nil
+}
+
+// invalidScript keeps a script whose SQL does not parse, or returns err
+// when it is not a problem of the SQL itself.
+func invalidScript(file, section string, err error) (*Script, error) {
+	var le *LoadError
+	if !errors.As(err, &le) {
+		return nil, err
+	}
+	return &Script{File: file, SQL: section, Invalid: le}, nil
 }
 
 // leadingComment is the first run of "--" comment lines of a file, without

@@ -56,6 +56,10 @@ type Script struct {
 	// transaction (goose NO TRANSACTION, dbmate transaction:false, or a
 	// statement PostgreSQL refuses in a transaction block).
 	NoTransaction bool
+	// Invalid is why the SQL does not parse (Statements is then empty).
+	// A window that runs the script is refused with it; one that never
+	// runs it (a base migration's down, a file after --to) only notes it.
+	Invalid *LoadError
 }
 
 // Migration is one version of a set.
@@ -68,8 +72,14 @@ type Migration struct {
 	Comment string
 }
 
-// ID is "version_name", as in the file names.
-func (m *Migration) ID() string { return m.Version + "_" + m.Name }
+// ID is "version_name", as in the file names ("version" when the file
+// name has no name, e.g. sql-migrate's 0001.sql).
+func (m *Migration) ID() string {
+	if m.Name == "" {
+		return m.Version
+	}
+	return m.Version + "_" + m.Name
+}
 
 // Set is a migration set, sorted by version numerically.
 type Set struct {
@@ -183,7 +193,49 @@ func (s *Set) Range(from, to string) (base, next []*Migration, err error) {
 	if err := s.checkRunnable(last); err != nil {
 		return nil, nil, err
 	}
-	return s.Migrations[:fi+1], s.Migrations[fi+1 : ti+1], nil
+	base, next = s.Migrations[:fi+1], s.Migrations[fi+1:ti+1]
+	if err := checkParsed(base, next); err != nil {
+		return nil, nil, err
+	}
+	return base, next, nil
+}
+
+// checkParsed refuses SQL that does not parse in a file the window runs:
+// release N's ups (they build its schema) and N+1's ups and downs.
+func checkParsed(base, next []*Migration) error {
+	var scripts []*Script
+	for _, m := range base {
+		scripts = append(scripts, m.Up)
+	}
+	for _, m := range next {
+		scripts = append(scripts, m.Up, m.Down)
+	}
+	for _, sc := range scripts {
+		if sc != nil && sc.Invalid != nil {
+			return sc.Invalid
+		}
+	}
+	return nil
+}
+
+// UnparsedNote says, in one line for a report, which files do not parse
+// but are not run by the window from..to (release N's downs, files after
+// --to), so they did not stop the run ("" when none; call it once Range
+// accepted the window). They are defects all the same: a rollback past
+// --from would fail on them.
+func (s *Set) UnparsedNote(from, to string) string {
+	var msgs []string
+	for _, m := range s.Migrations {
+		for _, sc := range []*Script{m.Up, m.Down} {
+			if sc != nil && sc.Invalid != nil {
+				msgs = append(msgs, sc.Invalid.Error())
+			}
+		}
+	}
+	if len(msgs) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d file(s) outside the window %s..%s do not parse and were not run: %s", len(msgs), from, to, strings.Join(msgs, "; "))
 }
 
 // unrunnableVersion refuses --from or --to naming a migration the harness

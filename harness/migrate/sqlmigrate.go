@@ -138,7 +138,7 @@ func (sqlMigrate) Current(ctx context.Context, conn *pgx.Conn) (string, bool, er
 	}
 	var vs []string
 	for _, id := range ids {
-		if m := reNumbered.FindStringSubmatch(id); m != nil {
+		if m := reLeadingNumber.FindStringSubmatch(id); m != nil {
 			vs = append(vs, m[1])
 		}
 	}
