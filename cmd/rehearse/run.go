@@ -75,6 +75,7 @@ procedure worse than spec.policy.procedures allows), 2 the harness failed.`,
 	f.StringVar(&o.DataFrom, "data-from", "", "N-era data of the matrix from production: a pg_dump file or folder or a read-only DSN (overrides spec.data.from)")
 	f.BoolVar(&o.AllowDrift, "allow-drift", false, "with a data source: go on when its schema differs from release N's (overrides spec.data.allowDrift)")
 	f.StringVar(&o.MigrateAs, "migrate-as", "", "role the matrix's ups, downs, boots and probes run as (overrides spec.migrateAs)")
+	f.StringVar(&o.SearchPath, "search-path", "", "search_path of the matrix's connections (overrides spec.searchPath), e.g. app,public")
 	f.StringVar(&o.PGBin, "pg-bin", "", "local backend: folder with initdb and postgres (default: searched)")
 	f.StringVar(&o.PGUser, "pg-user", "", "local backend: OS user that runs PostgreSQL when rehearse runs as root (default nobody)")
 	f.StringVar(&o.NodeImage, "node-image", "", "kind: node image (default $REHEARSE_KIND_NODE_IMAGE, else kind's own)")

@@ -102,3 +102,46 @@ func Name(parts ...string) string {
 	}
 	return string(b)
 }
+
+// CheckSearchPath validates a search_path given as schema names separated
+// by commas (e.g. "identity_api, public") and returns it normalised.
+// Names with blanks or backslashes are refused: the libpq options string
+// that carries the path would need escapes few drivers agree on.
+func CheckSearchPath(path string) (string, error) {
+	parts := strings.Split(path, ",")
+	for i, p := range parts {
+		p = strings.TrimSpace(p)
+		switch {
+		case p == "":
+			return "", fmt.Errorf("search path %q: empty schema name; give schema names separated by commas, e.g. app,public", path)
+		case strings.ContainsAny(p, " \t\r\n\\'"):
+			return "", fmt.Errorf("search path %q: schema name %q holds a blank, backslash or quote; rename the schema or leave the option out", path, p)
+		}
+		parts[i] = p
+	}
+	return strings.Join(parts, ","), nil
+}
+
+// WithSearchPath returns dsn with search_path set for every session it
+// opens, as an app whose connection string sets it: `options=-c
+// search_path=...`, which libpq, pgx and lib/pq all pass to the server, so
+// databases derived with WithDatabase keep it.
+func WithSearchPath(dsn, path string) (string, error) {
+	path, err := CheckSearchPath(path)
+	if err != nil {
+		return "", err
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "", fmt.Errorf("parse DSN: %w", err)
+	}
+	q := u.Query()
+	opt := "-c search_path=" + path
+	if old := q.Get("options"); old != "" {
+		opt = old + " " + opt
+	}
+	q.Set("options", opt)
+	// Blanks as %20, not "+": libpq does not read "+" as a blank.
+	u.RawQuery = strings.ReplaceAll(q.Encode(), "+", "%20")
+	return u.String(), nil
+}

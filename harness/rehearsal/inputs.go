@@ -13,6 +13,7 @@ import (
 
 	"github.com/rehearse-dev/rehearse/harness/matrix"
 	"github.com/rehearse-dev/rehearse/harness/migrate"
+	"github.com/rehearse-dev/rehearse/harness/pgadmin"
 	"github.com/rehearse-dev/rehearse/harness/policy"
 	"github.com/rehearse-dev/rehearse/harness/roles"
 	"github.com/rehearse-dev/rehearse/harness/seed"
@@ -31,6 +32,7 @@ type inputs struct {
 	roles      []roles.Role
 	profile    *seed.Profile
 	data       *dataInputs // --data-from; nil without
+	searchPath string      // normalised --search-path
 }
 
 // checkInputs validates o and reads every file it names. Each error is an
@@ -78,6 +80,11 @@ func checkInputs(ctx context.Context, o MatrixOptions) (*inputs, error) {
 	if o.Roles != "" {
 		if in.roles, err = roles.Load(o.Roles); err != nil {
 			return bad(fmt.Errorf("--roles: %w", err))
+		}
+	}
+	if o.SearchPath != "" {
+		if in.searchPath, err = pgadmin.CheckSearchPath(o.SearchPath); err != nil {
+			return bad(fmt.Errorf("--search-path: %w", err))
 		}
 	}
 	if o.Profile != "" {

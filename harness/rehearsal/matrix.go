@@ -76,6 +76,10 @@ type MatrixOptions struct {
 	DataFrom   string
 	AllowDrift bool
 	Sample     float64
+	// SearchPath is the search_path every connection that applies
+	// migrations, seeds or probes uses (--search-path), as the app's own
+	// connection string sets it; "" = the server's default.
+	SearchPath string
 
 	// stage, set by Run (which holds Out), is where the reports go; commit
 	// moves them into Out. Empty: RunMatrix holds Out itself.
@@ -171,6 +175,11 @@ func RunMatrix(ctx context.Context, o MatrixOptions) (*Outcome, error) {
 		adminDSN = server.DSN("postgres")
 		fmt.Fprintf(o.Progress, "PostgreSQL %s on 127.0.0.1:%d\n", server.Version, server.Port)
 	}
+	if in.searchPath != "" {
+		if adminDSN, err = pgadmin.WithSearchPath(adminDSN, in.searchPath); err != nil {
+			return nil, &InputError{fmt.Errorf("--search-path: %w", err)}
+		}
+	}
 	cfg := matrix.Config{
 		AdminDSN:        adminDSN,
 		Prefix:          pgadmin.Name("rehearse", id),
@@ -218,6 +227,10 @@ func RunMatrix(ctx context.Context, o MatrixOptions) (*Outcome, error) {
 	rep.RunID = runID
 	rep.Seed, rep.Rows = o.Seed, o.Rows
 	rep.Notes = append(rep.Notes, ignoredNote(in.set)...)
+	rep.Notes = append(rep.Notes, unparsedNote(in.set, in.from, in.to)...)
+	if in.searchPath != "" {
+		rep.Notes = append(rep.Notes, "every connection ran with search_path="+in.searchPath+" (--search-path), as the app's own connection sets it")
+	}
 	if server != nil {
 		rep.PostgreSQL = server.Version
 	}
@@ -304,6 +317,15 @@ func ignoredNote(set *migrate.Set) []string {
 	s := *set
 	s.Ignored = slices.DeleteFunc(slices.Clone(set.Ignored), func(ig string) bool { return strings.HasPrefix(ig, ReleasesFile+": ") })
 	if n := s.IgnoredNote(); n != "" {
+		return []string{n}
+	}
+	return nil
+}
+
+// unparsedNote lists the files that do not parse but that the window
+// never runs, so a reader learns of them although the run went on.
+func unparsedNote(set *migrate.Set, from, to string) []string {
+	if n := set.UnparsedNote(from, to); n != "" {
 		return []string{n}
 	}
 	return nil

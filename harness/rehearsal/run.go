@@ -60,6 +60,8 @@ type RunOptions struct {
 	// DataFrom and AllowDrift override spec.data.from and allowDrift.
 	DataFrom   string
 	AllowDrift bool
+	// SearchPath overrides spec.searchPath.
+	SearchPath string
 }
 
 // RunReport is what `rehearse run` measured. Until matrix.Report carries
@@ -213,6 +215,7 @@ func Run(ctx context.Context, o RunOptions) (*RunOutcome, error) {
 	}
 	rep.Notes = append(rep.Notes, notes...)
 	rep.Notes = append(rep.Notes, ignoredNote(in.set)...)
+	rep.Notes = append(rep.Notes, unparsedNote(in.set, in.from, in.to)...)
 	var captureNote string
 	rep.Capture, captureNote = summarize(rec, from.Name, o.Progress)
 	mopts.Probes = capturedProbes(rec)
@@ -319,6 +322,7 @@ func matrixOptionsFor(s *scenario.Scenario, o RunOptions) MatrixOptions {
 		Now:                 o.Now,
 		Roles:               s.Abs(sp.Roles),
 		MigrateAs:           sp.MigrateAs,
+		SearchPath:          sp.SearchPath,
 	}
 	if o.Roles != "" {
 		m.Roles = o.Roles
@@ -334,6 +338,9 @@ func matrixOptionsFor(s *scenario.Scenario, o RunOptions) MatrixOptions {
 		m.DataFrom = o.DataFrom
 	}
 	m.AllowDrift = m.AllowDrift || o.AllowDrift
+	if o.SearchPath != "" {
+		m.SearchPath = o.SearchPath
+	}
 	if sp.Releases.From.GitRef != "" {
 		m.Git = true
 		m.RepoDir = s.Abs(sp.Migrations.Repo)

@@ -15,6 +15,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/rehearse-dev/rehearse/harness/migrate"
+	"github.com/rehearse-dev/rehearse/harness/pgadmin"
 	"github.com/rehearse-dev/rehearse/harness/procedure"
 	"github.com/rehearse-dev/rehearse/harness/roles"
 )
@@ -363,9 +364,15 @@ func (v *validator) validate(s *Scenario) {
 	}
 }
 
-// roles checks spec.roles (the file must load) and spec.migrateAs.
+// roles checks spec.roles (the file must load), spec.migrateAs and
+// spec.searchPath.
 func (v *validator) roles(s *Scenario) {
 	sp := &s.Spec
+	if sp.SearchPath != "" {
+		if _, err := pgadmin.CheckSearchPath(sp.SearchPath); err != nil {
+			v.add(v.line("spec", "searchPath"), "spec.searchPath", "%v", err)
+		}
+	}
 	var declared []roles.Role
 	if sp.Roles != "" {
 		rs, err := roles.Load(s.Abs(sp.Roles))

@@ -69,6 +69,9 @@ type Spec struct {
 	// MigrateAs is the role the matrix's ups, downs, boots and probes run
 	// as, as in production; empty = the harness's superuser.
 	MigrateAs string `yaml:"migrateAs"`
+	// SearchPath is the search_path of the matrix's connections, as the
+	// app's connection string sets it (e.g. "app,public"); empty = default.
+	SearchPath string `yaml:"searchPath"`
 }
 
 // ProcedureEntry is one item of spec.procedures: a built-in's name alone

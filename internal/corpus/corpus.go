@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -17,10 +18,14 @@ import (
 
 // Project is one public repository's migration folder at one commit.
 type Project struct {
-	Name        string   `yaml:"name"`
-	Repo        string   `yaml:"repo"`
-	Commit      string   `yaml:"commit"`
-	Path        string   `yaml:"path"`
+	Name   string `yaml:"name"`
+	Repo   string `yaml:"repo"`
+	Commit string `yaml:"commit"`
+	Path   string `yaml:"path"`
+	// Merge are more folders of the same repository at the same commit
+	// whose files join Path's, as a project that merges migration sets at
+	// run time does (keto: its own and oryx's networkx migrations).
+	Merge       []string `yaml:"merge"`
 	Layout      string   `yaml:"layout"`
 	Bookkeeping string   `yaml:"bookkeeping"`
 	Flags       []string `yaml:"flags"`
@@ -75,6 +80,8 @@ func LoadProjects(path string) (*Projects, error) {
 			return nil, fmt.Errorf("%s: commit %q is not a full 40-hex commit; record the exact commit", where, pr.Commit)
 		case pr.Path == "" || strings.HasPrefix(pr.Path, "/") || strings.Contains(pr.Path, ".."):
 			return nil, fmt.Errorf("%s: path %q must be a folder inside the repository", where, pr.Path)
+		case slices.ContainsFunc(append([]string{pr.Path}, pr.Merge...), badPath):
+			return nil, fmt.Errorf("%s: path and merge must be folders inside the repository (no leading /, no .., no comma)", where)
 		case len(pr.Windows) == 0:
 			return nil, fmt.Errorf("%s: no windows; add at least one {name, from, to}", where)
 		}
@@ -89,6 +96,14 @@ func LoadProjects(path string) (*Projects, error) {
 	}
 	return &p, nil
 }
+
+func badPath(p string) bool {
+	return p == "" || strings.HasPrefix(p, "/") || strings.Contains(p, "..") || strings.Contains(p, ",")
+}
+
+// Paths are the folders extracted into the project's work folder: Path,
+// then Merge.
+func (pr Project) Paths() []string { return append([]string{pr.Path}, pr.Merge...) }
 
 // Args is the rehearse matrix command line of one window (without the
 // --migrations and --out folders, which the runner owns).

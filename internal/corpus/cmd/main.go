@@ -41,7 +41,7 @@ func main() {
 	case "plan":
 		for _, pr := range p.Projects {
 			for _, w := range pr.Windows {
-				fields := append([]string{pr.Name, pr.Repo, pr.Commit, pr.Path, w.Name}, p.Args(pr, w)...)
+				fields := append([]string{pr.Name, pr.Repo, pr.Commit, strings.Join(pr.Paths(), ","), w.Name}, p.Args(pr, w)...)
 				fmt.Println(strings.Join(fields, "\t"))
 			}
 		}
