@@ -113,6 +113,10 @@ func TestMatrixBadInput(t *testing.T) {
 		{"duplicate versions", withFile("0002_b.up.sql", "SELECT 1;"), nil, []string{"002_a.up.sql", "0002_b.up.sql"}},
 		{"down without up", withFile("003_c.down.sql", "SELECT 1;"), nil, []string{"003_c.down.sql"}},
 		{"SQL syntax error in up", withFile("003_c.up.sql", "SELECT 1;\nALTER TABLE t ADD COLUMN;\n"), nil, []string{"003_c.up.sql:2", "syntax error"}},
+		{"SQL syntax error in a down the window runs", withFile("002_a.down.sql", "ALTER TABLE t DROP COLUMN;\n"), nil, []string{"002_a.down.sql:1", "syntax error", "fix the statement"}},
+		{"SQL syntax error in release N's up", withFile("001_t.up.sql", "CREATE TABL t (id int);\n"), nil, []string{"001_t.up.sql:1", "syntax error"}},
+		{"search path with a blank", good, []string{"--search-path", "my app"}, []string{"--search-path", `schema name "my app" holds a blank`}},
+		{"search path with an empty name", good, []string{"--search-path", "app,,public"}, []string{"--search-path", "empty schema name"}},
 		{"unknown layout", good, []string{"--layout", "liquibase"}, []string{"liquibase"}},
 		{"unknown bookkeeping", good, []string{"--bookkeeping", "liquibase"}, []string{"liquibase"}},
 		{"negative rows", good, []string{"--rows", "-5"}, []string{"--rows -5", "positive"}},
@@ -152,6 +156,45 @@ func TestMatrixBadInput(t *testing.T) {
 		assert.Equal(t, 2, code, text)
 		assert.Contains(t, text, "v9.9.9")
 	})
+}
+
+// TestMatrixUnparsedOutsideWindowAndSearchPath: a base migration's down
+// that does not parse (never run by the window) is a note, not a refusal;
+// --search-path reaches every connection, so unqualified tables land in the
+// app's schema and a later up naming it qualified works. Without the path
+// that up is broken.
+func TestMatrixUnparsedOutsideWindowAndSearchPath(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"001_schema.up.sql": "CREATE SCHEMA app;\n", "001_schema.down.sql": "DROP SCHEM app;\n",
+		"002_t.up.sql": "CREATE TABLE t (id int PRIMARY KEY, a text);\n", "002_t.down.sql": "DROP TABLE t;\n",
+		"003_b.up.sql": "ALTER TABLE app.t ADD COLUMN b int;\n", "003_b.down.sql": "ALTER TABLE app.t DROP COLUMN b;\n",
+	})
+	tests := []struct {
+		name   string
+		args   []string
+		broken bool // 003's up
+		notes  []string
+	}{
+		{name: "with the app's search path", args: []string{"--search-path", "app,public"}, notes: []string{"001_schema.down.sql:1: SQL syntax error", "search_path=app,public"}},
+		{name: "without it", broken: true, notes: []string{"001_schema.down.sql:1: SQL syntax error"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out := t.TempDir()
+			text, code := runRoot(t, append([]string{"matrix", "--migrations", dir, "--from", "001", "--to", "003", "--out", out, "--rows", "10"}, tc.args...)...)
+			require.NotEqual(t, 2, code, text)
+			b, err := os.ReadFile(filepath.Join(out, "matrix.json"))
+			require.NoError(t, err)
+			var rep matrix.Report
+			require.NoError(t, json.Unmarshal(b, &rep))
+			require.Len(t, rep.Results, 2)
+			notes := strings.Join(rep.Notes, "\n")
+			for _, n := range tc.notes {
+				assert.Contains(t, notes, n)
+			}
+			assert.Equal(t, tc.broken, rep.Results[1].Verdict == matrix.VerdictBroken, "003: %s", rep.Results[1].Verdict)
+		})
+	}
 }
 
 // TestMatrixDefectsAreVerdicts: a missing down file and an up that fails at
