@@ -73,6 +73,7 @@ Exit codes: 0 nothing blocking, 1 a blocking finding, 2 the harness failed.`,
 	f.BoolVar(&o.AllowDrift, "allow-drift", false, "with --data-from: go on when the source's schema differs from release N's (the report names the checks this makes unreliable)")
 	f.Float64Var(&o.Sample, "sample", 0, "with --data-from: keep this fraction of rows (0.1), plus every row they reference; deterministic for --seed")
 	f.StringVar(&o.SearchPath, "search-path", "", "search_path of every connection that applies migrations, seeds or probes, as the app's connection string sets it (e.g. app,public; default: the server's)")
+	f.StringVar(&o.SetupSQL, "setup-sql", "", "SQL file run as the superuser on release N's empty database before its migrations: what production's database got outside them (e.g. CREATE EXTENSION pg_trgm)")
 	f.StringVar(&o.DSN, "dsn", "", "use this existing server instead of starting one (the harness only creates and drops its own rehearse_* databases)")
 	return cmd
 }

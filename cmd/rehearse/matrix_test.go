@@ -117,6 +117,7 @@ func TestMatrixBadInput(t *testing.T) {
 		{"SQL syntax error in release N's up", withFile("001_t.up.sql", "CREATE TABL t (id int);\n"), nil, []string{"001_t.up.sql:1", "syntax error"}},
 		{"search path with a blank", good, []string{"--search-path", "my app"}, []string{"--search-path", `schema name "my app" holds a blank`}},
 		{"search path with an empty name", good, []string{"--search-path", "app,,public"}, []string{"--search-path", "empty schema name"}},
+		{"missing setup SQL file", good, []string{"--setup-sql", "/nonexistent/setup.sql"}, []string{"--setup-sql", "/nonexistent/setup.sql"}},
 		{"unknown layout", good, []string{"--layout", "liquibase"}, []string{"liquibase"}},
 		{"unknown bookkeeping", good, []string{"--bookkeeping", "liquibase"}, []string{"liquibase"}},
 		{"negative rows", good, []string{"--rows", "-5"}, []string{"--rows -5", "positive"}},
@@ -193,6 +194,51 @@ func TestMatrixUnparsedOutsideWindowAndSearchPath(t *testing.T) {
 				assert.Contains(t, notes, n)
 			}
 			assert.Equal(t, tc.broken, rep.Results[1].Verdict == matrix.VerdictBroken, "003: %s", rep.Results[1].Verdict)
+		})
+	}
+}
+
+// TestMatrixSetupSQL: --setup-sql runs on release N's empty database
+// before its migrations (an extension production's DBA created by hand), so
+// an index using it builds; without it release N cannot be built (exit 2),
+// and setup SQL that fails is exit 2 naming the file.
+func TestMatrixSetupSQL(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"001_words.up.sql": "CREATE TABLE words (id int PRIMARY KEY, word text);\nCREATE INDEX words_idx ON words USING GIN (word gin_trgm_ops);\n",
+		"002_a.up.sql":     "ALTER TABLE words ADD COLUMN a int;\n", "002_a.down.sql": "ALTER TABLE words DROP COLUMN a;\n",
+	})
+	tmp := t.TempDir()
+	good := filepath.Join(tmp, "setup.sql")
+	require.NoError(t, os.WriteFile(good, []byte("CREATE EXTENSION IF NOT EXISTS pg_trgm;\n"), 0o644))
+	bad := filepath.Join(tmp, "bad.sql")
+	require.NoError(t, os.WriteFile(bad, []byte("CREATE EXTENSION no_such_extension;\n"), 0o644))
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want []string
+	}{
+		{name: "extension created first", args: []string{"--setup-sql", good}, code: 0},
+		{name: "without it", code: 2, want: []string{"gin_trgm_ops"}},
+		{name: "setup SQL that fails", args: []string{"--setup-sql", bad}, code: 2, want: []string{"setup SQL " + bad, "no_such_extension"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out := t.TempDir()
+			text, code := runRoot(t, append([]string{"matrix", "--migrations", dir, "--from", "001", "--out", out, "--rows", "5"}, tc.args...)...)
+			require.Equal(t, tc.code, code, text)
+			for _, w := range tc.want {
+				assert.Contains(t, text, w)
+			}
+			if tc.code != 0 {
+				return
+			}
+			b, err := os.ReadFile(filepath.Join(out, "matrix.json"))
+			require.NoError(t, err)
+			var rep matrix.Report
+			require.NoError(t, json.Unmarshal(b, &rep))
+			require.Len(t, rep.Results, 1)
+			assert.Contains(t, strings.Join(rep.Notes, "\n"), "--setup-sql")
 		})
 	}
 }

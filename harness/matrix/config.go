@@ -46,6 +46,10 @@ type Config struct {
 	// MigrateAs is the role every up, down, boot and probe runs as, release
 	// N's base migrations included ("" = the harness's superuser).
 	MigrateAs string
+	// SetupSQL runs on release N's empty database before its migrations,
+	// as the superuser (CREATE EXTENSION and other setup production's
+	// database got outside the migrations); SetupFile names it in errors.
+	SetupSQL, SetupFile string
 	// Parallel is how many cells run at once (default: number of cores).
 	Parallel int
 	// Keep leaves the databases in place (the CLI prints their DSNs).

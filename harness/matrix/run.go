@@ -217,6 +217,11 @@ func (r *runner) create(ctx context.Context, name, template string) error {
 	r.mu.Lock()
 	r.dbs = append(r.dbs, name)
 	r.mu.Unlock()
+	if template == "" {
+		if err := r.setupDatabase(ctx, name); err != nil {
+			return err
+		}
+	}
 	return r.ownDatabase(ctx, name)
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -33,6 +34,7 @@ type inputs struct {
 	profile    *seed.Profile
 	data       *dataInputs // --data-from; nil without
 	searchPath string      // normalised --search-path
+	setupSQL   string      // the --setup-sql file's text
 }
 
 // checkInputs validates o and reads every file it names. Each error is an
@@ -86,6 +88,13 @@ func checkInputs(ctx context.Context, o MatrixOptions) (*inputs, error) {
 		if in.searchPath, err = pgadmin.CheckSearchPath(o.SearchPath); err != nil {
 			return bad(fmt.Errorf("--search-path: %w", err))
 		}
+	}
+	if o.SetupSQL != "" {
+		b, err := os.ReadFile(o.SetupSQL)
+		if err != nil {
+			return bad(fmt.Errorf("--setup-sql: %w", err))
+		}
+		in.setupSQL = string(b)
 	}
 	if o.Profile != "" {
 		if in.profile, err = seed.LoadProfile(o.Profile); err != nil {

@@ -80,6 +80,9 @@ type MatrixOptions struct {
 	// migrations, seeds or probes uses (--search-path), as the app's own
 	// connection string sets it; "" = the server's default.
 	SearchPath string
+	// SetupSQL is a file run on release N's empty database before its
+	// migrations (--setup-sql), e.g. CREATE EXTENSION pg_trgm.
+	SetupSQL string
 
 	// stage, set by Run (which holds Out), is where the reports go; commit
 	// moves them into Out. Empty: RunMatrix holds Out itself.
@@ -194,6 +197,8 @@ func RunMatrix(ctx context.Context, o MatrixOptions) (*Outcome, error) {
 		ServerProbe:     o.ServerProbe,
 		Roles:           in.roles,
 		MigrateAs:       o.MigrateAs,
+		SetupSQL:        in.setupSQL,
+		SetupFile:       o.SetupSQL,
 		Parallel:        o.Parallel,
 		Keep:            o.Keep,
 		Disposable:      server != nil,
@@ -228,6 +233,9 @@ func RunMatrix(ctx context.Context, o MatrixOptions) (*Outcome, error) {
 	rep.Seed, rep.Rows = o.Seed, o.Rows
 	rep.Notes = append(rep.Notes, ignoredNote(in.set)...)
 	rep.Notes = append(rep.Notes, unparsedNote(in.set, in.from, in.to)...)
+	if in.setupSQL != "" {
+		rep.Notes = append(rep.Notes, "release N's empty database got "+o.SetupSQL+" (--setup-sql) before its migrations")
+	}
 	if in.searchPath != "" {
 		rep.Notes = append(rep.Notes, "every connection ran with search_path="+in.searchPath+" (--search-path), as the app's own connection sets it")
 	}
