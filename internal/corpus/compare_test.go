@@ -57,6 +57,63 @@ func TestCompareOutcomes(t *testing.T) {
 	}
 }
 
+// TestCompareWarnChecks: findings of warn-by-default checks (contract) are
+// judged like the others but counted apart, so the blocking findings'
+// precision does not move with them; totals add both.
+func TestCompareWarnChecks(t *testing.T) {
+	fail := Check{Status: "fail", Error: "boom"}
+	tests := []struct {
+		name       string
+		findings   []Finding
+		checks     map[string]Check
+		main, warn Counts
+	}{
+		{
+			name:     "true contract break and a true blocking finding",
+			findings: []Finding{{Check: "contract", Truth: yes(), Before: "missed"}, {Check: "nEraKept", Truth: yes(), Before: "found"}},
+			checks:   map[string]Check{"contract": fail, "nEraKept": fail},
+			main:     Counts{Found: 1}, warn: Counts{Found: 1},
+		},
+		{
+			name:     "false contract alarm leaves the main precision alone",
+			findings: []Finding{{Check: "contract", Truth: no(), Before: "missed"}},
+			checks:   map[string]Check{"contract": fail},
+			warn:     Counts{FalseAlarms: 1},
+		},
+		{
+			name:   "unjudged contract finding",
+			checks: map[string]Check{"contract": fail},
+			warn:   Counts{Unjudged: 1},
+		},
+		{
+			name:     "contract regression",
+			findings: []Finding{{Check: "contract", Truth: yes(), Before: "found"}},
+			checks:   map[string]Check{},
+			warn:     Counts{Regressions: 1},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			exp := ExpectedWindow{Project: "p", Window: "w", Migrations: []Migration{
+				{Migration: "002_drop_col", Verdict: "restore-only", Findings: tt.findings},
+			}}
+			res := Compare(exp, Run{Report: report("restore-only", tt.checks)})
+			got := res.Counts
+			require.NotNil(t, got.Warn)
+			assert.Equal(t, tt.warn, *got.Warn)
+			got.Warn = nil
+			tt.main.Migrations, tt.main.VerdictsAgree = 1, 1
+			assert.Equal(t, tt.main, got)
+
+			var total Counts
+			total.Add(res.Counts)
+			total.Add(res.Counts)
+			assert.Equal(t, 2*tt.warn.Found, total.Warn.Found)
+			assert.Equal(t, 2*tt.warn.FalseAlarms, total.Warn.FalseAlarms)
+		})
+	}
+}
+
 func TestCompareUnjudgedAndHarnessFailure(t *testing.T) {
 	exp := ExpectedWindow{Project: "p", Window: "w", Migrations: []Migration{
 		{Migration: "001_init", Verdict: "revertible"},

@@ -81,8 +81,12 @@ func compare(p *corpus.Projects, expectedPath, out string) int {
 		}
 	}
 	corpus.PrintTotals(os.Stdout, total)
-	if total.HarnessFailures > 0 || total.Regressions > 0 {
-		fmt.Printf("FAIL: %d harness failures, %d regressions\n", total.HarnessFailures, total.Regressions)
+	regressions := total.Regressions
+	if total.Warn != nil {
+		regressions += total.Warn.Regressions
+	}
+	if total.HarnessFailures > 0 || regressions > 0 {
+		fmt.Printf("FAIL: %d harness failures, %d regressions\n", total.HarnessFailures, regressions)
 		return 1
 	}
 	return 0
