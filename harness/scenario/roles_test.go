@@ -48,3 +48,32 @@ func TestRolesSpec(t *testing.T) {
 		})
 	}
 }
+
+// TestSearchPathSpec: spec.searchPath loads as given; a name the options
+// string cannot carry is refused at its line.
+func TestSearchPathSpec(t *testing.T) {
+	tests := []struct {
+		name, spec string
+		want       []string // nil = loads
+	}{
+		{"app schema first", "  searchPath: app,public\n", nil},
+		{"blank in a name", "  searchPath: \"my app\"\n", []string{`s.yaml:17: spec.searchPath: search path "my app": schema name "my app" holds a blank`}},
+		{"empty name", "  searchPath: app,,public\n", []string{"s.yaml:17: spec.searchPath: ", "empty schema name"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := write(t, valid+tc.spec)
+			s, err := scenario.Load(path)
+			if tc.want == nil {
+				require.NoError(t, err)
+				assert.Equal(t, "app,public", s.Spec.SearchPath)
+				return
+			}
+			require.Error(t, err)
+			msg := strings.ReplaceAll(err.Error(), path, "s.yaml")
+			for _, w := range tc.want {
+				assert.Contains(t, msg, w)
+			}
+		})
+	}
+}
