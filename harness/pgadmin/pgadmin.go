@@ -131,17 +131,30 @@ func WithSearchPath(dsn, path string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	u, err := url.Parse(dsn)
+	opt := "-c search_path=" + path
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			// url.Parse's error quotes the whole DSN, password included.
+			return "", fmt.Errorf("parse DSN %s: not a valid URL (percent-encode @ : / %% in the password)", Redact(dsn))
+		}
+		q := u.Query()
+		if old := q.Get("options"); old != "" {
+			opt = old + " " + opt
+		}
+		q.Set("options", opt)
+		// Blanks as %20, not "+": libpq does not read "+" as a blank.
+		u.RawQuery = strings.ReplaceAll(q.Encode(), "+", "%20")
+		return u.String(), nil
+	}
+	cfg, err := pgconn.ParseConfig(dsn)
 	if err != nil {
 		return "", fmt.Errorf("parse DSN: %w", err)
 	}
-	q := u.Query()
-	opt := "-c search_path=" + path
-	if old := q.Get("options"); old != "" {
+	if old := cfg.RuntimeParams["options"]; old != "" {
 		opt = old + " " + opt
 	}
-	q.Set("options", opt)
-	// Blanks as %20, not "+": libpq does not read "+" as a blank.
-	u.RawQuery = strings.ReplaceAll(q.Encode(), "+", "%20")
-	return u.String(), nil
+	// A later keyword wins in keyword/value form: append options.
+	quoted := strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(opt)
+	return strings.TrimSpace(dsn) + " options='" + quoted + "'", nil
 }

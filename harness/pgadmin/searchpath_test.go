@@ -2,6 +2,7 @@ package pgadmin_test
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -23,25 +24,35 @@ func TestWithSearchPath(t *testing.T) {
 	tests := []struct {
 		name, path, want string
 		existing         string // options already in the DSN
+		kv               bool   // keyword/value form instead of a URL
 	}{
 		{name: "one schema", path: "app", want: "app"},
 		{name: "blanks around commas", path: " app , public ", want: "app,public"},
 		{name: "kept with other options", path: "app,public", want: "app,public", existing: "-c statement_timeout=5000"},
+		{name: "keyword/value DSN", path: "app", want: "app", kv: true},
+		{name: "keyword/value DSN with other options", path: "app,public", want: "app,public", existing: "-c statement_timeout=5000", kv: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			db := pgtest.NewDatabase(t)
 			pgtest.Exec(t, db, `CREATE SCHEMA app`)
 			base := db
-			if tc.existing != "" {
+			if tc.kv {
+				base = keywordValue(t, db)
+				if tc.existing != "" {
+					base += " options='" + tc.existing + "'"
+				}
+			} else if tc.existing != "" {
 				base += "&options=-c%20statement_timeout%3D5000" // pgtest DSNs carry ?sslmode=
 			}
 			dsn, err := pgadmin.WithSearchPath(base, tc.path)
 			require.NoError(t, err)
 			assert.NotContains(t, dsn, "+", "libpq does not read + as a blank")
-			// A database derived from it keeps the option.
-			dsn, err = pgadmin.WithDatabase(dsn, dbName(t, db))
-			require.NoError(t, err)
+			if !tc.kv {
+				// A database derived from it keeps the option.
+				dsn, err = pgadmin.WithDatabase(dsn, dbName(t, db))
+				require.NoError(t, err)
+			}
 			conn := pgtest.Connect(t, dsn)
 			var got string
 			require.NoError(t, conn.QueryRow(ctx, `SHOW search_path`).Scan(&got))
@@ -82,4 +93,13 @@ func dbName(t *testing.T, dsn string) string {
 	u, err := url.Parse(dsn)
 	require.NoError(t, err)
 	return strings.TrimPrefix(u.Path, "/")
+}
+
+// keywordValue turns a pgtest URL DSN into keyword/value form.
+func keywordValue(t *testing.T, dsn string) string {
+	t.Helper()
+	u, err := url.Parse(dsn)
+	require.NoError(t, err)
+	pw, _ := u.User.Password()
+	return fmt.Sprintf("host=%s port=%s user=%s password='%s' dbname=%s sslmode=disable", u.Hostname(), u.Port(), u.User.Username(), pw, strings.TrimPrefix(u.Path, "/"))
 }
