@@ -22,7 +22,8 @@ type deferredIndex struct {
 // no index another object depends on (a foreign key referencing it, an
 // attached partition index), none that is the replica identity, clustered,
 // in a non-default tablespace, commented or with per-column statistics
-// targets. Drops that fail roll back to a savepoint and leave every index in
+// targets; nothing at all when the database has event triggers, which would
+// see the seeder's DDL. Drops that fail roll back to a savepoint and leave every index in
 // place: the load is then only slower.
 func deferIndexes(ctx context.Context, conn *pgx.Conn, p *tablePlan) []deferredIndex {
 	if p.t.Kind != "r" {
@@ -47,6 +48,8 @@ WHERE i.indrelid = $1::oid
   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE con.oid IS NOT NULL AND d.refclassid = 'pg_constraint'::regclass
       AND d.refobjid = con.oid AND d.objid <> i.indexrelid AND d.deptype <> 'i')
   AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = i.indexrelid AND a.attstattarget > 0)
+  -- the schema's event triggers would see the seeder's DDL
+  AND NOT EXISTS (SELECT 1 FROM pg_event_trigger WHERE evtenabled <> 'D')
 ORDER BY ic.relname`, p.t.OID)
 	if err != nil {
 		return nil

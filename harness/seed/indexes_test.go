@@ -130,3 +130,26 @@ func TestKeyLinesAcrossChunks(t *testing.T) {
 	_, _ = w.Write([]byte("1\t2\n"))
 	assert.ErrorContains(t, w.err, "2 fields in a line, want 3")
 }
+
+// TestBaseKeepsIndexesUnderEventTriggers: a database whose event triggers
+// would see DDL gets none from the seeder; its indexes stay as they are.
+func TestBaseKeepsIndexesUnderEventTriggers(t *testing.T) {
+	dsn := schemaDB(t, `
+CREATE TABLE ddl_log (id serial PRIMARY KEY, tag text);
+CREATE FUNCTION log_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO ddl_log (tag) VALUES (tg_tag); END $$;
+CREATE EVENT TRIGGER log_ddl ON ddl_command_end EXECUTE FUNCTION log_ddl();
+CREATE TABLE items (id bigserial PRIMARY KEY, label text NOT NULL);
+CREATE INDEX items_label_idx ON items (label);
+DELETE FROM ddl_log;
+`)
+	before := indexStates(t, dsn)
+	res, err := New(Options{Seed: 1, Rows: 500, Logger: testLogger()}).Base(testCtx(t), dsn, take(t, dsn), nil)
+	require.NoError(t, err)
+	for _, tr := range res.Tables {
+		require.Empty(t, tr.Skipped, tr.Table)
+	}
+	assert.Equal(t, int64(500), queryInt(t, dsn, "SELECT count(*) FROM items"))
+	assert.Equal(t, before, indexStates(t, dsn), "no index dropped and rebuilt")
+	assert.Equal(t, int64(0), queryInt(t, dsn, "SELECT count(*) FROM ddl_log WHERE tag IN ('CREATE INDEX', 'DROP INDEX', 'ALTER TABLE')"),
+		"the event trigger saw no DDL")
+}
