@@ -29,7 +29,6 @@ rehearse: setup build
 	./$(BIN) matrix --migrations migrations --from 1.1 --to 1.2 \
 		--old-queries fixtures/queries/release-1.1.sql --out reports/sample-1.1-1.2 || [ $$? -eq 1 ]
 
-# Matrix on a 30-migration set over 100k rows vs a naive replay, same run.
 # The sample's bad day: every chaos fault on the local backend (docs/chaos.md).
 chaos: setup build
 	./$(BIN) run -f scenarios/sample-1.0-to-1.1-chaos.yaml --out reports/sample-chaos || [ $$? -eq 1 ]
@@ -45,8 +44,12 @@ corpus: build
 fuzz:
 	FUZZTIME=$${FUZZTIME:-10s} GO=$(GO) scripts/fuzz
 
+# Matrix time per migration, the naive replay, their ratio, peak RSS and peak
+# disk in one run; BENCH_LARGE=1 adds the second size (10 tables x 1M rows,
+# 30 migrations: time per migration), which takes far longer.
 bench: setup
-	$(GO) test -run '^$$' -bench 'BenchmarkMatrixVsReplay' -benchtime 1x -count 1 -timeout 30m ./harness/matrix/
+	REHEARSE_BENCH_LARGE=$(BENCH_LARGE) $(GO) test -run '^$$' -bench 'BenchmarkMatrixVsReplay|BenchmarkMatrixLarge' \
+		-benchtime 1x -count 1 -timeout $(if $(BENCH_LARGE),180m,30m) ./harness/matrix/
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -80,6 +80,7 @@ procedure worse than spec.policy.procedures allows), 2 the harness failed.`,
 	f.StringVar(&o.PGUser, "pg-user", "", "local backend: OS user that runs PostgreSQL when rehearse runs as root (default nobody)")
 	f.StringVar(&o.NodeImage, "node-image", "", "kind: node image (default $REHEARSE_KIND_NODE_IMAGE, else kind's own)")
 	f.StringVar(&o.PostgresImage, "postgres-image", "", "docker and kind: PostgreSQL image (default spec.postgres.image, else $REHEARSE_POSTGRES_IMAGE, else postgres:<major of the local server binaries>)")
+	f.StringVar(&o.ReuseCluster, "reuse-cluster", "", "kind: run in this cluster (rehearse-NAME; created when missing) and keep it for the next run, each run in its own namespace; rehearse gc deletes it")
 	f.StringVar(&o.Kubeconfig, "kubeconfig", "", "kube: kubeconfig file of an existing cluster (only this file is read)")
 	f.StringVar(&o.KubeContext, "context", "", "kube: context in --kubeconfig")
 	f.StringVar(&o.Namespace, "namespace", "", "kube: namespace to create and label (default rehearse-<run id>)")

@@ -85,6 +85,15 @@ func ObserveHealth(ctx context.Context, reps []Replica, o HealthOptions) (Health
 			break
 		}
 		h.Detail = why
+		// A server that keeps exiting before it was ever ready is a failed
+		// rollout now, not at the timeout.
+		if exits, last := Exits(ctx, reps); exits >= CrashLoopExits {
+			h.Restarts, _, _ = restarts()
+			h.CrashLoop = true
+			h.Detail = fmt.Sprintf("exited %d times in %.1fs without becoming ready: %s; last exit: %s",
+				exits, time.Since(start).Seconds(), h.Detail, last)
+			return h, nil
+		}
 		select {
 		case <-ctx.Done():
 			return h, fmt.Errorf("server health: %w", ctx.Err())
@@ -127,4 +136,93 @@ func ObserveHealth(ctx context.Context, reps []Replica, o HealthOptions) (Health
 		h.Detail = fmt.Sprintf("ready, but restarted %d times during the rollout", h.Restarts)
 	}
 	return h, nil
+}
+
+// CrashLoopExits is how many exits of a server, before it was ever ready,
+// make a rollout failed without waiting out the readiness timeout: one exit
+// may be a start race its restart fixes (the database not up yet), a second
+// is a crash loop.
+const CrashLoopExits = 2
+
+// Exits counts the exits of reps so far (each restart followed one; a
+// replica down now has exited once more) and returns the last exit.
+func Exits(ctx context.Context, reps []Replica) (int, string) {
+	n, last := 0, ""
+	for _, rp := range reps {
+		restarts, exit, running := rp.State(ctx)
+		n += restarts
+		if !running && exit != "" {
+			n++
+		}
+		if exit != "" {
+			last = exit
+		}
+	}
+	return n, last
+}
+
+// WaitUp waits until rp answers /healthz (it has migrated, in boot mode, and
+// listens). An exit before that is an error at once: a release whose server
+// dies at boot fails its install or upgrade when it dies.
+func WaitUp(ctx context.Context, rp Replica, release string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if code, _ := Probe(ctx, rp.URL(), "/healthz"); code == http.StatusOK {
+			return nil
+		}
+		if n, exit := Exits(ctx, []Replica{rp}); n > 0 {
+			return fmt.Errorf("release %s server %s before answering /healthz", release, exit)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("release %s server did not answer /healthz at %s within %s", release, rp.URL(), timeout)
+		case <-tick.C:
+		}
+	}
+}
+
+// RolloutSteps are a process backend's parts of a rollout (local, docker);
+// Rollout runs them in the order helm does.
+type RolloutSteps struct {
+	// Hook runs the release's migration hook (`--migrate-only`).
+	Hook func(ctx context.Context) error
+	// Stop removes the running servers, keeping their logs for the rollout.
+	Stop func(ctx context.Context) error
+	// Start makes r the current release and starts its servers.
+	Start func(ctx context.Context) ([]Replica, error)
+	// Logs returns the tail of the rollout's logs, for an error.
+	Logs func() string
+	// UpTimeout bounds each server's wait for /healthz.
+	UpTimeout time.Duration
+}
+
+// Rollout replaces the running servers by release r's. With hooks (install,
+// upgrade) a ViaHook release's migration hook runs first and every new
+// server must answer /healthz before Rollout returns; without (rollback)
+// readiness is ServerHealth's question.
+func Rollout(ctx context.Context, r Release, hooks bool, s RolloutSteps) error {
+	if hooks && r.ViaHook {
+		if err := s.Hook(ctx); err != nil {
+			return err
+		}
+	}
+	if err := s.Stop(ctx); err != nil {
+		return err
+	}
+	reps, err := s.Start(ctx)
+	if err != nil {
+		return err
+	}
+	if !hooks {
+		return nil
+	}
+	for _, rp := range reps {
+		if err := WaitUp(ctx, rp, r.Name, s.UpTimeout); err != nil {
+			return fmt.Errorf("%w\n%s", err, s.Logs())
+		}
+	}
+	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"testing"
 	"time"
 
@@ -24,22 +25,38 @@ import (
 	"github.com/rehearse-dev/rehearse/harness/seed"
 )
 
-// benchMigrations writes a base migration (5 tables) and n additive or
-// reversible migrations with correct downs, cycling through the classes.
-func benchMigrations(tb testing.TB, n int) string {
+// benchMigrations writes a base migration (5 tables, or 10 when wide) and n
+// additive or reversible migrations with correct downs, cycling through the
+// classes and the tables.
+func benchMigrations(tb testing.TB, n int, wide bool) string {
 	dir := tb.TempDir()
 	write := func(name, sql string) {
 		require.NoError(tb, os.WriteFile(filepath.Join(dir, name), []byte(sql), 0o644))
 	}
-	write("000000_base.up.sql", `
+	base := `
 CREATE TABLE customers (id bigserial PRIMARY KEY, email text NOT NULL UNIQUE, name varchar(80) NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
 CREATE TABLE products (id bigserial PRIMARY KEY, sku varchar(32) NOT NULL UNIQUE, title text NOT NULL, price numeric(10,2) NOT NULL CHECK (price >= 0));
 CREATE TABLE orders (id bigserial PRIMARY KEY, customer_id bigint NOT NULL REFERENCES customers(id), status text NOT NULL CHECK (status IN ('new','paid','shipped')), created_at timestamptz NOT NULL DEFAULT now());
 CREATE TABLE order_lines (id bigserial PRIMARY KEY, order_id bigint NOT NULL REFERENCES orders(id), product_id bigint NOT NULL REFERENCES products(id), qty integer NOT NULL CHECK (qty > 0));
 CREATE TABLE events (id bigserial PRIMARY KEY, kind varchar(40) NOT NULL, payload text, occurred_at timestamptz NOT NULL DEFAULT now());
-`)
-	write("000000_base.down.sql", "DROP TABLE order_lines, orders, products, customers, events;")
+`
+	down := "DROP TABLE order_lines, orders, products, customers, events;"
 	tables := []string{"customers", "products", "orders", "order_lines", "events"}
+	if wide {
+		base += `
+CREATE TABLE invoices (id bigserial PRIMARY KEY, order_id bigint NOT NULL REFERENCES orders(id), number varchar(20) NOT NULL UNIQUE, amount numeric(12,2) NOT NULL CHECK (amount >= 0));
+CREATE TABLE shipments (id bigserial PRIMARY KEY, order_id bigint NOT NULL REFERENCES orders(id), carrier text NOT NULL, shipped_at timestamptz);
+CREATE TABLE reviews (id bigserial PRIMARY KEY, product_id bigint NOT NULL REFERENCES products(id), customer_id bigint REFERENCES customers(id), stars smallint NOT NULL CHECK (stars BETWEEN 1 AND 5), body text);
+CREATE TABLE addresses (id bigserial PRIMARY KEY, customer_id bigint NOT NULL REFERENCES customers(id), city varchar(60) NOT NULL, zip varchar(10));
+CREATE TABLE sessions (id bigserial PRIMARY KEY, token varchar(64) NOT NULL UNIQUE, started_at timestamptz NOT NULL DEFAULT now());
+CREATE INDEX ON shipments (carrier);
+CREATE INDEX ON reviews (customer_id);
+`
+		down = "DROP TABLE invoices, shipments, reviews, addresses, sessions;\n" + down
+		tables = append(tables, "invoices", "shipments", "reviews", "addresses", "sessions")
+	}
+	write("000000_base.up.sql", base)
+	write("000000_base.down.sql", down)
 	for i := 1; i <= n; i++ {
 		t := tables[i%len(tables)]
 		var up, down string
@@ -68,10 +85,12 @@ CREATE TABLE events (id bigserial PRIMARY KEY, kind varchar(40) NOT NULL, payloa
 
 // BenchmarkMatrixVsReplay times the matrix on 30 migrations over 100k rows
 // and, in the same run on the same server, a naive replay that rebuilds
-// states 1..k from scratch for every k. It reports both and their ratio.
+// states 1..k from scratch for every k. It reports both, their ratio, the
+// process's peak RSS and the server data directory's peak size during the
+// matrix.
 func BenchmarkMatrixVsReplay(b *testing.B) {
 	const migrations, rowsPerTable = 30, 20000 // 5 tables: 100k rows
-	dir := benchMigrations(b, migrations)
+	dir := benchMigrations(b, migrations, false)
 	set, err := migrate.LoadDir(dir, migrate.Options{})
 	require.NoError(b, err)
 	bk, err := migrate.BookkeepingFor("golang-migrate")
@@ -79,38 +98,85 @@ func BenchmarkMatrixVsReplay(b *testing.B) {
 	seedOpts := seed.Options{Seed: 1, Rows: rowsPerTable}
 	admin := pgtest.AdminDSN(b)
 	ctx := context.Background()
-	last := set.Migrations[len(set.Migrations)-1].Version
 
 	for i := 0; i < b.N; i++ {
-		t0 := time.Now()
-		rep, err := matrix.Run(ctx, matrix.Config{
-			AdminDSN: admin, Prefix: fmt.Sprintf("bench_m%d", i), Set: set, From: "000000", To: last,
-			Bookkeeping: bk, Seeder: seed.New(seedOpts), Parallel: 2, Disposable: true,
-			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		})
-		require.NoError(b, err)
-		matrixTime := time.Since(t0)
-		for _, r := range rep.Results {
-			require.Equal(b, matrix.StatusOK, r.Checks.DownOnData.Status, "%s: %s", r.Name, r.Checks.DownOnData.Error)
-		}
-		printPhases(rep)
+		m := runBenchMatrix(b, ctx, set, fmt.Sprintf("bench_m%d", i), seedOpts)
 		if os.Getenv("REHEARSE_BENCH_MATRIX_ONLY") != "" {
 			// A development aid for profiling the matrix alone; the ratio needs both.
-			b.ReportMetric(matrixTime.Seconds(), "matrix-s")
+			b.ReportMetric(m.seconds, "matrix-s")
 			continue
 		}
 
 		t1 := time.Now()
 		naiveReplay(b, ctx, admin, set, bk, seedOpts)
-		naiveTime := time.Since(t1)
+		naiveTime := time.Since(t1).Seconds()
 
-		b.ReportMetric(matrixTime.Seconds(), "matrix-s")
-		b.ReportMetric(naiveTime.Seconds(), "naive-s")
-		b.ReportMetric(matrixTime.Seconds()/migrations, "matrix-s/migration")
-		b.ReportMetric(matrixTime.Seconds()/naiveTime.Seconds(), "ratio")
-		fmt.Fprintf(os.Stderr, "matrix %.1fs (%.2fs/migration), naive replay %.1fs, ratio %.3f (target <= 0.2)\n",
-			matrixTime.Seconds(), matrixTime.Seconds()/migrations, naiveTime.Seconds(), matrixTime.Seconds()/naiveTime.Seconds())
+		b.ReportMetric(m.seconds, "matrix-s")
+		b.ReportMetric(naiveTime, "naive-s")
+		b.ReportMetric(m.seconds/migrations, "matrix-s/migration")
+		b.ReportMetric(m.seconds/naiveTime, "ratio")
+		b.ReportMetric(mib(m.peakRSS), "peak-rss-MiB")
+		b.ReportMetric(mib(m.peakDisk), "peak-disk-MiB")
+		fmt.Fprintf(os.Stderr, "matrix %.1fs (%.2fs/migration), naive replay %.1fs, ratio %.3f (target <= 0.10); "+
+			"peak RSS %.0f MiB, peak disk %.0f MiB (data dir, %.0f MiB at start)\n",
+			m.seconds, m.seconds/migrations, naiveTime, m.seconds/naiveTime, mib(m.peakRSS), mib(m.peakDisk), mib(m.startDisk))
 	}
+}
+
+// BenchmarkMatrixLarge is the second size: 30 migrations over 10 tables of
+// 1M rows each (REHEARSE_BENCH_ROWS overrides the rows per table), matrix
+// only, for how time per migration grows with rows. It runs only with
+// REHEARSE_BENCH_LARGE=1 (make bench BENCH_LARGE=1): it takes far longer
+// than the default size.
+func BenchmarkMatrixLarge(b *testing.B) {
+	if os.Getenv("REHEARSE_BENCH_LARGE") == "" {
+		b.Skip("set REHEARSE_BENCH_LARGE=1 (make bench BENCH_LARGE=1) for 30 migrations over 10 tables of 1M rows")
+	}
+	const migrations = 30
+	rows := 1000000
+	if v := os.Getenv("REHEARSE_BENCH_ROWS"); v != "" {
+		n, err := strconv.Atoi(v)
+		require.NoError(b, err, "REHEARSE_BENCH_ROWS=%q: want rows per table as a number", v)
+		rows = n
+	}
+	set, err := migrate.LoadDir(benchMigrations(b, migrations, true), migrate.Options{})
+	require.NoError(b, err)
+	for i := 0; i < b.N; i++ {
+		m := runBenchMatrix(b, context.Background(), set, fmt.Sprintf("bench_l%d", i), seed.Options{Seed: 1, Rows: rows})
+		b.ReportMetric(m.seconds/migrations, "matrix-s/migration")
+		b.ReportMetric(mib(m.peakRSS), "peak-rss-MiB")
+		b.ReportMetric(mib(m.peakDisk), "peak-disk-MiB")
+		fmt.Fprintf(os.Stderr, "large (10 tables x %d rows, %d migrations): matrix %.1fs (%.2fs/migration); peak RSS %.0f MiB, peak disk %.0f MiB\n",
+			rows, migrations, m.seconds, m.seconds/migrations, mib(m.peakRSS), mib(m.peakDisk))
+	}
+}
+
+// benchRun is one matrix run's figures.
+type benchRun struct {
+	seconds                      float64
+	peakRSS, startDisk, peakDisk int64
+}
+
+// runBenchMatrix runs the matrix over set from its first to its last
+// migration, checks every down passed on data, and prints the phases.
+func runBenchMatrix(b *testing.B, ctx context.Context, set *migrate.Set, prefix string, seedOpts seed.Options) benchRun {
+	bk, err := migrate.BookkeepingFor("golang-migrate")
+	require.NoError(b, err)
+	disk := startDiskSampler(pgtest.Server(b).Dir, time.Second)
+	t0 := time.Now()
+	rep, err := matrix.Run(ctx, matrix.Config{
+		AdminDSN: pgtest.AdminDSN(b), Prefix: prefix, Set: set, From: set.Migrations[0].Version,
+		To: set.Migrations[len(set.Migrations)-1].Version, Bookkeeping: bk, Seeder: seed.New(seedOpts),
+		Parallel: 2, Disposable: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	secs := time.Since(t0).Seconds()
+	start, peak := disk.stop()
+	require.NoError(b, err)
+	for _, r := range rep.Results {
+		require.Equal(b, matrix.StatusOK, r.Checks.DownOnData.Status, "%s: %s", r.Name, r.Checks.DownOnData.Error)
+	}
+	printPhases(rep)
+	return benchRun{seconds: secs, peakRSS: peakRSSBytes(), startDisk: start, peakDisk: peak}
 }
 
 func printPhases(rep *matrix.Report) {

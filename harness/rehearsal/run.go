@@ -45,6 +45,7 @@ type RunOptions struct {
 	// PostgresImage overrides spec.postgres.image (docker and kind;
 	// default: docker.DefaultPostgresImage).
 	PostgresImage  string
+	ReuseCluster   string // kind: run in this cluster (created if missing) and keep it
 	Kubeconfig     string // kube: the cluster (only this file is read)
 	KubeContext    string
 	Namespace      string // kube: default rehearse-<run id>, created and labelled
@@ -83,7 +84,16 @@ type RunReport struct {
 	Findings []matrix.Finding `json:"findings,omitempty"`
 	Blocking bool             `json:"blocking"`
 	Seconds  float64          `json:"seconds"`
-	Matrix   *matrix.Report   `json:"-"`
+	// Stages is where the run's time went, in order (environment start,
+	// install-seed-upgrade, each procedure, chaos, matrix).
+	Stages []Stage        `json:"stages,omitempty"`
+	Matrix *matrix.Report `json:"-"`
+}
+
+// Stage is one timed part of a run.
+type Stage struct {
+	Name    string  `json:"name"`
+	Seconds float64 `json:"seconds"`
 }
 
 // RunOutcome is what a run produced.
@@ -201,7 +211,9 @@ func Run(ctx context.Context, o RunOptions) (*RunOutcome, error) {
 			return nil, &InputError{err}
 		}
 	}
+	t0 := time.Now()
 	notes, err := procedure.Prepare(ctx, pc, seeder)
+	r.stage("install "+from.Name+", seed, upgrade to "+to.Name, t0)
 	var upErr *procedure.UpgradeError
 	switch {
 	case errors.As(err, &upErr):
@@ -232,18 +244,22 @@ func Run(ctx context.Context, o RunOptions) (*RunOutcome, error) {
 		}
 		pc.Checks.Unique = fmt.Sprintf("%s-%d-%d", strings.ReplaceAll(runID, "run-", ""), i, time.Now().UnixNano()%1e6)
 		fmt.Fprintf(o.Progress, "procedure %s: %s\n", name, p.Description)
+		t0 := time.Now()
 		res, err := procedure.Run(ctx, p, pc)
 		if err != nil {
 			return nil, err
 		}
+		r.stage("procedure "+name, t0)
 		fmt.Fprintf(o.Progress, "procedure %s: %s%s (%.1fs)\n", name, res.Verdict, reasonSuffix(res.Reasons), res.Seconds)
 		rep.Procedures = append(rep.Procedures, *res)
 	}
 	applyProcedurePolicy(s, rep)
 	if len(plan) > 0 && upErr == nil {
+		t0 := time.Now()
 		if err := r.runChaos(ctx, pc, plan, faultSeed, rep); err != nil {
 			return nil, err
 		}
+		r.stage("chaos", t0)
 	}
 
 	out := &RunOutcome{Report: rep, OutDir: o.Out}
@@ -255,10 +271,12 @@ func Run(ctx context.Context, o RunOptions) (*RunOutcome, error) {
 		mopts.DSN = admin
 		mopts.ServerProbe = serverProbe(from, s.Spec.Smoke)
 		fmt.Fprintln(o.Progress, "matrix: one row per migration of release "+to.Name)
+		t0 := time.Now()
 		mo, err := RunMatrix(ctx, mopts)
 		if err != nil {
 			return nil, err
 		}
+		r.stage("matrix", t0)
 		rep.Matrix = mo.Report
 		mo.Report.Notes = append(mo.Report.Notes, captureNote)
 		// One report: matrix.json carries the procedures too.
@@ -272,6 +290,12 @@ func Run(ctx context.Context, o RunOptions) (*RunOutcome, error) {
 		}
 	}
 	rep.Seconds = time.Since(start).Seconds()
+	rep.Stages = r.stages
+	if r.backendStages != nil {
+		for _, st := range r.backendStages() {
+			rep.Stages = append(rep.Stages, Stage{Name: r.backend + ": " + st.Name, Seconds: st.Seconds})
+		}
+	}
 	out.Blocking = rep.Blocking || rep.Matrix != nil && rep.Matrix.Blocking
 	if in.data != nil {
 		// Procedures ran on real rows too: no report quotes them.
@@ -368,14 +392,23 @@ type runner struct {
 	work     string
 	progress io.Writer
 	images   []string // the releases' server images (kind loads them)
+	stages   []Stage
+	// backendStages are the backend's own (kind: cluster create, image loads).
+	backendStages func() []kind.Stage
 	// statements: the backend's PostgreSQL loads pg_stat_statements.
 	statements bool
 }
 
-// timed runs f as one line of progress.
+// stage records a part of the run that started at t0 and ends now.
+func (r *runner) stage(name string, t0 time.Time) {
+	r.stages = append(r.stages, Stage{Name: name, Seconds: time.Since(t0).Seconds()})
+}
+
+// timed runs f as one line of progress and one stage of the report.
 func (r *runner) timed(what string, f func() error) error {
 	t0 := time.Now()
 	err := f()
+	r.stage(what, t0)
 	status := "ok"
 	if err != nil {
 		status = "fail"
@@ -478,14 +511,16 @@ func (r *runner) environment(ctx context.Context, runID string) (env.Environment
 			}
 			var ke *kind.Environment
 			ke, err = kind.New(ctx, kind.Options{
-				Options:    env.Options{RunID: runID, Keep: r.o.Keep},
-				NodeImage:  nodeImage,
-				Images:     append([]string{r.postgresImage(ctx)}, r.images...),
-				DockerShim: os.Getenv(kind.DockerShimEnv),
-				Logger:     r.o.Logger,
+				Options:      env.Options{RunID: runID, Keep: r.o.Keep},
+				NodeImage:    nodeImage,
+				Images:       append([]string{r.postgresImage(ctx)}, r.images...),
+				DockerShim:   os.Getenv(kind.DockerShimEnv),
+				ReuseCluster: r.o.ReuseCluster,
+				Logger:       r.o.Logger,
 			})
 			if ke != nil {
 				e = ke
+				r.backendStages = ke.Stages
 			}
 		case "kube":
 			var ke *kube.Environment
@@ -553,6 +588,12 @@ func ProceduresMarkdown(rep *RunReport) string {
 	}
 	for _, f := range rep.Findings {
 		fmt.Fprintf(&b, "\n**%s**: %s\n", f.Action, f.Reason)
+	}
+	if len(rep.Stages) > 0 {
+		b.WriteString("\n| stage | seconds |\n|---|---|\n")
+		for _, st := range rep.Stages {
+			fmt.Fprintf(&b, "| %s | %.1f |\n", mdCell(st.Name), st.Seconds)
+		}
 	}
 	for _, p := range rep.Procedures {
 		fmt.Fprintf(&b, "\n### %s: %s\n\n%s\n\n| at | step | status | seconds | output / error |\n|---|---|---|---|---|\n", p.Name, p.Verdict, p.Description)

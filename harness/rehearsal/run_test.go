@@ -86,6 +86,19 @@ func TestRunSampleLocal(t *testing.T) {
 	}
 	require.NoError(t, json.Unmarshal(b, &doc))
 	require.Len(t, doc.Procedures, 4)
+	// Where the time went, stage by stage, adding up to most of the run.
+	stages := map[string]float64{}
+	sum := 0.0
+	for _, st := range res.Report.Stages {
+		stages[st.Name] = st.Seconds
+		sum += st.Seconds
+	}
+	for _, name := range []string{"start the local environment", "install 1.0, seed, upgrade to 1.1",
+		"procedure standard", "procedure schema-revert", "procedure full-restore", "matrix"} {
+		assert.Positive(t, stages[name], "stage %q in %v", name, res.Report.Stages)
+	}
+	assert.InDelta(t, res.Report.Seconds, sum, res.Report.Seconds*0.2, "stages %v", res.Report.Stages)
+	assert.Contains(t, string(b), `"stages"`)
 	assert.Equal(t, "rollback server to N", doc.Procedures[0].Steps[0].Name)
 	md, err := os.ReadFile(filepath.Join(out, "procedures.md"))
 	require.NoError(t, err)

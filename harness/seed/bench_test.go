@@ -138,3 +138,51 @@ func BenchmarkGenerate(b *testing.B) {
 		})
 	}
 }
+
+// benchIndexes are the secondary indexes a real schema of benchSchema's
+// shape has: every foreign key column and two lookups.
+const benchIndexes = `
+CREATE INDEX ON orders (customer_id);
+CREATE INDEX ON orders (placed_at);
+CREATE INDEX ON order_items (order_id);
+CREATE INDEX ON order_items (product_id);
+CREATE INDEX ON payments (order_id);
+CREATE INDEX ON customers (name);
+`
+
+// BenchmarkLoadIndexed loads BenchmarkLoad's 1M rows into the schema with
+// its secondary indexes twice in the same run: indexes built after COPY (as
+// Base does) and kept live during COPY. Metrics: both times and their ratio.
+func BenchmarkLoadIndexed(b *testing.B) {
+	profile := &Profile{File: "bench", Tables: map[string]*TableProfile{}}
+	for name, n := range benchRows {
+		profile.Tables[name] = &TableProfile{Name: name, Rows: n}
+	}
+	load := func(deferred bool) float64 {
+		dsn := schemaDB(b, benchSchema+benchIndexes)
+		snap := take(b, dsn)
+		pgtest.Exec(b, pgtest.AdminDSN(b), "CHECKPOINT")
+		deferIndexBuilds = deferred
+		defer func() { deferIndexBuilds = true }()
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+		defer cancel()
+		start := time.Now()
+		res, err := New(Options{Seed: 1, Profile: profile, Logger: testLogger()}).Base(ctx, dsn, snap, nil)
+		secs := time.Since(start).Seconds()
+		require.NoError(b, err)
+		for _, tr := range res.Tables {
+			require.Empty(b, tr.Skipped, tr.Table)
+		}
+		return secs
+	}
+	var after, live float64
+	for i := 0; i < b.N; i++ {
+		after += load(true)
+		live += load(false)
+	}
+	b.ReportMetric(after/float64(b.N), "after-copy-s")
+	b.ReportMetric(live/float64(b.N), "live-s")
+	b.ReportMetric(after/live, "ratio")
+	b.Logf("1M rows, 13 indexes: built after COPY %.2fs, live during COPY %.2fs, ratio %.2f",
+		after/float64(b.N), live/float64(b.N), after/live)
+}

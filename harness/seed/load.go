@@ -163,23 +163,38 @@ func (r *run) fill(ctx context.Context, p *tablePlan, salt string) *TableResult 
 	}
 	g := newTableGen(r.s.opts.Seed, salt, p, r.s.opts.WeirdRate)
 	fast := r.skipRITriggers(ctx, conn, p)
-	if p.record != "" {
-		// COPY and the N+1-era bookkeeping commit together: the rows of
-		// this transaction are exactly those with its xmin.
+	// COPY and the N+1-era bookkeeping commit together (the rows of this
+	// transaction are exactly those with its xmin); a table loaded from
+	// empty has its indexes dropped and rebuilt in the same transaction.
+	tx := p.record != "" || p.wasEmpty
+	if tx {
 		if _, err := conn.Exec(ctx, "BEGIN"); err != nil {
 			res.Skipped = fmt.Sprintf("begin: %v", err)
 			return res
 		}
 		defer conn.Exec(context.Background(), "ROLLBACK")
 	}
+	var deferred []deferredIndex
+	if p.wasEmpty {
+		deferred = deferIndexes(ctx, conn, p)
+	}
 	n, err := copyRows(ctx, conn, p, g)
 	res.Rows = n
 	res.Unsatisfied = g.unsatisfiedColumns()
+	if err == nil && len(deferred) > 0 {
+		start := time.Now()
+		err = rebuildIndexes(ctx, conn, p, deferred)
+		r.s.log.Debug("seed: indexes built after COPY", "table", p.name, "indexes", len(deferred), "seconds", time.Since(start).Seconds())
+	}
 	if err == nil {
 		err = advanceSequences(ctx, conn, p)
 	}
 	if err == nil && p.record != "" {
 		err = recordRows(ctx, conn, p)
+	} else if err == nil && tx {
+		if _, cerr := conn.Exec(ctx, "COMMIT"); cerr != nil {
+			err = fmt.Errorf("commit rows of %s: %s", p.name, describe(cerr))
+		}
 	}
 	if err == nil && fast {
 		start := time.Now()
@@ -423,25 +438,59 @@ func readKeys(ctx context.Context, conn *pgx.Conn, table string, cols []string) 
 	// TO is several times faster than a row-by-row query for big parents.
 	q := fmt.Sprintf("COPY (SELECT %s FROM %s WHERE %s ORDER BY %s) TO STDOUT", strings.Join(sel, ", "), quoteTable(schemaName, name),
 		strings.Join(notNull, " AND "), strings.Join(ord, ", "))
-	var buf bytes.Buffer
-	if _, err := conn.PgConn().CopyTo(ctx, &buf, q); err != nil {
+	w := &keyLines{want: len(cols)}
+	if _, err := conn.PgConn().CopyTo(ctx, w, q); err != nil {
 		return nil, fmt.Errorf("read keys of %s: %w", table, err)
 	}
-	if buf.Len() == 0 {
-		return nil, nil
+	if w.err == nil && len(w.partial) > 0 {
+		w.line(w.partial)
 	}
-	var out [][]string
-	for _, line := range strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n") {
-		fields := strings.Split(line, "\t")
-		if len(fields) != len(cols) {
-			return nil, fmt.Errorf("read keys of %s: %d fields in a line, want %d", table, len(fields), len(cols))
-		}
-		for i, f := range fields {
-			fields[i] = unescapeCopyText(f)
-		}
-		out = append(out, fields)
+	if w.err != nil {
+		return nil, fmt.Errorf("read keys of %s: %w", table, w.err)
 	}
-	return out, nil
+	return w.keys, nil
+}
+
+// keyLines parses COPY TO's text lines as they arrive, so reading a
+// parent's keys holds the keys and one partial line, not the whole output
+// as well.
+type keyLines struct {
+	want    int
+	keys    [][]string
+	partial []byte
+	err     error
+}
+
+func (w *keyLines) Write(b []byte) (int, error) {
+	n := len(b)
+	for w.err == nil {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			w.partial = append(w.partial, b...)
+			break
+		}
+		if len(w.partial) > 0 {
+			w.partial = append(w.partial, b[:i]...)
+			w.line(w.partial)
+			w.partial = w.partial[:0]
+		} else {
+			w.line(b[:i])
+		}
+		b = b[i+1:]
+	}
+	return n, nil
+}
+
+func (w *keyLines) line(l []byte) {
+	fields := strings.Split(string(l), "\t")
+	if len(fields) != w.want {
+		w.err = fmt.Errorf("%d fields in a line, want %d", len(fields), w.want)
+		return
+	}
+	for i, f := range fields {
+		fields[i] = unescapeCopyText(f)
+	}
+	w.keys = append(w.keys, fields)
 }
 
 // unescapeCopyText reverses COPY's text escaping (the keys read back are

@@ -19,7 +19,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -361,16 +360,11 @@ func (e *Environment) startReplica(ctx context.Context, r env.Release, waitUp bo
 	if len(r.Args) > 0 {
 		opts = append(opts, testcontainers.WithCmdArgs(r.Args...))
 	}
-	if waitUp {
-		opts = append(opts, testcontainers.WithWaitStrategy(
-			wait.ForHTTP("/healthz").WithPort(cport).WithStartupTimeout(e.opts.UpTimeout).
-				WithStatusCodeMatcher(func(s int) bool { return s == http.StatusOK })))
-	} else {
-		opts = append(opts, testcontainers.WithWaitStrategy(wait.ForListeningPort(cport).WithStartupTimeout(5*time.Second)))
-	}
+	// /healthz is env.WaitUp's to wait for, which sees the container exit;
+	// not listening yet is fine here.
+	opts = append(opts, testcontainers.WithWaitStrategy(wait.ForListeningPort(cport).WithStartupTimeout(5*time.Second)))
 	c, err := testcontainers.Run(ctx, r.Image, opts...)
-	if err != nil && !waitUp && c != nil {
-		// Not listening yet is fine on rollback: readiness is ServerHealth's question.
+	if err != nil && c != nil {
 		err = nil
 	}
 	if err != nil {
@@ -391,7 +385,15 @@ func (e *Environment) startReplica(ctx context.Context, r env.Release, waitUp bo
 		c.Terminate(context.Background())
 		return nil, err
 	}
-	return &replica{c: c, url: "http://" + hostPort(host, mp), name: c.GetContainerID()[:12]}, nil
+	rp := &replica{c: c, url: "http://" + hostPort(host, mp), name: c.GetContainerID()[:12]}
+	if waitUp {
+		if err := env.WaitUp(ctx, rp, r.Name, e.opts.UpTimeout); err != nil {
+			logs := containerLogs(c)
+			c.Terminate(context.Background())
+			return nil, fmt.Errorf("start release %s server (%s): %w\n%s", r.Name, r.Image, err, tail(logs, 20))
+		}
+	}
+	return rp, nil
 }
 
 // mappedPort waits for docker to publish the port: a container restarting
@@ -482,23 +484,39 @@ func (e *Environment) Rollback(ctx context.Context, to env.Release) error {
 	return e.rollout(ctx, to, false)
 }
 
+// rollout replaces the running servers by release r's (env.Rollout).
 func (e *Environment) rollout(ctx context.Context, r env.Release, hooks bool) error {
 	hookLogs := ""
-	if hooks && r.ViaHook {
-		logs, err := e.runHook(ctx, r)
-		if err != nil {
+	return env.Rollout(ctx, r, hooks, env.RolloutSteps{
+		Hook: func(ctx context.Context) error {
+			logs, err := e.runHook(ctx, r)
+			hookLogs = logs
 			return err
-		}
-		hookLogs = logs
-	}
-	if err := e.scaleDown(ctx, 0); err != nil {
-		return err
-	}
-	e.logs.Reset()
-	e.logs.WriteString(hookLogs)
-	rc := r
-	e.release = &rc
-	return e.scaleUp(ctx, max(e.lastReplicas, 1), hooks)
+		},
+		Stop: func(ctx context.Context) error { return e.scaleDown(ctx, 0) },
+		Start: func(ctx context.Context) ([]env.Replica, error) {
+			e.logs.Reset()
+			e.logs.WriteString(hookLogs)
+			rc := r
+			e.release = &rc
+			if err := e.scaleUp(ctx, max(e.lastReplicas, 1), false); err != nil {
+				return nil, err
+			}
+			out := make([]env.Replica, len(e.replicas))
+			for i, rp := range e.replicas {
+				out[i] = rp
+			}
+			return out, nil
+		},
+		Logs: func() string {
+			var b strings.Builder
+			for _, rp := range e.replicas {
+				b.WriteString(containerLogs(rp.c))
+			}
+			return tail(b.String(), 20)
+		},
+		UpTimeout: e.opts.UpTimeout,
+	})
 }
 
 func (e *Environment) scaleUp(ctx context.Context, n int, waitUp bool) error {

@@ -149,13 +149,25 @@ func TestDockerCrashLoop(t *testing.T) {
 	r := env.Release{Name: "1.0", Image: "rehearse-sample/app:1.0", Port: 8080,
 		Env: map[string]string{"MIGRATIONS_DIR": "/nonexistent"}}
 	require.NoError(t, e.Rollback(ctx, r))
-	h, err := e.ServerHealth(ctx, env.HealthOptions{Timeout: 5 * time.Second, Grace: time.Second})
+	// Recognized once the container has exited twice, not at the timeout.
+	start := time.Now()
+	h, err := e.ServerHealth(ctx, env.HealthOptions{Timeout: 60 * time.Second, Grace: time.Second})
 	require.NoError(t, err)
+	assert.Less(t, time.Since(start), 30*time.Second, "a crash loop waited out the readiness timeout")
 	assert.False(t, h.Ready)
 	assert.True(t, h.CrashLoop, "%+v", h)
+	assert.Contains(t, h.Detail, "without becoming ready")
 	logs, err := e.ServerLogs(ctx)
 	require.NoError(t, err)
 	assert.Contains(t, logs, "nonexistent")
+
+	// An upgrade to a server that dies at boot fails when it dies.
+	start = time.Now()
+	err = e.Upgrade(ctx, env.Release{Name: "1.1", Image: "rehearse-sample/app:1.1", Port: 8080,
+		Env: map[string]string{"MIGRATIONS_DIR": "/nonexistent"}})
+	require.Error(t, err)
+	assert.Less(t, time.Since(start), 30*time.Second, "an upgrade waited out the up timeout")
+	assert.Contains(t, err.Error(), "before answering /healthz")
 }
 
 // A runbook's exec step runs in the server's container (docker exec), with

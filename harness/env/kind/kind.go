@@ -57,6 +57,12 @@ type Options struct {
 	Images []string
 	// DockerShim is put first in PATH (default: $REHEARSE_DOCKER_SHIM).
 	DockerShim string
+	// ReuseCluster names a cluster to run in and keep: created when missing,
+	// left in place on Close, so a nightly job pays cluster create and image
+	// load once across scenarios. The name gets ClusterPrefix when it lacks
+	// it, so `rehearse gc` still removes it. The run uses its own namespace
+	// (rehearse-<run id>), deleted on Close.
+	ReuseCluster string
 	// WaitForReady bounds the wait for the control plane (default 3m).
 	WaitForReady time.Duration
 	// ReleaseName, HelmTimeout and ReadyTimeout: see kube.Options.
@@ -86,6 +92,7 @@ type Environment struct {
 	stages  []Stage
 	closed  bool
 	deleted bool
+	reused  bool // ReuseCluster: never deleted by this run
 }
 
 var _ env.Environment = (*Environment)(nil)
@@ -117,6 +124,12 @@ func New(ctx context.Context, o Options) (_ *Environment, err error) {
 		}
 	}
 	e := &Environment{opts: o, name: ClusterName(o.RunID), loaded: map[string]string{}}
+	if o.ReuseCluster != "" {
+		if e.name, err = ReuseClusterName(o.ReuseCluster); err != nil {
+			return nil, err
+		}
+		e.reused = true
+	}
 	e.provider = cluster.NewProvider(cluster.ProviderWithLogger(kindLogger{o.Logger}), cluster.ProviderWithDocker())
 	if e.dir, err = os.MkdirTemp("", "rehearse-"+o.RunID+"-"); err != nil {
 		return nil, fmt.Errorf("kind environment: work dir: %w", err)
@@ -130,9 +143,64 @@ func New(ctx context.Context, o Options) (_ *Environment, err error) {
 			}
 		}
 	}()
+	if err := e.createOrReuse(o); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("create kind cluster %s: %w", e.name, err)
+	}
+	if err := e.LoadImages(ctx, o.Images...); err != nil {
+		return nil, err
+	}
+	// A throwaway cluster is the run's alone: one fixed namespace, removed
+	// with the cluster. A reused one gets the run's own namespace, deleted
+	// on Close, so runs can share the cluster.
+	ns := "rehearse"
+	if e.reused {
+		ns = ""
+	}
+	e.Environment, err = kube.New(ctx, kube.Options{
+		Options:       o.Options,
+		Kubeconfig:    e.kubeconfig,
+		Namespace:     ns,
+		ReleaseName:   o.ReleaseName,
+		HelmTimeout:   o.HelmTimeout,
+		ReadyTimeout:  o.ReadyTimeout,
+		WorkDir:       e.dir,
+		Backend:       "kind",
+		KeepNamespace: !e.reused,
+		Logger:        o.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// createOrReuse creates the cluster, or with ReuseCluster connects to it
+// when it exists (writing the run's kubeconfig for it).
+func (e *Environment) createOrReuse(o Options) error {
 	t0 := time.Now()
-	o.Logger.Info("creating kind cluster", "name", e.name, "image", o.NodeImage, "kubeconfig", e.kubeconfig)
-	err = e.provider.Create(e.name,
+	if e.reused {
+		existing, err := e.provider.List()
+		if err != nil {
+			return fmt.Errorf("list kind clusters: %w", err)
+		}
+		if !createCluster(existing, e.name) {
+			cfg, err := e.provider.KubeConfig(e.name, false)
+			if err != nil {
+				return fmt.Errorf("kubeconfig of kind cluster %s (--reuse-cluster): %w", e.name, err)
+			}
+			if err := os.WriteFile(e.kubeconfig, []byte(cfg), 0o600); err != nil {
+				return fmt.Errorf("write kubeconfig of kind cluster %s: %w", e.name, err)
+			}
+			o.Logger.Info("reusing kind cluster", "name", e.name, "kubeconfig", e.kubeconfig)
+			e.stage("cluster reuse", t0)
+			return nil
+		}
+	}
+	o.Logger.Info("creating kind cluster", "name", e.name, "image", o.NodeImage, "kubeconfig", e.kubeconfig, "reuse", e.reused)
+	err := e.provider.Create(e.name,
 		cluster.CreateWithNodeImage(o.NodeImage),
 		cluster.CreateWithKubeconfigPath(e.kubeconfig),
 		cluster.CreateWithWaitForReady(o.WaitForReady),
@@ -141,31 +209,38 @@ func New(ctx context.Context, o Options) (_ *Environment, err error) {
 	)
 	e.stage("cluster create", t0)
 	if err != nil {
-		return nil, fmt.Errorf("create kind cluster %s (node image %s): %w", e.name, o.NodeImage, err)
+		return fmt.Errorf("create kind cluster %s (node image %s): %w", e.name, o.NodeImage, err)
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("create kind cluster %s: %w", e.name, err)
-	}
-	if err := e.LoadImages(ctx, o.Images...); err != nil {
-		return nil, err
-	}
-	e.Environment, err = kube.New(ctx, kube.Options{
-		Options:       o.Options,
-		Kubeconfig:    e.kubeconfig,
-		Namespace:     "rehearse",
-		ReleaseName:   o.ReleaseName,
-		HelmTimeout:   o.HelmTimeout,
-		ReadyTimeout:  o.ReadyTimeout,
-		WorkDir:       e.dir,
-		Backend:       "kind",
-		KeepNamespace: true,
-		Logger:        o.Logger,
-	})
-	if err != nil {
-		return nil, err
-	}
-	return e, nil
+	return nil
 }
+
+// createCluster says whether cluster name must be created: it is not among
+// the existing ones.
+func createCluster(existing []string, name string) bool {
+	for _, n := range existing {
+		if n == name {
+			return false
+		}
+	}
+	return true
+}
+
+// ReuseClusterName is the cluster --reuse-cluster NAME runs in: NAME with
+// ClusterPrefix added when missing (so `rehearse gc` finds it), in the
+// characters kind and DNS accept.
+func ReuseClusterName(name string) (string, error) {
+	n := strings.ToLower(strings.TrimSpace(name))
+	if !strings.HasPrefix(n, ClusterPrefix) {
+		n = ClusterPrefix + n
+	}
+	if !reuseName.MatchString(n) || len(n) > 40 {
+		return "", fmt.Errorf("--reuse-cluster %q: want letters, digits and dashes, starting and ending with a letter or digit, at most %d characters with the %q prefix (e.g. --reuse-cluster nightly)",
+			name, 40, ClusterPrefix)
+	}
+	return n, nil
+}
+
+var reuseName = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
 
 // ClusterName is the cluster name of run runID: rehearse-<short id>, in
 // the characters kind and DNS accept.
@@ -321,6 +396,16 @@ func (e *Environment) Close(ctx context.Context) error {
 	var errs []error
 	if e.Environment != nil {
 		errs = append(errs, e.Environment.Close(ctx))
+	}
+	if e.reused {
+		e.opts.Logger.Info("kind cluster kept for reuse (--reuse-cluster)", "name", e.name,
+			"delete", "rehearse gc, or kind delete cluster --name "+e.name)
+		if e.dir != "" && !e.opts.Keep {
+			if err := os.RemoveAll(e.dir); err != nil {
+				errs = append(errs, fmt.Errorf("remove %s: %w", e.dir, err))
+			}
+		}
+		return errors.Join(errs...)
 	}
 	if e.opts.Keep {
 		e.opts.Logger.Warn("kind cluster kept (--keep)", "name", e.name, "kubeconfig", e.kubeconfig,

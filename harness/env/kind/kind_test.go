@@ -82,3 +82,42 @@ func TestGCTempDirs(t *testing.T) {
 	}
 	assert.Equal(t, "other-3 rehearse-file", strings.Join(names, " "), "only rehearse-* directories go")
 }
+
+func TestReuseClusterName(t *testing.T) {
+	tests := []struct {
+		name, want, err string
+	}{
+		{name: "nightly", want: "rehearse-nightly"},
+		{name: "rehearse-nightly", want: "rehearse-nightly"},
+		{name: " Nightly-2 ", want: "rehearse-nightly-2"},
+		{name: "night_ly", err: `--reuse-cluster "night_ly": want letters, digits and dashes`},
+		{name: "nightly-", err: "starting and ending with a letter or digit"},
+		{name: strings.Repeat("x", 40), err: "at most 40 characters"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ReuseClusterName(tt.name)
+			if tt.err != "" {
+				require.ErrorContains(t, err, tt.err)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got)
+			assert.True(t, strings.HasPrefix(got, ClusterPrefix), "rehearse gc deletes clusters named %s*", ClusterPrefix)
+		})
+	}
+}
+
+func TestCreateClusterOnlyWhenMissing(t *testing.T) {
+	tests := []struct {
+		existing []string
+		want     bool
+	}{
+		{nil, true},
+		{[]string{"kind", "rehearse-nightlyx"}, true},
+		{[]string{"kind", "rehearse-nightly"}, false},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, createCluster(tt.existing, "rehearse-nightly"), "%v", tt.existing)
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"strconv"
@@ -202,28 +201,6 @@ func (rp *replica) halt(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("stop release %s server on port %d: %w", rp.release.Name, rp.port, ctx.Err())
-	}
-}
-
-// waitUp waits until the replica answers /healthz (it has migrated, in boot
-// mode, and listens). A process exit before that is an error.
-func (rp *replica) waitUp(ctx context.Context, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		if code, _ := env.Probe(ctx, rp.url(), "/healthz"); code == http.StatusOK {
-			return nil
-		}
-		if _, exit, _ := rp.state(); exit != "" {
-			return fmt.Errorf("release %s server %s before answering /healthz", rp.release.Name, exit)
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("release %s server did not answer /healthz on 127.0.0.1:%d within %s", rp.release.Name, rp.port, timeout)
-		case <-tick.C:
-		}
 	}
 }
 

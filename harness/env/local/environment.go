@@ -150,38 +150,35 @@ func (e *Environment) Rollback(ctx context.Context, to env.Release) error {
 	return e.rollout(ctx, to, false)
 }
 
-// rollout replaces the running servers by release r's. With hooks, a
-// ViaHook release's migration hook runs first and the new server must
-// answer /healthz before rollout returns.
+// rollout replaces the running servers by release r's (env.Rollout).
 func (e *Environment) rollout(ctx context.Context, r env.Release, hooks bool) error {
 	if r.Binary == "" {
 		return fmt.Errorf("release %s: no server binary for the local backend", r.Name)
 	}
 	logs := &logBuffer{}
-	if hooks && r.ViaHook {
-		if err := e.runHook(ctx, r, logs); err != nil {
-			return err
-		}
+	return env.Rollout(ctx, r, hooks, env.RolloutSteps{
+		Hook: func(ctx context.Context) error { return e.runHook(ctx, r, logs) },
+		Stop: e.stopReplicas,
+		Start: func(context.Context) ([]env.Replica, error) {
+			rc := r
+			e.release = &rc
+			e.logs = logs
+			if err := e.startReplicas(max(e.lastReplicas, 1)); err != nil {
+				return nil, err
+			}
+			return e.envReplicas(), nil
+		},
+		Logs:      func() string { return tailText(e.logs.String(), 20) },
+		UpTimeout: e.opts.UpTimeout,
+	})
+}
+
+func (e *Environment) envReplicas() []env.Replica {
+	out := make([]env.Replica, len(e.replicas))
+	for i, rp := range e.replicas {
+		out[i] = rp
 	}
-	if err := e.stopReplicas(ctx); err != nil {
-		return err
-	}
-	rc := r
-	e.release = &rc
-	e.logs = logs
-	n := max(e.lastReplicas, 1)
-	if err := e.startReplicas(n); err != nil {
-		return err
-	}
-	if !hooks {
-		return nil
-	}
-	for _, rp := range e.replicas {
-		if err := rp.waitUp(ctx, e.opts.UpTimeout); err != nil {
-			return fmt.Errorf("%w\n%s", err, tailText(e.logs.String(), 20))
-		}
-	}
-	return nil
+	return out
 }
 
 // runHook runs the release's server with --migrate-only, as the chart's
@@ -367,7 +364,7 @@ func (e *Environment) LoadState(ctx context.Context, name string) error {
 		return err
 	}
 	for _, rp := range e.replicas {
-		if err := rp.waitUp(ctx, e.opts.UpTimeout); err != nil {
+		if err := env.WaitUp(ctx, rp, rp.release.Name, e.opts.UpTimeout); err != nil {
 			return fmt.Errorf("load state %s: %w\n%s", name, err, tailText(e.logs.String(), 20))
 		}
 	}

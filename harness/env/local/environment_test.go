@@ -178,12 +178,17 @@ func TestCrashLoopIsDetected(t *testing.T) {
 			require.NoError(t, os.WriteFile(bin, []byte(tt.script), 0o755))
 			e := newEnv(t)
 			require.NoError(t, e.Rollback(ctx, env.Release{Name: "crash", Binary: bin}))
-			h, err := e.ServerHealth(ctx, env.HealthOptions{Timeout: 3 * time.Second, Grace: time.Second})
+			// Recognized when the server has exited twice (about a second
+			// with the restart back-off), not at the readiness timeout.
+			start := time.Now()
+			h, err := e.ServerHealth(ctx, env.HealthOptions{Timeout: 30 * time.Second, Grace: time.Second})
 			require.NoError(t, err)
+			assert.Less(t, time.Since(start), 10*time.Second, "a crash loop waited out the readiness timeout")
 			assert.False(t, h.Ready)
 			assert.True(t, h.CrashLoop, "%+v", h)
 			assert.GreaterOrEqual(t, h.Restarts, 1)
 			assert.Contains(t, h.Detail, "exit status")
+			assert.Contains(t, h.Detail, "without becoming ready")
 		})
 	}
 }
@@ -208,4 +213,26 @@ func TestRestoreRefusesWhileServing(t *testing.T) {
 	err := e.Restore(ctx, "/nonexistent.dump")
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "scale to 0 first")
+}
+
+// TestOneExitIsNotACrashLoopYet: a server whose first start fails (a start
+// race) and whose restart works is watched until ready, not failed at its
+// first exit; the restart is still reported.
+func TestOneExitIsNotACrashLoopYet(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	app := sampleRelease(t, "1.0")
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "server")
+	script := fmt.Sprintf("#!/bin/sh\nif [ ! -e %[1]s/started ]; then touch %[1]s/started; echo 'database not up yet' >&2; exit 1; fi\nexec %[2]s \"$@\"\n", dir, app.Binary)
+	require.NoError(t, os.WriteFile(bin, []byte(script), 0o755))
+	e := newEnv(t)
+	r := app
+	r.Binary = bin
+	require.NoError(t, e.Rollback(ctx, r))
+	h, err := e.ServerHealth(ctx, env.HealthOptions{Timeout: 60 * time.Second, Grace: time.Second})
+	require.NoError(t, err)
+	assert.Greater(t, h.ReadySeconds, 0.0, "%+v", h)
+	assert.Equal(t, 1, h.Restarts)
+	assert.Contains(t, h.Detail, "ready, but restarted 1 times")
 }
