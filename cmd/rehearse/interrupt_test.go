@@ -60,7 +60,13 @@ func TestInterruptCleansUp(t *testing.T) {
 			var exit *exec.ExitError
 			require.ErrorAs(t, err, &exit, "output:\n%s", text)
 			assert.Equal(t, 2, exit.ExitCode(), text)
-			assert.Contains(t, text, tt.want)
+			if tt.signals == 2 && !strings.Contains(text, tt.want) {
+				// On a loaded machine the first cleanup can end before the
+				// second signal lands: then the normal exit must be complete.
+				assert.Contains(t, text, "everything this run created was removed")
+			} else {
+				assert.Contains(t, text, tt.want)
+			}
 			if tt.signals == 2 {
 				assert.Less(t, exitAfter, 3*time.Second, "a second interrupt exits at once")
 			}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -28,14 +29,23 @@ func main() {
 		cancel()
 		fmt.Fprintln(os.Stderr, "rehearse: interrupted; cleaning up (interrupt again to force)")
 		<-sigs
+		// Hold exiting until the forced cleanup is done: main's own exit
+		// would otherwise cut it short (a Dir half closed, --out left).
+		exiting.Lock()
 		local.ForceCleanup()
 		outdir.ForceCleanup()
 		fmt.Fprintln(os.Stderr, "rehearse: forced exit: the local PostgreSQL was killed and its temp dir removed, no report written; "+
 			"rehearse_* databases on a --dsn server and docker/kind leftovers may remain (rehearse gc removes the latter)")
 		os.Exit(exitHarness)
 	}()
-	os.Exit(run(ctx, os.Args[1:]))
+	code := run(ctx, os.Args[1:])
+	exiting.Lock()
+	os.Exit(code)
 }
+
+// exiting is held by whichever exit path runs first: the normal one or the
+// forced cleanup of a second interrupt.
+var exiting sync.Mutex
 
 // run executes the CLI and returns the exit code: 0 nothing blocking,
 // 1 a blocking finding (or a worse diff), 2 the harness failed.

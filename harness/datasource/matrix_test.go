@@ -85,14 +85,15 @@ func TestMatrixDataFromDump(t *testing.T) {
 				}
 			}
 			require.NotEmpty(t, oc.Databases)
+			// KeptDSN is printed, so it has no password: connect as the test's admin.
 			for _, db := range oc.Databases {
-				dsn, err := pgadmin.WithDatabase(oc.KeptDSN, db)
+				dsn, err := pgadmin.WithDatabase(pgtest.AdminDSN(t), db)
 				require.NoError(t, err)
 				text := allText(t, dsn)
 				for _, s := range secrets {
 					assert.False(t, strings.Contains(text, s), "%s holds %q", db, s)
 				}
-				pgadmin.Drop(context.Background(), oc.KeptDSN, db)
+				pgadmin.Drop(context.Background(), pgtest.AdminDSN(t), db)
 			}
 		})
 	}

@@ -27,7 +27,9 @@ type Dir struct {
 	lock    string
 	created bool
 	locked  bool
-	closed  bool
+
+	mu     sync.Mutex // Close runs from the run and from ForceCleanup
+	closed bool
 }
 
 // Open creates path if needed, takes its lock and makes the staging dir.
@@ -152,7 +154,12 @@ func (d *Dir) Commit() error {
 // Close removes the staging dir and the lock, and Path itself when this run
 // created it and put nothing in it. Safe to call more than once.
 func (d *Dir) Close() error {
-	if d == nil || d.closed {
+	if d == nil {
+		return nil
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
 		return nil
 	}
 	d.closed = true
