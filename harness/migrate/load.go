@@ -383,5 +383,14 @@ func isAnnotation(line string) bool {
 // migration) into statements with the PostgreSQL parser; a syntax error
 // names file and line.
 func ParseScript(file, text string) (*Script, error) {
-	return scriptOf(file, text, 1, text)
+	s, err := scriptOf(file, text, 1, text)
+	if err != nil {
+		return nil, err
+	}
+	// A runbook's SQL always runs: SQL that does not parse is an error
+	// now, not a note for later as for migration files outside a window.
+	if s.Invalid != nil {
+		return nil, s.Invalid
+	}
+	return s, nil
 }
