@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/rehearse-dev/rehearse/harness/migrate"
+	"github.com/rehearse-dev/rehearse/harness/procedure"
 )
 
 // Fault names, as written in scenarios (`faults:`) and on the CLI.
@@ -93,8 +94,10 @@ func ParsePoint(s string) (Point, error) {
 		}
 		return Point{Phase: parts[0], Version: parts[1], After: k}, nil
 	case PhaseBackup, PhaseRollback:
-		if len(parts) != 2 || !slices.Contains(procedureNames, parts[1]) {
-			return bad("needs a procedure: " + strings.Join(procedureNames, ", "))
+		// Any procedure name parses: whether the scenario runs (or
+		// declares) it is checked against its procedures (CheckPoint).
+		if len(parts) != 2 || parts[1] == "" {
+			return bad("needs a procedure name (a built-in: " + strings.Join(procedure.Names, ", ") + ", or one the scenario declares)")
 		}
 		return Point{Phase: parts[0], Procedure: parts[1]}, nil
 	case PhaseRestore, PhaseUpgrade:
@@ -105,8 +108,6 @@ func ParsePoint(s string) (Point, error) {
 	}
 	return bad("unknown kind " + strconv.Quote(parts[0]))
 }
-
-var procedureNames = []string{"standard", "schema-revert", "full-restore"}
 
 // Phases a fault may be injected at.
 var faultPhases = map[string][]string{
@@ -145,6 +146,52 @@ type PlanOptions struct {
 	Next []*migrate.Migration
 	// Procedures are the procedures the scenario runs.
 	Procedures []string
+	// Specs declare the procedures; a name without a spec here is a
+	// built-in's (procedure.Builtin).
+	Specs []procedure.Spec
+}
+
+// spec is the declaration of the procedure called name.
+func (o PlanOptions) spec(name string) (procedure.Spec, bool) {
+	for _, s := range o.Specs {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return procedure.Builtin(name)
+}
+
+// CheckPoint checks that a backup or rollback point names a procedure
+// the scenario runs, with the step the point needs; other points pass.
+func CheckPoint(p Point, procedures []string, specs []procedure.Spec) error {
+	o := PlanOptions{Procedures: procedures, Specs: specs}
+	if p.Phase != PhaseBackup && p.Phase != PhaseRollback {
+		return nil
+	}
+	if !slices.Contains(o.Procedures, p.Procedure) {
+		return fmt.Errorf("fault point %s: the scenario does not run procedure %q: use one it runs (%s), or declare it in spec.procedures", p, p.Procedure, strings.Join(o.Procedures, ", "))
+	}
+	sp, ok := o.spec(p.Procedure)
+	if !ok {
+		return fmt.Errorf("fault point %s: procedure %q has no declaration", p, p.Procedure)
+	}
+	switch {
+	case p.Phase == PhaseRollback && StepOfKind(sp, procedure.KindHelmRollback) == "":
+		return fmt.Errorf("fault point %s: procedure %s has no helm-rollback step to crash the server after", p, p.Procedure)
+	case p.Phase == PhaseBackup && sp.Name != "full-restore" && StepOfKind(sp, procedure.KindBackup) == "":
+		return fmt.Errorf("fault point %s: procedure %s has no backup step to break: add a {kind: backup} step, or pick a procedure with one", p, p.Procedure)
+	}
+	return nil
+}
+
+// StepOfKind is the name of sp's first step of kind ("" = none).
+func StepOfKind(sp procedure.Spec, kind string) string {
+	for _, st := range sp.Steps {
+		if st.Kind == kind {
+			return st.StepName()
+		}
+	}
+	return ""
 }
 
 // CheckRequest validates a request against the migration set and the
@@ -172,8 +219,8 @@ func CheckRequest(r Request, o PlanOptions) error {
 				return fmt.Errorf("fault %s at %s: %s has %d statements, K must be 0..%d", r.Fault, p, s.File, len(s.Statements), len(s.Statements))
 			}
 		case PhaseBackup, PhaseRollback:
-			if !slices.Contains(o.Procedures, p.Procedure) {
-				return fmt.Errorf("fault %s at %s: the scenario does not run procedure %s", r.Fault, p, p.Procedure)
+			if err := CheckPoint(p, o.Procedures, o.Specs); err != nil {
+				return fmt.Errorf("fault %s: %w", r.Fault, err)
 			}
 		case PhaseRestore:
 			if !slices.Contains(o.Procedures, "full-restore") {
@@ -224,13 +271,17 @@ func defaultPoints(fault string, o PlanOptions) []Point {
 		}
 	case CrashLoop:
 		for _, p := range o.Procedures {
-			out = append(out, Point{Phase: PhaseRollback, Procedure: p})
+			if sp, ok := o.spec(p); ok && StepOfKind(sp, procedure.KindHelmRollback) != "" {
+				out = append(out, Point{Phase: PhaseRollback, Procedure: p})
+			}
 		}
 	case ReadyTimeout:
 		out = append(out, Point{Phase: PhaseUpgrade})
 	case BackupFail, BackupEmpty, BackupTruncated:
-		for _, p := range []string{"schema-revert", "full-restore"} {
-			if has(p) {
+		// Every procedure with a backup step, and full-restore (whose
+		// backup is the pre-upgrade one).
+		for _, p := range o.Procedures {
+			if sp, ok := o.spec(p); ok && (p == "full-restore" || StepOfKind(sp, procedure.KindBackup) != "") {
 				out = append(out, Point{Phase: PhaseBackup, Procedure: p})
 			}
 		}

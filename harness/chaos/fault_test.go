@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rehearse-dev/rehearse/harness/migrate"
+	"github.com/rehearse-dev/rehearse/harness/procedure"
 )
 
 func TestParsePoint(t *testing.T) {
@@ -22,7 +23,8 @@ func TestParsePoint(t *testing.T) {
 		{in: "upgrade", want: Point{Phase: PhaseUpgrade}},
 		{in: "up:000012", err: "needs a migration version and a statement count"},
 		{in: "up:000012:-1", err: "K must be the number of statements"},
-		{in: "backup:nightly", err: "needs a procedure"},
+		{in: "backup:nightly", want: Point{Phase: PhaseBackup, Procedure: "nightly"}}, // checked against the scenario's procedures by CheckPoint
+		{in: "rollback:", err: "needs a procedure name"},
 		{in: "restore:now", err: "takes no argument"},
 		{in: "midway", err: `unknown kind "midway"`},
 	}
@@ -103,8 +105,33 @@ func TestPlan(t *testing.T) {
 	assert.Len(t, plan, len(points)+2, "kill-postgres: one up and one down boundary")
 }
 
+// declared are two declared procedures: mine rolls back without a backup,
+// nightly backs up without rolling back.
+func declared() []procedure.Spec {
+	return []procedure.Spec{
+		{Name: "mine", Steps: []procedure.StepSpec{{Kind: procedure.KindSQL, Statements: "SELECT 1"}, {Kind: procedure.KindHelmRollback, Name: "back to N"}}},
+		{Name: "nightly", Steps: []procedure.StepSpec{{Kind: procedure.KindBackup, Name: "nightly dump"}, {Kind: procedure.KindWaitReady}}},
+	}
+}
+
+func TestPlanDeclaredProcedures(t *testing.T) {
+	o := PlanOptions{Seed: 7, Next: planMigrations(), Procedures: []string{"standard", "mine", "nightly", "full-restore"}, Specs: declared()}
+	plan, err := Plan([]Request{{Fault: CrashLoop}, {Fault: BackupFail}}, o)
+	require.NoError(t, err)
+	var points []string
+	for _, in := range plan {
+		points = append(points, in.String())
+	}
+	assert.Equal(t, []string{
+		"crash-loop@rollback:standard", "crash-loop@rollback:mine", "crash-loop@rollback:full-restore",
+		"backup-fail@backup:nightly", "backup-fail@backup:full-restore",
+	}, points, "default points: each procedure with the step the fault needs")
+	_, err = Plan([]Request{{Fault: CrashLoop, At: []Point{{Phase: PhaseRollback, Procedure: "mine"}}}}, o)
+	require.NoError(t, err)
+}
+
 func TestPlanBadRequests(t *testing.T) {
-	o := PlanOptions{Next: planMigrations(), Procedures: []string{"standard", "schema-revert"}}
+	o := PlanOptions{Next: planMigrations(), Procedures: []string{"standard", "schema-revert", "mine", "nightly"}, Specs: declared()}
 	cases := []struct {
 		req Request
 		err string
@@ -114,7 +141,10 @@ func TestPlanBadRequests(t *testing.T) {
 		{Request{Fault: KillMigration, At: []Point{{Phase: PhaseUp, Version: "000099"}}}, "no migration 000099 among release N+1's (000004, 000005, 000006)"},
 		{Request{Fault: KillMigration, At: []Point{{Phase: PhaseDown, Version: "000006"}}}, "has no down file"},
 		{Request{Fault: KillMigration, At: []Point{{Phase: PhaseUp, Version: "000005", After: 4}}}, "has 3 statements, K must be 0..3"},
-		{Request{Fault: BackupEmpty, At: []Point{{Phase: PhaseBackup, Procedure: "full-restore"}}}, "does not run procedure full-restore"},
+		{Request{Fault: BackupEmpty, At: []Point{{Phase: PhaseBackup, Procedure: "full-restore"}}}, `does not run procedure "full-restore": use one it runs (standard, schema-revert, mine, nightly)`},
+		{Request{Fault: CrashLoop, At: []Point{{Phase: PhaseRollback, Procedure: "everything"}}}, `does not run procedure "everything"`},
+		{Request{Fault: BackupFail, At: []Point{{Phase: PhaseBackup, Procedure: "mine"}}}, "procedure mine has no backup step to break"},
+		{Request{Fault: CrashLoop, At: []Point{{Phase: PhaseRollback, Procedure: "nightly"}}}, "procedure nightly has no helm-rollback step"},
 		{Request{Fault: KillPostgres, At: []Point{{Phase: PhaseRestore}}}, "does not run full-restore"},
 	}
 	for _, tc := range cases {

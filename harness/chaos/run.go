@@ -30,6 +30,9 @@ type Config struct {
 	// Clean are the procedures' results without faults, by name: a
 	// procedure re-run after a fault has recovered when it ends no worse.
 	Clean map[string]*procedure.Result
+	// Specs declare the scenario's procedures; a name without a spec here
+	// is a built-in's.
+	Specs []procedure.Spec
 	// Replay returns the command that rehearses one injection alone.
 	Replay   func(Injection) string
 	Progress io.Writer
@@ -102,14 +105,17 @@ func (r *runner) cell(ctx context.Context, inj Injection) (Cell, error) {
 	case PhaseRestore:
 		c.Procedure = "full-restore"
 		return r.procedureCell(ctx, inj, c, procedure.FullRestore(), procedure.StepRestore)
-	case PhaseBackup:
+	case PhaseBackup, PhaseRollback:
 		c.Procedure = inj.Point.Procedure
-		p, _ := procedure.Get(c.Procedure)
-		return r.procedureCell(ctx, inj, c, p, "")
-	case PhaseRollback:
-		c.Procedure = inj.Point.Procedure
-		p, _ := procedure.Get(c.Procedure)
-		return r.procedureCell(ctx, inj, c, p, procedure.StepRollback)
+		sp, ok := PlanOptions{Specs: r.cfg.Specs}.spec(c.Procedure)
+		if !ok {
+			return c, fmt.Errorf("no procedure %q among the scenario's", c.Procedure)
+		}
+		resumeAt := ""
+		if inj.Point.Phase == PhaseRollback {
+			resumeAt = StepOfKind(sp, procedure.KindHelmRollback)
+		}
+		return r.procedureCell(ctx, inj, c, sp.Procedure(), resumeAt)
 	case PhaseUpgrade:
 		c.Procedure = "upgrade --atomic"
 		return r.readyTimeoutCell(ctx, inj, c)
@@ -480,7 +486,7 @@ func (r *runner) procedureCell(ctx context.Context, inj Injection, c Cell, p pro
 		c.StateFound = "PostgreSQL crashed as pg_restore was finishing and the restore still completed; " + c.StateFound
 	}
 	c.Detail = describe(res)
-	noticed := noticedFault(inj, res)
+	noticed := noticedFault(inj, p, res)
 	if !noticed {
 		cleanup()
 		if inj.Point.Phase == PhaseRestore {
@@ -506,7 +512,7 @@ func (r *runner) procedureCell(ctx context.Context, inj Injection, c Cell, p pro
 			c.Recovery = "not re-run: the pre-upgrade backup is the only copy of release N's state, and re-running cannot make it again; fall back to schema-revert (which takes its own backup)"
 			return c, nil
 		}
-		resumeAt = procedure.StepBackup
+		resumeAt = StepOfKind(*p.Spec, procedure.KindBackup)
 	}
 	if resumeAt == "" && failed != nil {
 		resumeAt = failed.Name
@@ -699,11 +705,19 @@ func (r *runner) brokenCopy(path, fault string) (string, error) {
 // noticedFault: the procedure stopped because of the fault (backups: at
 // the backup or its verification, before anything destructive), or its
 // checks caught it (crash loop: the server is not ready).
-func noticedFault(inj Injection, res *procedure.Result) bool {
+func noticedFault(inj Injection, p procedure.Procedure, res *procedure.Result) bool {
 	fs := res.FailedStep()
 	switch inj.Point.Phase {
 	case PhaseBackup:
-		return fs != nil && (fs.Name == procedure.StepBackup || fs.Name == procedure.StepVerifyBackup || fs.Name == procedure.StepVerifyPreUpgrade)
+		if fs == nil || p.Spec == nil {
+			return false
+		}
+		for _, st := range p.Spec.Steps {
+			if (st.Kind == procedure.KindBackup || st.Kind == procedure.KindVerifyBackup) && st.StepName() == fs.Name {
+				return true
+			}
+		}
+		return false
 	case PhaseRollback:
 		return !checkOK(res, procedure.CheckServerReady)
 	}

@@ -78,7 +78,8 @@ func chaosPlan(s *scenario.Scenario, o ChaosOptions, next []*migrate.Migration) 
 		Exhaustive: o.Exhaustive || s.Spec.Faults.Exhaustive,
 		Seed:       seed,
 		Next:       next,
-		Procedures: builtinNames(s),
+		Procedures: s.ProcedureNames(),
+		Specs:      s.ProcedureSpecs(),
 	})
 	if err != nil {
 		return nil, 0, fmt.Errorf("%s: faults: %w", s.File, err)
@@ -115,7 +116,7 @@ func (r *runner) runChaos(ctx context.Context, pc *procedure.Context, plan []cha
 	}
 	fmt.Fprintf(r.progress, "chaos: %d faults to inject (seed %d)\n", len(plan), seed)
 	cells, err := chaos.Run(ctx, chaos.Config{
-		PC: pc, Plan: plan, Clean: clean, Logger: r.o.Logger, Progress: r.progress,
+		PC: pc, Plan: plan, Clean: clean, Specs: r.s.ProcedureSpecs(), Logger: r.o.Logger, Progress: r.progress,
 		Replay: func(inj chaos.Injection) string { return replayCommand(r.s, r.backend, seed, inj) },
 	})
 	rep.Chaos = cells
@@ -132,17 +133,4 @@ func (r *runner) runChaos(ctx context.Context, pc *procedure.Context, plan []cha
 		}
 	}
 	return nil
-}
-
-// builtinNames are the built-in procedures the scenario runs: chaos
-// injects faults into those (declared procedures are rehearsed without
-// faults for now).
-func builtinNames(s *scenario.Scenario) []string {
-	var out []string
-	for _, p := range s.Spec.Procedures {
-		if _, ok := procedure.Builtin(p.Name); ok && !p.Declared() {
-			out = append(out, p.Name)
-		}
-	}
-	return out
 }

@@ -67,10 +67,11 @@ func (s *Scenario) FaultRequests() ([]chaos.Request, error) {
 	return out, nil
 }
 
-// faults checks fault names and point syntax; whether a fault takes a
+// faults checks fault names, point syntax and the procedures points
+// name; whether a fault takes a
 // point's kind, and whether the point's migration exists, needs the
 // migration set and is checked by chaos.CheckRequest.
-func (v *validator) faults(f Faults) {
+func (v *validator) faults(s *Scenario, f Faults) {
 	for i, in := range f.Inject {
 		idx := strconv.Itoa(i)
 		field := fmt.Sprintf("spec.faults.inject[%d]", i)
@@ -83,7 +84,13 @@ func (v *validator) faults(f Faults) {
 			}
 		}
 		for j, a := range in.At {
-			if _, err := chaos.ParsePoint(a); err != nil {
+			p, err := chaos.ParsePoint(a)
+			if err == nil {
+				// backup:NAME and rollback:NAME need a procedure the
+				// scenario runs, built-in or declared, with that step.
+				err = chaos.CheckPoint(p, s.ProcedureNames(), s.ProcedureSpecs())
+			}
+			if err != nil {
 				v.add(v.line("spec", "faults", "inject", idx, "at", strconv.Itoa(j)), fmt.Sprintf("%s.at[%d]", field, j), "%v", err)
 			}
 		}

@@ -83,7 +83,13 @@ func TestFaultsValidation(t *testing.T) {
 			want:   []string{`s.yaml:22: spec.faults.inject[0].at[1]: fault point "up:000002": needs a migration version and a statement count`}},
 		{name: "bad point, flow list",
 			faults: "  faults:\n    inject: [{fault: crash-loop, at: [\"rollback:everything\"]}]\n",
-			want:   []string{`s.yaml:18: spec.faults.inject[0].at[0]: fault point "rollback:everything": needs a procedure`}},
+			want:   []string{`s.yaml:18: spec.faults.inject[0].at[0]: fault point rollback:everything: the scenario does not run procedure "everything": use one it runs (standard, schema-revert, full-restore), or declare it in spec.procedures`}},
+		{name: "backup point on a declared procedure without a backup step",
+			faults: "  faults:\n    inject: [{fault: backup-empty, at: [\"backup:mine\"]}]\n" + mine,
+			want:   []string{`s.yaml:18: spec.faults.inject[0].at[0]: fault point backup:mine: procedure mine has no backup step to break: add a {kind: backup} step`}},
+		{name: "backup point on a procedure the scenario does not run",
+			faults: "  faults:\n    inject: [{fault: backup-empty, at: [\"backup:nightly\"]}]\n" + mine,
+			want:   []string{`s.yaml:18: spec.faults.inject[0].at[0]: fault point backup:nightly: the scenario does not run procedure "nightly": use one it runs (standard, mine)`}},
 		{name: "unknown key in an entry",
 			faults: "  faults:\n    inject:\n      - {fault: kill-migration, when: up}\n",
 			want:   []string{`s.yaml:19: spec.faults.inject[0].when: unknown field: use one of fault, at`}},
@@ -105,6 +111,19 @@ func TestFaultsValidation(t *testing.T) {
 			}
 		})
 	}
+}
+
+// mine declares a procedure without a backup step (spec.procedures, after
+// the faults of a test case).
+const mine = "  procedures:\n    - standard\n    - name: mine\n      steps:\n        - {kind: scale, replicas: 0}\n        - {kind: helm-rollback, name: back to N}\n"
+
+func TestFaultsOnDeclaredProcedures(t *testing.T) {
+	// A declared procedure's points are accepted like a built-in's.
+	s, err := scenario.Load(write(t, valid+"  faults:\n    inject: [{fault: crash-loop, at: [\"rollback:mine\"]}]\n"+mine))
+	require.NoError(t, err)
+	reqs, err := s.FaultRequests()
+	require.NoError(t, err)
+	assert.Equal(t, []chaos.Request{{Fault: chaos.CrashLoop, At: []chaos.Point{{Phase: chaos.PhaseRollback, Procedure: "mine"}}}}, reqs)
 }
 
 func TestFaultRequestsBadPoint(t *testing.T) {

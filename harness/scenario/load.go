@@ -345,7 +345,7 @@ func (v *validator) validate(s *Scenario) {
 	}
 	v.procedures(s, procedure.Known{Abs: s.Abs})
 	v.smoke(sp.Smoke)
-	v.faults(sp.Faults)
+	v.faults(s, sp.Faults)
 	if sp.Checks.ReadyTimeout.Duration < 0 || sp.Checks.Grace.Duration < 0 {
 		v.add(v.line("spec", "checks"), "spec.checks", "durations must not be negative")
 	}
