@@ -63,7 +63,10 @@ type Point struct {
 	// 0 is right after the tool marked the migration as started, the
 	// script's statement count is just before its commit.
 	After int
-	// Procedure is the procedure of a backup or rollback point.
+	// Procedure is the procedure of a backup or rollback point, and the
+	// one a down point is injected into (Plan sets it: each procedure the
+	// scenario runs that applies that down file; it is not written in the
+	// point's syntax).
 	Procedure string
 }
 
@@ -184,6 +187,17 @@ func CheckPoint(p Point, procedures []string, specs []procedure.Spec) error {
 	return nil
 }
 
+// reverting are the procedures the scenario runs that apply m's down file.
+func (o PlanOptions) reverting(m *migrate.Migration) []string {
+	var out []string
+	for _, name := range o.Procedures {
+		if sp, ok := o.spec(name); ok && m != nil && sp.Reverts(o.Next, m) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
 // StepOfKind is the name of sp's first step of kind ("" = none).
 func StepOfKind(sp procedure.Spec, kind string) string {
 	for _, st := range sp.Steps {
@@ -218,6 +232,9 @@ func CheckRequest(r Request, o PlanOptions) error {
 			if p.After > len(s.Statements) {
 				return fmt.Errorf("fault %s at %s: %s has %d statements, K must be 0..%d", r.Fault, p, s.File, len(s.Statements), len(s.Statements))
 			}
+			if p.Phase == PhaseDown && len(o.reverting(m)) == 0 {
+				return fmt.Errorf("fault %s at %s: no procedure the scenario runs (%s) applies %s's down file: add schema-revert, or a declared procedure with a down step whose range holds it", r.Fault, p, strings.Join(o.Procedures, ", "), m.ID())
+			}
 		case PhaseBackup, PhaseRollback:
 			if err := CheckPoint(p, o.Procedures, o.Specs); err != nil {
 				return fmt.Errorf("fault %s: %w", r.Fault, err)
@@ -243,7 +260,16 @@ func Plan(reqs []Request, o PlanOptions) ([]Injection, error) {
 			points = defaultPoints(r.Fault, o)
 		}
 		for _, p := range points {
-			out = append(out, Injection{Fault: r.Fault, Point: p})
+			if p.Phase != PhaseDown || p.Procedure != "" {
+				out = append(out, Injection{Fault: r.Fault, Point: p})
+				continue
+			}
+			// A down point is injected into every procedure that applies
+			// that down file.
+			for _, name := range o.reverting(find(o.Next, p.Version)) {
+				p.Procedure = name
+				out = append(out, Injection{Fault: r.Fault, Point: p})
+			}
 		}
 	}
 	return out, nil
@@ -256,16 +282,12 @@ func defaultPoints(fault string, o PlanOptions) []Point {
 	switch fault {
 	case KillMigration:
 		out = append(out, boundaries(PhaseUp, o, rng, true)...)
-		if has("schema-revert") {
-			out = append(out, boundaries(PhaseDown, o, rng, true)...)
-		}
+		out = append(out, o.downBoundaries(rng, true)...)
 	case KillPostgres:
 		// One crash in the upgrade and one in the downs unless exhaustive:
 		// every session dies, so more points add little over kill-migration.
 		out = append(out, boundaries(PhaseUp, o, rng, o.Exhaustive)...)
-		if has("schema-revert") {
-			out = append(out, boundaries(PhaseDown, o, rng, o.Exhaustive)...)
-		}
+		out = append(out, o.downBoundaries(rng, o.Exhaustive)...)
 		if has("full-restore") {
 			out = append(out, Point{Phase: PhaseRestore})
 		}
@@ -287,6 +309,19 @@ func defaultPoints(fault string, o PlanOptions) []Point {
 		}
 	}
 	return out
+}
+
+// downBoundaries are the down points of N+1's down files some procedure
+// the scenario runs applies (none without such a procedure).
+func (o PlanOptions) downBoundaries(rng *rand.Rand, perScript bool) []Point {
+	applied := o
+	applied.Next = nil
+	for _, m := range o.Next {
+		if m.Down != nil && len(o.reverting(m)) > 0 {
+			applied.Next = append(applied.Next, m)
+		}
+	}
+	return boundaries(PhaseDown, applied, rng, perScript)
 }
 
 // boundaries lists the points of phase over N+1's scripts: all of them

@@ -128,6 +128,27 @@ func TestPlanDeclaredProcedures(t *testing.T) {
 	}, points, "default points: each procedure with the step the fault needs")
 	_, err = Plan([]Request{{Fault: CrashLoop, At: []Point{{Phase: PhaseRollback, Procedure: "mine"}}}}, o)
 	require.NoError(t, err)
+
+	// Down points go to every procedure that applies that down file.
+	o.Procedures = []string{"schema-revert", "only-5"}
+	o.Specs = []procedure.Spec{{Name: "only-5", Steps: []procedure.StepSpec{{Kind: procedure.KindDown, Range: "5"}}}}
+	plan, err = Plan([]Request{{Fault: KillMigration}}, o)
+	require.NoError(t, err)
+	var downs []string
+	for _, in := range plan {
+		if in.Point.Phase == PhaseDown {
+			downs = append(downs, in.Point.Version+" in "+in.Point.Procedure)
+		}
+	}
+	assert.Equal(t, []string{"000004 in schema-revert", "000005 in schema-revert", "000005 in only-5"}, downs)
+
+	o.Procedures = []string{"standard", "only-5"}
+	plan, err = Plan([]Request{{Fault: KillPostgres, At: []Point{{Phase: PhaseDown, Version: "000005", After: 1}}}}, o)
+	require.NoError(t, err)
+	assert.Equal(t, []Injection{{Fault: KillPostgres, Point: Point{Phase: PhaseDown, Version: "000005", After: 1, Procedure: "only-5"}}}, plan)
+	_, err = Plan([]Request{{Fault: KillPostgres, At: []Point{{Phase: PhaseDown, Version: "000004", After: 1}}}}, o)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "no procedure the scenario runs (standard, only-5) applies 000004_a's down file")
 }
 
 func TestPlanBadRequests(t *testing.T) {

@@ -561,19 +561,28 @@ func (r *runner) judgeResumed(c Cell, name, from string, again *procedure.Result
 	return c
 }
 
-// downCell kills schema-revert's session between two statements of a down
-// file, measures what is left, then resumes schema-revert at that down.
+// downCell kills the session of the point's procedure (schema-revert, or
+// a declared one with a down step) between two statements of a down file,
+// measures what is left, then resumes the procedure at that down.
 func (r *runner) downCell(ctx context.Context, inj Injection, c Cell) (Cell, error) {
 	pc, e := r.pc, r.pc.Env
 	m := find(pc.Next, inj.Point.Version)
-	c.Migration, c.Procedure, c.Total, c.Statements = m.ID(), "schema-revert", len(m.Down.Statements), inj.Point.After
+	name := inj.Point.Procedure
+	if name == "" {
+		name = "schema-revert" // a point planned before down points named their procedure
+	}
+	sp, ok := PlanOptions{Specs: r.cfg.Specs}.spec(name)
+	if !ok {
+		return c, fmt.Errorf("no procedure %q among the scenario's", name)
+	}
+	c.Migration, c.Procedure, c.Total, c.Statements = m.ID(), name, len(m.Down.Statements), inj.Point.After
 	if err := e.LoadState(ctx, procedure.StartState); err != nil {
 		return c, err
 	}
 	var before, at probe
 	landed := false
 	var injectErr error
-	p := procedure.SchemaRevert()
+	p := sp.Procedure()
 	pc.DownHook = downHook(ctx, m, inj, r.bkTable(), e.AdminDSN, &before, &at, &landed, &injectErr)
 	res, err := procedure.Run(ctx, p, pc)
 	pc.DownHook = nil
@@ -585,7 +594,7 @@ func (r *runner) downCell(ctx context.Context, inj Injection, c Cell) (Cell, err
 	}
 	if !landed {
 		c.Verdict, c.StateFound = VerdictNotReached, "not injected"
-		c.Detail = "schema-revert did not reach statement " + fmt.Sprint(inj.Point.After+1) + " of " + m.Down.File + ": " + describe(res)
+		c.Detail = name + " did not reach statement " + fmt.Sprint(inj.Point.After+1) + " of " + m.Down.File + ": " + describe(res)
 		return c, nil
 	}
 	if _, err := r.measure(ctx, &c, m.Down, before, at); err != nil {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -138,6 +139,17 @@ func dumpPath(pc *Context, dump string) string {
 		return pc.PreUpgradeBackup
 	}
 	return filepath.Join(pc.WorkDir, dump+".dump")
+}
+
+// Reverts reports whether s applies m's down file (a down step whose
+// range holds m): chaos kills a session there.
+func (s Spec) Reverts(next []*migrate.Migration, m *migrate.Migration) bool {
+	for _, st := range s.Steps {
+		if st.Kind == KindDown && slices.Contains(downMigrations(next, st.Range), m) {
+			return true
+		}
+	}
+	return false
 }
 
 // downMigrations are the migrations of next a down step reverts, newest

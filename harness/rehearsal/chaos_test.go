@@ -101,3 +101,26 @@ func TestRunChaosLocal(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(junit), `<testsuite name="chaos"`)
 }
+
+// Faults at a declared procedure's points (the runbook scenario's
+// revert-with-fixup): its helm-rollback step's server crashed, its own
+// backup step's dump cut in half, on the local backend.
+func TestRunChaosDeclaredProcedureLocal(t *testing.T) {
+	res := runSample(t, rehearsal.RunOptions{
+		Scenario: "sample-1.0-to-1.1-runbook.yaml", NoMatrix: true,
+		Chaos: rehearsal.ChaosOptions{Faults: []string{
+			"crash-loop@rollback:revert-with-fixup",
+			"backup-truncated@backup:revert-with-fixup",
+		}},
+	})
+	byPoint := map[string]chaos.Cell{}
+	for _, c := range res.Report.Chaos {
+		byPoint[c.Fault+"@"+c.Point] = c
+		t.Logf("%s@%s: %s: %s | %s | %s", c.Fault, c.Point, c.Verdict, c.StateFound, c.Recovery, c.Detail)
+	}
+	require.Len(t, byPoint, 2)
+	crash := byPoint["crash-loop@rollback:revert-with-fixup"]
+	assert.Equal(t, "revert-with-fixup", crash.Procedure)
+	backup := byPoint["backup-truncated@backup:revert-with-fixup"]
+	assert.Equal(t, "revert-with-fixup", backup.Procedure)
+}
