@@ -713,7 +713,8 @@ func (r *runner) brokenCopy(path, fault string) (string, error) {
 
 // noticedFault: the procedure stopped because of the fault (backups: at
 // the backup or its verification, before anything destructive), or its
-// checks caught it (crash loop: the server is not ready).
+// steps or checks caught it (crash loop: a step after the rollback failed,
+// or the server is not ready).
 func noticedFault(inj Injection, p procedure.Procedure, res *procedure.Result) bool {
 	fs := res.FailedStep()
 	switch inj.Point.Phase {
@@ -728,7 +729,9 @@ func noticedFault(inj Injection, p procedure.Procedure, res *procedure.Result) b
 		}
 		return false
 	case PhaseRollback:
-		return !checkOK(res, procedure.CheckServerReady)
+		// The crash lands after the rollback step succeeded: a later step
+		// failing (a runbook's wait-ready or smoke) noticed it too.
+		return fs != nil || !checkOK(res, procedure.CheckServerReady)
 	}
 	return fs != nil
 }

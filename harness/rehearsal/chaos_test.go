@@ -111,6 +111,7 @@ func TestRunChaosDeclaredProcedureLocal(t *testing.T) {
 		Chaos: rehearsal.ChaosOptions{Faults: []string{
 			"crash-loop@rollback:revert-with-fixup",
 			"backup-truncated@backup:revert-with-fixup",
+			"kill-migration@down:000011:1",
 		}},
 	})
 	byPoint := map[string]chaos.Cell{}
@@ -118,9 +119,37 @@ func TestRunChaosDeclaredProcedureLocal(t *testing.T) {
 		byPoint[c.Fault+"@"+c.Point] = c
 		t.Logf("%s@%s: %s: %s | %s | %s", c.Fault, c.Point, c.Verdict, c.StateFound, c.Recovery, c.Detail)
 	}
-	require.Len(t, byPoint, 2)
+	require.Len(t, res.Report.Chaos, 4, "two cells, and the down point in both procedures that apply 000011's down")
 	crash := byPoint["crash-loop@rollback:revert-with-fixup"]
 	assert.Equal(t, "revert-with-fixup", crash.Procedure)
+	// Its own wait-ready step sees the crash; re-run from its rollback step
+	// it ends as it does without the fault (degraded: agent_heartbeats).
+	assert.Equal(t, chaos.VerdictAsWithoutFault, crash.Verdict, crash.Recovery)
+	assert.Contains(t, crash.StateFound, `stopped at step "wait for ready"`)
+	assert.Contains(t, crash.StateFound, "crash loop")
+	assert.Contains(t, crash.Recovery, `revert-with-fixup resumed at "rollback server to N": degraded`)
+
 	backup := byPoint["backup-truncated@backup:revert-with-fixup"]
 	assert.Equal(t, "revert-with-fixup", backup.Procedure)
+	assert.Equal(t, chaos.VerdictDetected, backup.Verdict, backup.Recovery)
+	assert.Contains(t, backup.StateFound, "before-revert.dump is incomplete", "its own verify-backup step read the cut dump")
+	assert.Contains(t, backup.StateFound, "still the post-upgrade state")
+	assert.Contains(t, backup.Recovery, `resumed at "backup": degraded`)
+	assert.True(t, backup.NEraKept)
+
+	downs := map[string]chaos.Cell{}
+	for _, c := range res.Report.Chaos {
+		if c.Point == "down:000011:1" {
+			downs[c.Procedure] = c
+		}
+	}
+	require.Len(t, downs, 2, "schema-revert and revert-with-fixup")
+	for name, c := range downs {
+		assert.Equal(t, "000011_backfill_renewal_state", c.Migration, name)
+		assert.Contains(t, c.Recovery, name+` resumed at "down 000011_backfill_renewal_state"`)
+		assert.NotEqual(t, chaos.VerdictError, c.Verdict, "%s: %s", name, c.Detail)
+		assert.NotEqual(t, chaos.VerdictNotReached, c.Verdict, "%s: %s", name, c.Detail)
+	}
+	// revert-with-fixup recovers to its own degraded end.
+	assert.Equal(t, chaos.VerdictAsWithoutFault, downs["revert-with-fixup"].Verdict, downs["revert-with-fixup"].Recovery)
 }
