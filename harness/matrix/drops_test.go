@@ -24,8 +24,8 @@ import (
 func TestEarlyDrops(t *testing.T) {
 	tests := []struct {
 		name, dir, from, to, bookkeeping string
-		keep                         bool
-		wantLeft                     bool
+		keep                             bool
+		wantLeft                         bool
 	}{
 		{name: "chain", dir: "../../migrations", from: "000003", to: "000011"},
 		{name: "reseeded", dir: "testdata/cases/up_fails_then_reseeded/migrations", from: "000001"},

@@ -146,7 +146,7 @@ func RunMatrix(ctx context.Context, o MatrixOptions) (*Outcome, error) {
 		stage = dir.Stage
 		o.commit = dir.Commit
 	}
-	seedOpts := seed.Options{Seed: o.Seed, Rows: o.Rows, Logger: o.Logger, Profile: in.profile}
+	seedOpts := seed.Options{Seed: o.Seed, Rows: o.Rows, Logger: o.Logger, Profile: in.profile, Progress: o.Progress}
 	// The window's casts and WHEREs shape the data (seed.HintsFrom).
 	if _, window, err := in.set.Range(in.from, in.to); err == nil {
 		seedOpts.Hints = seed.HintsFrom(window)
