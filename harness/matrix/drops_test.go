@@ -98,3 +98,58 @@ func dropDatabase(ctx context.Context, t *testing.T, db string) {
 	_, err = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{db}.Sanitize()+" WITH (FORCE)")
 	require.NoError(t, err)
 }
+
+// TestDiskEstimate: rows that cannot fit on the data directory's disk fail
+// before seeding with the numbers and what to do; a size that fits runs.
+func TestDiskEstimate(t *testing.T) {
+	tests := []struct {
+		name    string
+		rows    int
+		dataDir string
+		wantErr string
+	}{
+		{name: "impossible rows", rows: 1_000_000_000_000, dataDir: t.TempDir(), wantErr: "not enough disk for the seeded data"},
+		{name: "fits", rows: 20, dataDir: t.TempDir()},
+		{name: "remote server skips", rows: 1_000_000_000_000, dataDir: ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			set, err := migrate.LoadDir("testdata/cases/add_column_default/migrations", migrate.Options{})
+			require.NoError(t, err)
+			bk, err := migrate.BookkeepingFor(string(set.Layout))
+			require.NoError(t, err)
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			// The seeder writes 20 rows whatever Rows says: the check alone
+			// decides whether the run stops.
+			start := time.Now()
+			rep, err := matrix.Run(ctx, matrix.Config{
+				AdminDSN:    pgtest.AdminDSN(t),
+				Prefix:      "m_disk_" + strings.ReplaceAll(tc.name, " ", "_"),
+				Set:         set,
+				From:        set.Migrations[0].Version,
+				To:          set.Migrations[len(set.Migrations)-1].Version,
+				Bookkeeping: bk,
+				Seeder:      seed.New(seed.Options{Seed: 1, Rows: 20}),
+				Rows:        tc.rows,
+				DataDir:     tc.dataDir,
+				Parallel:    2,
+				Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+				Progress:    io.Discard,
+			})
+			if tc.wantErr != "" {
+				require.ErrorContains(t, err, tc.wantErr)
+				t.Log(err)
+				assert.ErrorContains(t, err, "pass a smaller --rows")
+				assert.ErrorContains(t, err, tc.dataDir)
+				assert.Less(t, time.Since(start), time.Minute, "the check runs before seeding")
+				return
+			}
+			require.NoError(t, err)
+			require.NotEmpty(t, rep.Results)
+			if tc.dataDir == "" {
+				assert.Contains(t, strings.Join(rep.Notes, "\n"), "disk estimate skipped")
+			}
+		})
+	}
+}

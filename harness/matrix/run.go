@@ -466,6 +466,9 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 	if future == nil {
 		future = r.lastPristineSnap()
 	}
+	if err := r.checkDisk(snap0); err != nil {
+		return err
+	}
 	seedStart := time.Now()
 	res, err := r.cfg.Seeder.Base(ctx, r.dsn(d0), snap0, future)
 	if err != nil {

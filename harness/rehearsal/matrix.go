@@ -205,6 +205,13 @@ func RunMatrix(ctx context.Context, o MatrixOptions) (*Outcome, error) {
 		Logger:          o.Logger,
 		Progress:        o.Progress,
 	}
+	if in.data == nil {
+		// Generated data: its disk need is estimated before seeding.
+		cfg.Rows = o.Rows
+		if server != nil {
+			cfg.DataDir = server.Dir
+		}
+	}
 	release, err := holdPrefix(ctx, adminDSN, cfg.Prefix)
 	if err != nil {
 		if server != nil && o.Keep {
