@@ -104,6 +104,8 @@ func BenchmarkMatrixVsReplay(b *testing.B) {
 		if os.Getenv("REHEARSE_BENCH_MATRIX_ONLY") != "" {
 			// A development aid for profiling the matrix alone; the ratio needs both.
 			b.ReportMetric(m.seconds, "matrix-s")
+			b.ReportMetric(mib(m.peakDisk), "peak-disk-MiB")
+			fmt.Fprintf(os.Stderr, "matrix %.1fs; peak disk %.0f MiB (data dir, %.0f MiB at start)\n", m.seconds, mib(m.peakDisk), mib(m.startDisk))
 			continue
 		}
 

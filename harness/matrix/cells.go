@@ -36,11 +36,11 @@ func (r *runner) startCells(ctx context.Context, k int, prev, cur *dataState) {
 			// state before it to compare with (the checks say why).
 			r.cellDone(label + " down on data: skip (the up failed on data)")
 		} else {
-			r.spawn(ctx, label+" down on data", func(ctx context.Context) (string, error) {
+			r.spawn(ctx, label+" down on data", cur.db, func(ctx context.Context) (string, error) {
 				return r.downOnDataCell(ctx, k, prev, cur)
 			})
 		}
-		r.spawn(ctx, label+" down pristine", func(ctx context.Context) (string, error) {
+		r.spawn(ctx, label+" down pristine", r.pristine[k], func(ctx context.Context) (string, error) {
 			return r.pristineCell(ctx, k)
 		})
 	}
@@ -64,11 +64,14 @@ func expectedDownName(m *migrate.Migration) string {
 
 // spawn runs a cell under the parallelism limit. A cell returns a one-line
 // summary for the progress output, or an error when the harness itself
-// failed (not the migration).
-func (r *runner) spawn(ctx context.Context, label string, cell func(context.Context) (string, error)) {
+// failed (not the migration). The cell holds state database on until it
+// ends (see drops.go).
+func (r *runner) spawn(ctx context.Context, label, on string, cell func(context.Context) (string, error)) {
 	r.wg.Add(1)
+	r.hold(on)
 	go func() {
 		defer r.wg.Done()
+		defer r.letGo(on)
 		select {
 		case r.sem <- struct{}{}:
 		case <-ctx.Done():
@@ -102,18 +105,24 @@ func (r *runner) cellDatabase(ctx context.Context, kind string, k int, state str
 }
 
 // openCell connects to the database cell k of kind may change (see
-// cellDatabase); release closes and drops it.
+// cellDatabase); release closes it and drops it when it is a clone (the
+// state itself is dropped by its last holder, see spawn).
 func (r *runner) openCell(ctx context.Context, kind string, k int, state string) (*pgx.Conn, func(), error) {
 	db, err := r.cellDatabase(ctx, kind, k, state)
 	if err != nil {
 		return nil, nil, err
 	}
+	dropClone := func() {
+		if db != state {
+			r.dropSoon(db)
+		}
+	}
 	conn, err := r.connect(ctx, db)
 	if err != nil {
-		r.drop(db)
+		dropClone()
 		return nil, nil, err
 	}
-	return conn, func() { conn.Close(context.Background()); r.drop(db) }, nil
+	return conn, func() { conn.Close(context.Background()); dropClone() }, nil
 }
 
 // downOnDataCell applies the down on a clone of state k (N-era plus N+1-era
@@ -255,7 +264,7 @@ func (r *runner) spawnBoot(ctx context.Context, k, kind int, db string, snap *sc
 	r.mu.Lock()
 	r.total++
 	r.mu.Unlock()
-	r.spawn(ctx, fmt.Sprintf("state %d boot probe (%s)", k, bootStateNames[kind]), func(ctx context.Context) (string, error) {
+	r.spawn(ctx, fmt.Sprintf("state %d boot probe (%s)", k, bootStateNames[kind]), db, func(ctx context.Context) (string, error) {
 		return r.bootCell(ctx, k, kind, db, snap)
 	})
 }
@@ -568,12 +577,12 @@ func (r *runner) spawnServerProbe(ctx context.Context, k int, state string) {
 	r.mu.Lock()
 	r.total++
 	r.mu.Unlock()
-	r.spawn(ctx, fmt.Sprintf("state %d server probe", k), func(ctx context.Context) (string, error) {
+	r.spawn(ctx, fmt.Sprintf("state %d server probe", k), state, func(ctx context.Context) (string, error) {
 		db := r.dbName("sp", k)
 		if err := r.create(ctx, db, state); err != nil {
 			return "", err
 		}
-		defer r.drop(db)
+		defer r.dropSoon(db)
 		t0 := time.Now()
 		out := r.cfg.ServerProbe.Run(ctx, r.dsn(db))
 		r.timed("server probe", t0)

@@ -58,6 +58,12 @@ type Config struct {
 	// backend), so databases are not dropped one by one: DROP DATABASE
 	// costs a checkpoint each (a sixth of a 30-migration run, measured).
 	Disposable bool
+	// Rows is the seeder's rows per table and DataDir the server's data
+	// directory when it is on this machine: before seeding, the disk the
+	// data will need is compared with DataDir's free space (see checkDisk).
+	// Rows 0 skips the check; DataDir "" skips it with a note.
+	Rows    int
+	DataDir string
 	// CellTimeout bounds each database operation of a cell (default 10m).
 	CellTimeout time.Duration
 	Logger      *slog.Logger

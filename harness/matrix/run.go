@@ -46,6 +46,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	r := &runner{cfg: cfg, base: base, next: next, releases: releases, releaseIdx: releaseIdx}
 	defer func() {
+		r.drops.Wait()
 		if !cfg.Keep && !cfg.Disposable {
 			r.dropAll()
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -160,8 +161,12 @@ type runner struct {
 	cellErr      error
 	wg           sync.WaitGroup
 	sem          chan struct{}
-	done         int
-	total        int
+	// refs counts the users of each state database; drops tracks the
+	// background drops of those no one needs any more (see drops.go).
+	refs  map[string]int
+	drops sync.WaitGroup
+	done  int
+	total int
 
 	// pristine[k] is the database of state k (0 = release N) without data;
 	// "" when the up of migration k failed even on an empty schema.
@@ -236,14 +241,7 @@ func (r *runner) drop(name string) {
 		r.cfg.Logger.Warn("drop database", "db", name, "err", err)
 		return
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for i, d := range r.dbs {
-		if d == name {
-			r.dbs = append(r.dbs[:i], r.dbs[i+1:]...)
-			break
-		}
-	}
+	r.forget(name)
 }
 
 func (r *runner) dropAll() {
@@ -429,6 +427,31 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 	n := len(r.next)
 	r.sem = make(chan struct{}, r.cfg.Parallel)
 	d0 := r.dbName("d", 0)
+	// The builder holds each state until the next one was cloned from it and
+	// its cells were started; the pristine state k until step k is done
+	// (a re-seed clones it). See drops.go.
+	held := map[string]bool{}
+	hold := func(db string) {
+		if db != "" && !held[db] {
+			held[db] = true
+			r.hold(db)
+		}
+	}
+	letGo := func(db string) {
+		if held[db] {
+			delete(held, db)
+			r.letGo(db)
+		}
+	}
+	hold(d0)
+	for _, p := range r.pristine {
+		hold(p)
+	}
+	defer func() {
+		for db := range held {
+			letGo(db)
+		}
+	}()
 	conn, err := r.connect(ctx, d0)
 	if err != nil {
 		return err
@@ -442,6 +465,9 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 	future := r.pristineSnap[n]
 	if future == nil {
 		future = r.lastPristineSnap()
+	}
+	if err := r.checkDisk(snap0); err != nil {
+		return err
 	}
 	seedStart := time.Now()
 	res, err := r.cfg.Seeder.Base(ctx, r.dsn(d0), snap0, future)
@@ -493,6 +519,7 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 		r.spawnBoot(ctx, 0, bootData, d0, snapD0)
 		r.spawnBoot(ctx, 0, bootSchema, r.pristine[0], r.pristineSnap[0])
 	}
+	letGo(r.pristine[0])
 
 	r.upUnmatched = make([][]string, n+1)
 	// The cells of step k start once state k+1 was cloned from state k, so
@@ -510,10 +537,13 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 		if err := r.create(ctx, name, prev.db); err != nil {
 			return err
 		}
+		hold(name)
 		if pending != nil {
 			pending()
 			pending = nil
 		}
+		letGo(prev.db)
+		letGo(r.pristine[k-1])
 		conn, err := r.connect(ctx, name)
 		if err != nil {
 			return err
@@ -536,7 +566,7 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 		}
 		if upErr != nil {
 			conn.Close(ctx)
-			r.drop(name)
+			letGo(name)
 			res.Checks.Up = r.upFailCheck(k, before, upErr, upTook, prev.reseededNote)
 			res.Class = r.pristineClass(k)
 			if r.pristine[k] == "" {
@@ -548,6 +578,7 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 			if err != nil {
 				return err
 			}
+			hold(cur.db)
 			why := "the up failed on data"
 			if res.Checks.Up.Status == StatusWarn {
 				why = "the up's guard rejected the data"

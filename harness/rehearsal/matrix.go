@@ -146,7 +146,7 @@ func RunMatrix(ctx context.Context, o MatrixOptions) (*Outcome, error) {
 		stage = dir.Stage
 		o.commit = dir.Commit
 	}
-	seedOpts := seed.Options{Seed: o.Seed, Rows: o.Rows, Logger: o.Logger, Profile: in.profile}
+	seedOpts := seed.Options{Seed: o.Seed, Rows: o.Rows, Logger: o.Logger, Profile: in.profile, Progress: o.Progress}
 	// The window's casts and WHEREs shape the data (seed.HintsFrom).
 	if _, window, err := in.set.Range(in.from, in.to); err == nil {
 		seedOpts.Hints = seed.HintsFrom(window)
@@ -204,6 +204,13 @@ func RunMatrix(ctx context.Context, o MatrixOptions) (*Outcome, error) {
 		Disposable:      server != nil,
 		Logger:          o.Logger,
 		Progress:        o.Progress,
+	}
+	if in.data == nil {
+		// Generated data: its disk need is estimated before seeding.
+		cfg.Rows = o.Rows
+		if server != nil {
+			cfg.DataDir = server.Dir
+		}
 	}
 	release, err := holdPrefix(ctx, adminDSN, cfg.Prefix)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -30,6 +31,9 @@ type run struct {
 	mu      sync.Mutex
 	results map[string]*TableResult
 	keys    map[string]*keyEntry
+	// written and tablesDone feed the progress lines (see progress).
+	written    atomic.Int64
+	tablesDone atomic.Int64
 }
 
 type keyEntry struct {
@@ -102,6 +106,8 @@ func (r *run) loadAll(ctx context.Context, ordered []*tablePlan, salt string) {
 		done[p.name] = make(chan struct{})
 	}
 	sem := make(chan struct{}, r.s.opts.Parallel)
+	stop := r.progress(len(ordered))
+	defer stop()
 	var wg sync.WaitGroup
 	for _, p := range ordered {
 		wg.Add(1)
@@ -134,9 +140,39 @@ func (r *run) loadAll(ctx context.Context, ordered []*tablePlan, salt string) {
 				r.s.log.Debug("seed: table filled", "table", p.name, "rows", res.Rows)
 			}
 			r.set(res)
+			r.tablesDone.Add(1)
 		}(p)
 	}
 	wg.Wait()
+}
+
+// progress prints a line every ProgressEvery while a load runs, so a long
+// load shows it is moving; a short one prints nothing. stop ends it.
+func (r *run) progress(tables int) (stop func()) {
+	w := r.s.opts.Progress
+	if w == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	ended := make(chan struct{})
+	start := time.Now()
+	go func() {
+		defer close(ended)
+		t := time.NewTicker(r.s.opts.ProgressEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				rows := r.written.Load()
+				secs := time.Since(start).Seconds()
+				fmt.Fprintf(w, "seeding: %d of %d tables done, %d rows written (%.0f rows/s, %.0fs)\n",
+					r.tablesDone.Load(), tables, rows, float64(rows)/secs, secs)
+			}
+		}
+	}()
+	return func() { close(done); <-ended }
 }
 
 // fill generates and copies one table's rows on its own connection.
@@ -178,7 +214,7 @@ func (r *run) fill(ctx context.Context, p *tablePlan, salt string) *TableResult 
 	if p.wasEmpty {
 		deferred = deferIndexes(ctx, conn, p)
 	}
-	n, err := copyRows(ctx, conn, p, g)
+	n, err := copyRows(ctx, conn, p, g, &r.written)
 	res.Rows = n
 	res.Unsatisfied = g.unsatisfiedColumns()
 	if err == nil && len(deferred) > 0 {
@@ -532,7 +568,8 @@ func quoteTable(schemaName, name string) string { return pgx.Identifier{schemaNa
 // goroutine, so it overlaps with the server parsing and inserting. Tables
 // with CHECKs the seeder cannot evaluate go through a temp table and an
 // INSERT ... SELECT that keeps only the rows PostgreSQL accepts.
-func copyRows(ctx context.Context, conn *pgx.Conn, p *tablePlan, g *tableGen) (int64, error) {
+// written counts the rows generated so far, for the progress lines.
+func copyRows(ctx context.Context, conn *pgx.Conn, p *tablePlan, g *tableGen, written *atomic.Int64) (int64, error) {
 	if len(p.cols) == 0 {
 		return insertDefaults(ctx, conn, p)
 	}
@@ -562,8 +599,11 @@ func copyRows(ctx context.Context, conn *pgx.Conn, p *tablePlan, g *tableGen) (i
 			if ok {
 				err = g.writeRow(bw)
 			}
-			if row%4096 == 0 && ctx.Err() != nil {
-				err = ctx.Err()
+			if row%4096 == 4095 {
+				written.Add(4096)
+				if ctx.Err() != nil {
+					err = ctx.Err()
+				}
 			}
 		}
 		if err == nil {

@@ -11,8 +11,10 @@ package seed
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"sort"
+	"time"
 
 	"github.com/rehearse-dev/rehearse/harness/schema"
 )
@@ -33,6 +35,10 @@ type Options struct {
 	// WHEREs); nil = none. See HintsFrom.
 	Hints  *Hints
 	Logger *slog.Logger
+	// Progress receives a line (tables done, rows, rows/s) every
+	// ProgressEvery (default 5s) while a load runs; nil = none.
+	Progress      io.Writer
+	ProgressEvery time.Duration
 }
 
 // TableResult says how one table was seeded.
@@ -90,6 +96,9 @@ func New(opts Options) Seeder {
 		opts.WeirdRate = 0
 	case opts.WeirdRate > 1:
 		opts.WeirdRate = 1
+	}
+	if opts.ProgressEvery <= 0 {
+		opts.ProgressEvery = 5 * time.Second
 	}
 	if opts.Parallel <= 0 {
 		opts.Parallel = 2
