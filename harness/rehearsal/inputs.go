@@ -152,5 +152,12 @@ func holdPrefix(ctx context.Context, adminDSN, prefix string) (release func(), e
 		conn.Close(ctx)
 		return nil, fmt.Errorf("databases %s_*: %w; wait for it to finish, or start this run again (a new run gets new names)", prefix, errPrefixHeld)
 	}
-	return func() { conn.Close(context.Background()) }, nil
+	// Unlock before closing: a closed connection's backend may still hold
+	// the lock for a moment after Close returns.
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		conn.Exec(ctx, "SELECT pg_advisory_unlock(hashtextextended($1, 0))", "rehearse:"+prefix)
+		conn.Close(ctx)
+	}, nil
 }
