@@ -81,18 +81,6 @@ func TestInterruptCleansUp(t *testing.T) {
 			assert.Empty(t, processesIn(tmp), "processes left behind")
 			outLeft, err := os.ReadDir(outParent)
 			require.NoError(t, err)
-			if tt.signals == 2 && len(outLeft) == 1 && outLeft[0].Name() == "out" {
-				// A forced exit races the normal cleanup; seen a few times
-				// under heavy load: --out itself left (not yet explained).
-				// It must still hold no report.
-				inOut, err := os.ReadDir(filepath.Join(outParent, "out"))
-				require.NoError(t, err)
-				for _, e := range inOut {
-					assert.NotContains(t, e.Name(), "matrix", "a forced exit wrote a report")
-				}
-				t.Logf("KNOWN ISSUE: a forced exit left --out behind, holding %d entries", len(inOut))
-				return
-			}
 			assert.Empty(t, outLeft, "an interrupted run writes no report and leaves no --out")
 		})
 	}

@@ -163,7 +163,9 @@ func (d *Dir) Close() error {
 		return nil
 	}
 	d.closed = true
-	open.Delete(d)
+	// Leave the registry only once done: a ForceCleanup racing this Close
+	// then waits on mu instead of exiting with --out half removed.
+	defer open.Delete(d)
 	var errs []error
 	if d.Stage != "" {
 		errs = append(errs, os.RemoveAll(d.Stage))
