@@ -25,6 +25,10 @@ type contractRun struct {
 	diffs   []*schema.Changeset
 	notes   []string
 	err     error
+	// reseeded[k]: state k restarts the data chain (re-seeded after
+	// migration k's up failed), so it holds none of the rows the probes
+	// were synthesized on.
+	reseeded []bool
 }
 
 // contractBase synthesizes the probes on D0 (release N with N-era data) and
@@ -38,6 +42,7 @@ func (r *runner) contractBase(ctx context.Context, conn *pgx.Conn, snap *schema.
 	c.seconds = make([]float64, n+1)
 	c.snaps = make([]*schema.Snapshot, n+1)
 	c.diffs = make([]*schema.Changeset, n+1)
+	c.reseeded = make([]bool, n+1)
 	c.probes, c.notes, c.err = contract.Synthesize(ctx, conn, snap, r.userTables(snap))
 	if c.err != nil {
 		r.cfg.Logger.Warn("contract probes", "err", c.err)
@@ -80,6 +85,8 @@ func (c *contractRun) judge(k int, names []string) Check {
 		return Check{Status: StatusSkip, Error: "no contract probe: release N has no table with data"}
 	case k >= len(c.states) || c.states[k] == nil || c.states[k-1] == nil:
 		return Check{Status: StatusSkip, Error: "state not reached"}
+	case c.reseeded[k]:
+		return Check{Status: StatusSkip, Error: "the data chain was re-seeded after this up failed: the contract probes target release N's rows, which the re-seeded state does not hold"}
 	}
 	before, after := c.states[k-1], c.states[k]
 	var broke []string

@@ -119,6 +119,9 @@ func (r *runner) reseed(ctx context.Context, k int) (*dataState, error) {
 	}
 	if r.pristineSnap[k-1] != nil {
 		r.contractState(ctx, conn, k, snap, schema.Diff(r.pristineSnap[k-1], r.pristineSnap[k]))
+		if r.contract.reseeded != nil {
+			r.contract.reseeded[k] = true
+		}
 	}
 	st.reseededNote = fmt.Sprintf("data chain re-seeded after %s's up failed on data: the data checks ran on rows seeded on the schema after it", label)
 	return st, nil
