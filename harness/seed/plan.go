@@ -2,6 +2,7 @@ package seed
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"regexp"
 	"slices"
@@ -166,6 +167,21 @@ func parseConstDefault(def string) (string, bool) {
 	return "", false
 }
 
+// intDefault returns the constant default as the column's text input: an
+// integer column may declare DEFAULT 0.0, which the server casts on
+// INSERT but COPY's text input refuses; nil when it is not integral.
+func intDefault(cl class, v string) *string {
+	if cl != cInt || !strings.ContainsAny(v, ".eE") {
+		return &v
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f != math.Trunc(f) || math.Abs(f) > 1<<62 {
+		return nil
+	}
+	s := strconv.FormatInt(int64(f), 10)
+	return &s
+}
+
 var mostlyNull = regexp.MustCompile(`deleted_at|archived_at|revoked_at|parent`)
 
 var typeLength = regexp.MustCompile(`^(?:character varying|varchar|character|char|bit|bit varying)\((\d+)\)`)
@@ -244,7 +260,7 @@ func (s *seeder) planTable(snap *schema.Snapshot, t *schema.Table, future *schem
 		}
 		if c.Default != "" {
 			if v, ok := parseConstDefault(c.Default); ok {
-				cp.constDefault = &v
+				cp.constDefault = intDefault(cp.class, v)
 			}
 		}
 		if seq := serialSequence(c); seq != "" {

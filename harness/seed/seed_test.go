@@ -107,6 +107,7 @@ CREATE DOMAIN positive_int AS integer NOT NULL CHECK (VALUE > 0);
 CREATE TABLE kitchen_sink (
 	id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 	small smallint NOT NULL,
+	level smallint NOT NULL DEFAULT 0.0,
 	regular integer,
 	big bigint NOT NULL,
 	price numeric(8,2) NOT NULL CHECK (price >= 0),
@@ -189,6 +190,7 @@ func TestBaseKitchenSink(t *testing.T) {
 		"empty or blank string":     "SELECT count(*) FROM kitchen_sink WHERE btrim(body) = '' OR btrim(v10) = '' OR btrim(email) = ''",
 		"boundary integer":          "SELECT count(*) FROM kitchen_sink WHERE big IN (0, -1, 1, 9223372036854775807, -9223372036854775808) OR small IN (32767, -32768)",
 		"constant default used":     "SELECT count(*) FROM kitchen_sink WHERE status = 'new'",
+		"DEFAULT 0.0 of a smallint": "SELECT count(*) FROM kitchen_sink WHERE level = 0",
 		"every enum label":          "SELECT count(DISTINCT m) - 2 FROM kitchen_sink",
 		"arrays with elements":      "SELECT count(*) FROM kitchen_sink WHERE cardinality(tags) > 0",
 		"domain values":             "SELECT count(*) FROM kitchen_sink WHERE zip IS NOT NULL",
