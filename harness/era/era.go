@@ -3,9 +3,10 @@
 // count N+1-era loss exactly.
 //
 // A row is identified by its table's OID (stable across renames) and its key:
-// the text of its primary-key columns in key order. Tables without a primary
-// key cannot have their N+1-era rows told apart; seeders skip inserting
-// N+1-era rows into them and the matrix says so.
+// the text of its primary-key columns in key order (or of a NOT NULL unique
+// key when there is no primary key). Tables without either cannot have
+// their N+1-era rows told apart; seeders skip inserting N+1-era rows into
+// them and the matrix says so.
 package era
 
 import (
@@ -36,14 +37,43 @@ CREATE INDEX IF NOT EXISTS next_era_rows_rel_key ON `+RowsTable+` (rel, key)`)
 	return nil
 }
 
-// PrimaryKey returns the table's primary-key columns, nil when it has none.
+// PrimaryKey returns the columns that identify a row: the primary key, else
+// the first (by name) UNIQUE constraint or plain unique index whose columns
+// are all NOT NULL (join tables often have only that); nil when none does.
 func PrimaryKey(t *schema.Table) []string {
 	for _, c := range t.Constraints {
 		if c.Type == "p" {
 			return c.Columns
 		}
 	}
-	return nil
+	var best []string
+	bestName := ""
+	consider := func(name string, cols []string) {
+		if len(cols) == 0 || (best != nil && name >= bestName) {
+			return
+		}
+		for _, col := range cols {
+			c := t.Column(col)
+			if col == "" || c == nil || !c.NotNull {
+				return
+			}
+		}
+		best, bestName = cols, name
+	}
+	for _, c := range t.Constraints {
+		if c.Type == "u" {
+			consider(c.Name, c.Columns)
+		}
+	}
+	if best != nil {
+		return best
+	}
+	for _, ix := range t.Indexes {
+		if ix.Unique && ix.Valid && ix.Predicate == "" {
+			consider(ix.Name, ix.Columns)
+		}
+	}
+	return best
 }
 
 // KeyExpr is the SQL text[] expression of a row's key, e.g.
@@ -76,7 +106,7 @@ func IsNextEra(t *schema.Table, alias string) string {
 func RecordWhere(ctx context.Context, q schema.Querier, t *schema.Table, step, where string) (int64, error) {
 	key := KeyExpr(t, "r")
 	if key == "" {
-		return 0, fmt.Errorf("record N+1-era rows of %s: table has no primary key", t.QualifiedName())
+		return 0, fmt.Errorf("record N+1-era rows of %s: table has no primary key and no NOT NULL unique key", t.QualifiedName())
 	}
 	tag, err := q.Exec(ctx, fmt.Sprintf(`INSERT INTO %s (rel, relname, step, key)
 SELECT %d, $1, $2, %s FROM %s r WHERE (%s) AND NOT %s`,

@@ -1,6 +1,7 @@
 package seed
 
 import (
+	"encoding/hex"
 	"math"
 	"slices"
 	"strconv"
@@ -268,6 +269,9 @@ func (r *colRule) solve(g *tableGen, c *colPlan, v string) string {
 	case c.class.temporal():
 		v = r.solveTime(g, c, v)
 	}
+	if c.class == cBytea && (r.minLen >= 0 || r.maxLen >= 0) {
+		v = r.solveBytes(g, v)
+	}
 	if c.class == cStr {
 		if r.minLen >= 0 && runeLen(v) < r.minLen {
 			v += strings.Repeat("x", r.minLen-runeLen(v))
@@ -283,6 +287,27 @@ func (r *colRule) solve(g *tableGen, c *colPlan, v string) string {
 		v = typeValue(g, c)
 	}
 	return v
+}
+
+// solveBytes gives a bytea value (\x hex) a length within the rule's
+// bounds: length(bytea) counts bytes, e.g. CHECK (length(address) = 20).
+func (r *colRule) solveBytes(g *tableGen, v string) string {
+	n := (len(v) - 2) / 2
+	lo, hi := max(r.minLen, 0), r.maxLen
+	if hi < 0 {
+		hi = lo + 28
+	}
+	if n >= lo && n <= hi && lo <= hi {
+		return v
+	}
+	if lo > hi {
+		return v // unsatisfiable; the server says so
+	}
+	raw := make([]byte, lo+g.r.IntN(hi-lo+1))
+	for i := range raw {
+		raw[i] = byte(g.r.Uint32())
+	}
+	return `\x` + hex.EncodeToString(raw)
 }
 
 func (r *colRule) solveNumber(g *tableGen, c *colPlan, v string) string {

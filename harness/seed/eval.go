@@ -28,6 +28,8 @@ type value struct {
 	b bool
 	n float64
 	s string
+	// bin: s holds a bytea's raw bytes, whose length() counts bytes.
+	bin bool
 }
 
 // rowLookup returns a column's value in the row being checked.
@@ -328,6 +330,9 @@ func evalFunc(n *node, row rowLookup) (value, error) {
 	s := asText(args[0])
 	switch n.name {
 	case "length", "char_length", "character_length":
+		if args[0].bin {
+			return value{k: vNum, n: float64(len(s))}, nil
+		}
 		return value{k: vNum, n: float64(utf8.RuneCountInString(s))}, nil
 	case "octet_length":
 		return value{k: vNum, n: float64(len(s))}, nil

@@ -2,6 +2,7 @@ package seed
 
 import (
 	"bufio"
+	"encoding/hex"
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
@@ -350,6 +351,12 @@ func (g *tableGen) lookup(name string) (value, error) {
 		return value{k: vNum, n: f}, nil
 	case cp.class == cBool:
 		return value{k: vBool, b: s == "t" || s == "true"}, nil
+	case cp.class == cBytea:
+		raw, err := hex.DecodeString(strings.TrimPrefix(s, `\x`))
+		if err != nil {
+			return value{}, errOpaque
+		}
+		return value{k: vStr, s: string(raw), bin: true}, nil
 	}
 	return value{k: vStr, s: s}, nil
 }

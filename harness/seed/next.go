@@ -84,7 +84,7 @@ func (s *seeder) NextInRelease(ctx context.Context, dsn string, step string, bef
 			continue
 		}
 		if len(era.PrimaryKey(t)) == 0 && p.skip == "" {
-			p.skip = "no primary key: N+1-era rows could not be told apart from N-era rows, so none were written"
+			p.skip = "no primary key and no NOT NULL unique key: N+1-era rows could not be told apart from N-era rows, so none were written"
 		}
 		plans[p.name] = p
 	}

@@ -70,6 +70,13 @@ func TestNextShapesBreakWrongDowns(t *testing.T) {
 		{"rows in a new table",
 			`CREATE TABLE renewals (id bigserial PRIMARY KEY, cert_id bigint NOT NULL REFERENCES certs (id), note varchar(20))`,
 			"", "", "renewals"},
+		// Join tables often have no primary key, only a NOT NULL unique key.
+		{"rows in a new join table keyed by a UNIQUE constraint",
+			`CREATE TABLE cert_agents (cert_id bigint NOT NULL REFERENCES certs (id), agent_id bigint NOT NULL REFERENCES agents (id), UNIQUE (cert_id, agent_id))`,
+			"", "", "cert_agents"},
+		{"rows in a new join table keyed by a unique index",
+			`CREATE TABLE cert_tags (cert_id bigint NOT NULL REFERENCES certs (id), tag text NOT NULL); CREATE UNIQUE INDEX cert_tags_idx ON cert_tags (cert_id, tag)`,
+			"", "", "cert_tags"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

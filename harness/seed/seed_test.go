@@ -161,6 +161,26 @@ CREATE TABLE events (
 CREATE TABLE only_defaults (id serial PRIMARY KEY);
 `
 
+// TestBaseByteaLength: length() of a bytea counts bytes; a CHECK on it
+// (an Ethereum address is 20 bytes) is met, not left unsatisfied.
+func TestBaseByteaLength(t *testing.T) {
+	ctx := testCtx(t)
+	dsn := schemaDB(t, `CREATE TABLE wallets (
+	id bigserial PRIMARY KEY,
+	address bytea NOT NULL CHECK (length(address) = 20),
+	owner bytea CHECK (length(owner) = 20),
+	tag bytea NOT NULL CHECK (octet_length(tag) BETWEEN 1 AND 3)
+);`)
+	res, err := New(Options{Seed: 7, Rows: 300, Logger: testLogger()}).Base(ctx, dsn, take(t, dsn), nil)
+	require.NoError(t, err)
+	require.Len(t, res.Tables, 1)
+	assert.Empty(t, res.Tables[0].Unsatisfied)
+	assert.Equal(t, int64(300), res.Tables[0].Rows)
+	assert.Equal(t, int64(300), queryInt(t, dsn, "SELECT count(*) FROM wallets WHERE length(address) = 20"))
+	assert.Positive(t, queryInt(t, dsn, "SELECT count(*) FROM wallets WHERE length(owner) = 20"))
+	assert.Positive(t, queryInt(t, dsn, "SELECT count(DISTINCT length(tag)) - 2 FROM wallets"), "every allowed length")
+}
+
 func TestBaseKitchenSink(t *testing.T) {
 	ctx := testCtx(t)
 	dsn := schemaDB(t, kitchenSink)

@@ -394,6 +394,11 @@ func weirdValue(g *tableGen, c *colPlan) (string, bool) {
 	case cJSON:
 		return []string{`{}`, `[]`, `{"ключ": "значение", "emoji": "🔥", "nested": {"a": [1, null, true]}}`, `null`}[g.r.IntN(4)], true
 	case cBytea:
+		if c.rule != nil && c.rule.minLen > 0 {
+			// The shortest value its CHECK allows (CHECK (length(x) = 20)).
+			raw := make([]byte, c.rule.minLen)
+			return `\x` + hex.EncodeToString(raw), true
+		}
 		return `\x`, true
 	}
 	return "", false
