@@ -742,7 +742,14 @@ func (r *run) updateDeferred(ctx context.Context, p *tablePlan, fk *fkPlan, g *t
 	for _, cp := range fk.cols {
 		isNull = append(isNull, pgx.Identifier{cp.col.Name}.Sanitize()+" IS NULL")
 	}
-	rows, err := r.ctl.Query(ctx, fmt.Sprintf("SELECT ctid::text FROM %s WHERE %s ORDER BY ctid", table, strings.Join(isNull, " AND ")))
+	var qargs []any
+	if p.record != "" {
+		// N+1 era: only this step's rows; an older row's NULL is data.
+		isNull = append(isNull, fmt.Sprintf("EXISTS (SELECT 1 FROM %s e WHERE e.rel = %d AND e.step = $1 AND e.key = %s)",
+			era.RowsTable, p.t.OID, era.KeyExpr(p.t, "t")))
+		qargs = append(qargs, p.record)
+	}
+	rows, err := r.ctl.Query(ctx, fmt.Sprintf("SELECT ctid::text FROM %s t WHERE %s ORDER BY ctid", table, strings.Join(isNull, " AND ")), qargs...)
 	if err != nil {
 		return fmt.Errorf("read rows of %s: %w", p.name, err)
 	}

@@ -170,3 +170,24 @@ func TestBaseDoesNotAnticipateFuture(t *testing.T) {
 	// The variety is a minority: most values are what N+1 expects.
 	assert.Greater(t, queryInt(t, dsn, "SELECT count(*) FROM accounts WHERE status IN ('active', 'pending', 'inactive')"), int64(100))
 }
+
+// TestNextLeavesOlderRowsAlone: a self-referencing key is filled after COPY
+// (a cycle); in the N+1 era only the step's own rows are filled, never an
+// older row whose NULL parent is data (a root).
+func TestNextLeavesOlderRowsAlone(t *testing.T) {
+	ctx := testCtx(t)
+	dsn := schemaDB(t, `CREATE TABLE nodes (id bigserial PRIMARY KEY, parent_id bigint REFERENCES nodes (id), name text NOT NULL);`)
+	s := New(Options{Seed: 4, Rows: 200, Logger: testLogger()})
+	_, err := s.Base(ctx, dsn, take(t, dsn), nil)
+	require.NoError(t, err)
+	pgtest.Exec(t, dsn, `UPDATE nodes SET parent_id = NULL WHERE id % 4 = 0`)
+	roots := queryInt(t, dsn, "SELECT count(*) FROM nodes WHERE parent_id IS NULL")
+	require.Positive(t, roots)
+	before := take(t, dsn)
+	pgtest.Exec(t, dsn, `ALTER TABLE nodes ADD COLUMN note text`)
+	res, err := s.Next(ctx, dsn, "000002_note", before, take(t, dsn))
+	require.NoError(t, err)
+	require.NotEmpty(t, res.Tables)
+	assert.Positive(t, res.Tables[0].Rows)
+	assert.Equal(t, roots, queryInt(t, dsn, "SELECT count(*) FROM nodes WHERE parent_id IS NULL AND id <= 200"), "older roots stay roots")
+}
