@@ -97,6 +97,12 @@ func (c *contractRun) judge(k int, names []string) Check {
 			absent++
 		case before[i].OK() && !after[i].OK():
 			why := contract.Explain(p, c.snaps[k-1], c.snaps[k], c.diffs[k])
+			if c.reseeded[k] && why == contract.NoCatalogChange {
+				// State k holds other rows than state k-1: with no
+				// catalog change behind it, the break is the data swap.
+				absent++
+				continue
+			}
 			broke = append(broke, fmt.Sprintf("%s: %s\n    %s\n    catalog change: %s", p.Name, after[i].Err, oneLine(p.SQL), why))
 			if first == "" {
 				first = p.Name + ": " + after[i].Err
@@ -116,7 +122,7 @@ func (c *contractRun) judge(k int, names []string) Check {
 	}
 	var notes []string
 	if absent > 0 {
-		notes = append(notes, fmt.Sprintf("%d contract probe(s) not judged: the N-era row they address is not on the data chain re-seeded after an up failed", absent))
+		notes = append(notes, fmt.Sprintf("%d contract probe(s) not judged: they depend on N-era rows, which the data chain re-seeded after an up failed does not hold (no catalog change explains them)", absent))
 	}
 	if onN > 0 {
 		notes = append(notes, fmt.Sprintf("%d contract probe(s) already fail on release N (listed once in the run notes)", onN))

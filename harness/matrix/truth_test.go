@@ -154,7 +154,7 @@ func TestContractOnReseededChain(t *testing.T) {
 		c := res.Checks.Contract
 		assert.NotEqual(t, matrix.StatusFail, c.Status, "%s\n%s", c.Detail, describe(res))
 	}
-	assert.Contains(t, strings.Join(failed.Checks.Contract.Notes, "\n"), "not on the data chain re-seeded", describe(failed))
+	assert.Contains(t, strings.Join(failed.Checks.Contract.Notes, "\n"), "which the data chain re-seeded", describe(failed))
 }
 
 // TestNotReachedOnlyWhenNoStateExists: an up failing on an empty schema too
