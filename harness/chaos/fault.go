@@ -39,10 +39,17 @@ const (
 	BackupFail      = "backup-fail"
 	BackupEmpty     = "backup-empty"
 	BackupTruncated = "backup-truncated"
+	// AtomicTimeout runs the upgrade as Helm's own `helm upgrade --atomic
+	// --timeout T` with release N+1's pods made unready: the cluster fails
+	// the rollout and Helm rolls back by itself (cluster backends).
+	AtomicTimeout = "atomic-timeout"
+	// RestartNode restarts the cluster's node while the upgrade runs
+	// (kind: the node container; the harness cannot reach other nodes).
+	RestartNode = "restart-node"
 )
 
 // Faults lists every fault, in plan order.
-var Faults = []string{KillMigration, KillPostgres, CrashLoop, ReadyTimeout, BackupFail, BackupEmpty, BackupTruncated}
+var Faults = []string{KillMigration, KillPostgres, CrashLoop, ReadyTimeout, BackupFail, BackupEmpty, BackupTruncated, AtomicTimeout, RestartNode}
 
 // Point kinds.
 const (
@@ -121,6 +128,8 @@ var faultPhases = map[string][]string{
 	BackupFail:      {PhaseBackup},
 	BackupEmpty:     {PhaseBackup},
 	BackupTruncated: {PhaseBackup},
+	AtomicTimeout:   {PhaseUpgrade},
+	RestartNode:     {PhaseUpgrade},
 }
 
 // Injection is one cell of the plan: a fault at a point.
@@ -297,7 +306,7 @@ func defaultPoints(fault string, o PlanOptions) []Point {
 				out = append(out, Point{Phase: PhaseRollback, Procedure: p})
 			}
 		}
-	case ReadyTimeout:
+	case ReadyTimeout, AtomicTimeout, RestartNode:
 		out = append(out, Point{Phase: PhaseUpgrade})
 	case BackupFail, BackupEmpty, BackupTruncated:
 		// Every procedure with a backup step, and full-restore (whose

@@ -1,5 +1,7 @@
 package chaos
 
+import "github.com/rehearse-dev/rehearse/harness/env"
+
 // Verdicts of a chaos cell, best first.
 const (
 	// VerdictRecovered: re-running the procedure from the state the fault
@@ -67,6 +69,12 @@ type Cell struct {
 	// to the ones taken before the upgrade).
 	NEraKept bool   `json:"nEraKept"`
 	Verdict  string `json:"verdict"`
+	// Helm is the revisions a cluster upgrade fault made, with the hooks
+	// each ran (atomic-timeout: the failed upgrade's and Helm's automatic
+	// rollback's).
+	Helm []env.HelmRevision `json:"helm,omitempty"`
+	// Node is what a node restart took (restart-node).
+	Node *env.NodeRestart `json:"node,omitempty"`
 	// Detail is multi-line evidence: the diff found, the errors seen.
 	Detail string `json:"detail,omitempty"`
 	// Replay is the command that rehearses this cell alone.

@@ -117,8 +117,7 @@ func (r *runner) cell(ctx context.Context, inj Injection) (Cell, error) {
 		}
 		return r.procedureCell(ctx, inj, c, sp.Procedure(), resumeAt)
 	case PhaseUpgrade:
-		c.Procedure = "upgrade --atomic"
-		return r.readyTimeoutCell(ctx, inj, c)
+		return r.upgradeCell(ctx, inj, c)
 	}
 	return c, fmt.Errorf("no injector for %s", inj)
 }
@@ -311,6 +310,13 @@ func (r *runner) retryUpgrade(ctx context.Context, c *Cell) (bool, string, error
 		}
 		return false, why, nil
 	}
+	return r.upgradeComplete(ctx, c)
+}
+
+// upgradeComplete says whether the database and release N+1's server are
+// as after an uninterrupted upgrade (see retryUpgrade).
+func (r *runner) upgradeComplete(ctx context.Context, c *Cell) (bool, string, error) {
+	pc, e := r.pc, r.pc.Env
 	h, err := e.ServerHealth(ctx, pc.Checks.Health)
 	if err != nil {
 		return false, "", err

@@ -22,6 +22,7 @@ import (
 
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v3/pkg/postrender"
 	"helm.sh/helm/v3/pkg/release"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -63,6 +64,13 @@ type Options struct {
 	Wait bool
 	// Timeout bounds each hook and the wait (helm --timeout); default 5m.
 	Timeout time.Duration
+	// Atomic (upgrade): when the upgrade fails, Helm rolls the release
+	// back to the last deployed revision itself (helm --atomic; implies
+	// Wait, and the rollback waits too).
+	Atomic bool
+	// PostRenderer (upgrade) edits the rendered manifests before Helm
+	// applies them (helm --post-renderer).
+	PostRenderer postrender.PostRenderer
 }
 
 func (o Options) timeout(ctx context.Context) time.Duration {
@@ -145,6 +153,7 @@ func (c *Client) Upgrade(ctx context.Context, name, chartPath string, values map
 	up := action.NewUpgrade(c.cfg)
 	up.Namespace = c.namespace
 	up.Wait, up.Timeout = o.Wait, o.timeout(ctx)
+	up.Atomic, up.PostRenderer = o.Atomic, o.PostRenderer
 	start := time.Now()
 	rel, err := up.RunWithContext(ctx, name, ch, copyValues(values))
 	res := c.result(ctx, "upgrade", name, rel, start)
@@ -213,6 +222,45 @@ func (c *Client) History(name string) ([]Revision, error) {
 		out = append(out, rv)
 	}
 	return out, nil
+}
+
+// Since returns what Helm did to release name after revision after, one
+// Result per newer revision, oldest first, each with the hooks that ran
+// for it since start: after an --atomic upgrade that failed, the failed
+// upgrade's revision and the automatic rollback's.
+func (c *Client) Since(ctx context.Context, name string, after int, start time.Time) ([]*Result, error) {
+	rels, err := action.NewHistory(c.cfg).Run(name)
+	if err != nil {
+		return nil, fmt.Errorf("helm history %s: %w", name, err)
+	}
+	sort.Slice(rels, func(i, j int) bool { return rels[i].Version < rels[j].Version })
+	var out []*Result
+	for _, r := range rels {
+		if r.Version <= after {
+			continue
+		}
+		act := "upgrade"
+		if r.Info != nil && strings.HasPrefix(r.Info.Description, "Rollback to ") {
+			act = "rollback"
+		}
+		res := c.result(ctx, act, name, r, start)
+		res.Seconds = 0 // not known per revision
+		out = append(out, res)
+	}
+	return out, nil
+}
+
+// Last is the newest revision of release name (0 = none).
+func (c *Client) Last(name string) (int, error) {
+	rels, err := action.NewHistory(c.cfg).Run(name)
+	if err != nil {
+		return 0, fmt.Errorf("helm history %s: %w", name, err)
+	}
+	last := 0
+	for _, r := range rels {
+		last = max(last, r.Version)
+	}
+	return last, nil
 }
 
 // result builds the Result of an action from the release it left, with the
