@@ -178,7 +178,8 @@ ALTER TABLE events RENAME TO agent_events;
 ALTER TABLE agent_events DROP CONSTRAINT events_agent_id_fkey, ADD CONSTRAINT events_agent_id_fkey FOREIGN KEY (agent_id) REFERENCES agents (id) ON DELETE RESTRICT;
 CREATE FUNCTION no_update() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'no'; END $$;
 CREATE TRIGGER no_update BEFORE UPDATE ON certs FOR EACH ROW EXECUTE FUNCTION no_update();
-ALTER TABLE certs RENAME COLUMN serial TO serial_no;`)
+ALTER TABLE certs RENAME COLUMN serial TO serial_no;
+CREATE TABLE pins (id int, agent_id bigint NOT NULL REFERENCES agents (id));`)
 	require.NoError(t, err)
 	after, err := schema.Take(ctx, conn, schema.Options{})
 	require.NoError(t, err)
@@ -198,6 +199,8 @@ ALTER TABLE certs RENAME COLUMN serial TO serial_no;`)
 		{"UPDATE public.certs.ext", []string{"+ trigger no_update on public.certs", "add-function public.no_update()", "renamed from serial"}, nil},
 		{"UPDATE public.events.action", nil, []string{"renamed from serial"}},
 		{"SELECT public.agents (all columns)", []string{contract.NoCatalogChange}, nil},
+		// A new table's foreign key blocks N's DELETE of a referenced row.
+		{"DELETE public.agents (row without dependents)", []string{"public.pins"}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.probe, func(t *testing.T) {

@@ -52,10 +52,24 @@ func Explain(p Probe, before, after *schema.Snapshot, d *schema.Changeset) strin
 			}
 		}
 	}
+	// Tables that now hold a foreign key to the probe's table: their rows
+	// can block release N's DELETE of its rows.
+	refs := map[string]bool{}
+	if after != nil && p.Kind == KindDelete {
+		for name, t := range after.Tables {
+			for _, con := range t.Constraints {
+				if con.Type == "f" && tables[con.RefTable] && !tables[name] {
+					refs[name] = true
+				}
+			}
+		}
+	}
 	var out []string
 	for _, c := range d.Changes {
 		switch {
 		case fks[c.Table+"."+c.Object]:
+		case p.Kind == KindDelete && c.ConstraintType == "f" && tables[c.RefTable] && !tables[c.Table]:
+		case c.Kind == schema.KindAddTable && refs[c.Table]:
 		case tables[c.Table] || tables[c.Before] || tables[c.After]:
 			if p.Kind == KindUpdate && !touches(c, cols) {
 				continue
