@@ -92,7 +92,10 @@ func encodeField(v string, ok bool) string {
 // blockReader yields the rows of one COPY block (each transformed) until
 // the `\.` line or EOF, as an io.Reader for COPY ... FROM STDIN.
 type blockReader struct {
-	src       *bufio.Reader
+	src *bufio.Reader
+	// filter drops a row when it returns nil (sampling; it sees the
+	// source's row); nil keeps every row.
+	filter    func(line []byte) []byte
 	transform func(line []byte) []byte // nil: rows pass unchanged
 	buf       bytes.Buffer
 	done      bool
@@ -118,7 +121,10 @@ func (b *blockReader) Read(p []byte) (int, error) {
 				break
 			}
 			b.rows++
-			if b.transform != nil {
+			if b.filter != nil {
+				line = b.filter(line)
+			}
+			if line != nil && b.transform != nil {
 				line = b.transform(line)
 			}
 			b.buf.Write(line)

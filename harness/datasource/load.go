@@ -41,7 +41,10 @@ type LoadOptions struct {
 	Masks  *Masks
 	// Skip lists tables ("schema.name") never loaded (the migration tool's
 	// bookkeeping: the harness records release N itself).
-	Skip   []string
+	Skip []string
+	// Sample, when set, keeps only a sample of the rows, chosen while they
+	// stream in (see subset): the load costs about the rows it keeps.
+	Sample *SampleOptions
 	Logger *slog.Logger
 }
 
@@ -76,7 +79,20 @@ func Load(ctx context.Context, dsn string, src *Source, target *schema.Snapshot,
 	}
 	res := &LoadResult{}
 	personal := map[string]string{}
-	seqs, err := src.eachTable(ctx, opts.BinDir, func(ctx context.Context, b *tableBlock) error {
+	var sub *subset
+	var plan *streamPlan
+	if opts.Sample != nil {
+		if sub, err = newSubset(ctx, conn, target, *opts.Sample); err != nil {
+			return nil, err
+		}
+		plan = &streamPlan{rank: sub.rank(), where: func(table string, cols []string) string {
+			if skip[table] || target.Tables[table] == nil {
+				return ""
+			}
+			return sub.pushdown(table, cols)
+		}}
+	}
+	seqs, err := src.eachTable(ctx, opts.BinDir, plan, func(ctx context.Context, b *tableBlock) error {
 		tl := TableLoad{Table: b.Qualified()}
 		t := target.Tables[b.Qualified()]
 		switch {
@@ -97,6 +113,9 @@ func Load(ctx context.Context, dsn string, src *Source, target *schema.Snapshot,
 			personal[c] = "name"
 		}
 		b.Rows.transform = plan.transform(personal)
+		if sub != nil {
+			b.Rows.filter = sub.rowFilter(b.Qualified(), b.Columns)
+		}
 		if len(plan.cols) == 0 {
 			n, err := countRows(b.Rows)
 			tl.SourceRows, tl.Skipped = n, "no column in common with release N's table"
@@ -109,6 +128,9 @@ func Load(ctx context.Context, dsn string, src *Source, target *schema.Snapshot,
 			return fmt.Errorf("load %s from %s: %w", b.Qualified(), src, err)
 		}
 		tl.SourceRows, tl.Rows = b.Rows.rows, tag.RowsAffected()
+		if b.SourceRows >= 0 {
+			tl.SourceRows = b.SourceRows
+		}
 		res.Tables = append(res.Tables, tl)
 		log.Debug("loaded", "table", b.Qualified(), "rows", tl.Rows)
 		return nil
@@ -120,6 +142,19 @@ func Load(ctx context.Context, dsn string, src *Source, target *schema.Snapshot,
 		// A sequence release N lacks is drift, reported by the drift check.
 		if _, err := conn.Exec(ctx, s); err != nil {
 			log.Info("source sequence not restored", "statement", s, "err", err)
+		}
+	}
+	if sub != nil {
+		// Tables that came before a table referencing them were loaded
+		// whole: trim them now, with the same closure.
+		kept, err := sub.trim(ctx, dsn, target)
+		if err != nil {
+			return nil, err
+		}
+		for i := range res.Tables {
+			if n, ok := kept[res.Tables[i].Table]; ok && res.Tables[i].Skipped == "" {
+				res.Tables[i].Rows = n
+			}
 		}
 	}
 	if err := advanceSequences(ctx, conn); err != nil {

@@ -30,6 +30,10 @@ type SampleOptions struct {
 	Fraction float64
 	Tables   map[string]TableSample
 	Seed     int64
+
+	// sampled are tables already sampled while loading: all their rows
+	// are kept (and their parents, by closure).
+	sampled map[string]bool
 }
 
 // SampleTables is Sample with per-table shares: a table with Rows keeps the
@@ -52,22 +56,25 @@ func SampleTables(ctx context.Context, dsn string, snap *schema.Snapshot, o Samp
 	if _, err := conn.Exec(ctx, "SET session_replication_role = replica"); err != nil {
 		return nil, fmt.Errorf("sample: %w", err)
 	}
-	keep := map[string]string{} // table -> temp keep table
-	i := 0
-	for name, t := range snap.Tables {
-		if t.Kind != "r" {
-			continue
-		}
-		i++
-		k := fmt.Sprintf("rehearse_keep_%d", i)
+	sub, err := newSubset(ctx, conn, snap, o)
+	if err != nil {
+		return nil, err
+	}
+	keep := map[string]string{} // physical table -> temp keep table
+	for i, name := range sub.order {
+		t := snap.Tables[name]
+		k := fmt.Sprintf("rehearse_keep_%d", i+1)
 		keep[name] = k
 		hash := fmt.Sprintf("('x' || substr(md5(%d::text || ':' || t::text), 1, 8))::bit(32)::bigint", seed)
 		share := o.Tables[name]
 		var q string
-		if share.Rows > 0 {
+		switch {
+		case o.sampled[name]:
+			q = fmt.Sprintf("CREATE TEMP TABLE %s AS SELECT ctid AS id FROM ONLY %s t", k, quoteQualified(t.Schema, t.Name))
+		case share.Rows > 0:
 			q = fmt.Sprintf("CREATE TEMP TABLE %s AS SELECT ctid AS id FROM ONLY %s t ORDER BY %s, ctid LIMIT %d",
 				k, quoteQualified(t.Schema, t.Name), hash, share.Rows)
-		} else {
+		default:
 			f := fraction
 			if share.Fraction > 0 {
 				f = share.Fraction
@@ -83,31 +90,31 @@ func SampleTables(ctx context.Context, dsn string, snap *schema.Snapshot, o Samp
 		}
 	}
 	// Referential closure: repeat until no FK pulls in a new parent.
-	for round := 0; ; round++ {
+	for {
 		added := int64(0)
-		for name, t := range snap.Tables {
-			for _, c := range t.Constraints {
-				if c.Type != "f" || keep[name] == "" {
-					continue
-				}
-				parent := snap.Tables[c.RefTable]
-				if parent == nil || keep[c.RefTable] == "" || len(c.Columns) != len(c.RefColumns) {
-					continue
-				}
-				var on []string
-				for j := range c.Columns {
-					on = append(on, fmt.Sprintf("p.%s = ch.%s", quoteIdent(c.RefColumns[j]), quoteIdent(c.Columns[j])))
-				}
-				q := fmt.Sprintf(`INSERT INTO %[1]s SELECT DISTINCT p.ctid FROM ONLY %[2]s p
+		for _, name := range sub.order {
+			t := snap.Tables[name]
+			for _, e := range sub.out[name] {
+				for _, pname := range e.parents {
+					if o.sampled[pname] {
+						continue // every row kept already
+					}
+					parent := snap.Tables[pname]
+					var on []string
+					for j := range e.cols {
+						on = append(on, fmt.Sprintf("p.%s = ch.%s", quoteIdent(e.refColumns[j]), quoteIdent(e.cols[j])))
+					}
+					q := fmt.Sprintf(`INSERT INTO %[1]s SELECT DISTINCT p.ctid FROM ONLY %[2]s p
 JOIN ONLY %[3]s ch ON %[4]s
 WHERE ch.ctid IN (SELECT id FROM %[5]s) AND p.ctid NOT IN (SELECT id FROM %[1]s)`,
-					keep[c.RefTable], quoteQualified(parent.Schema, parent.Name), quoteQualified(t.Schema, t.Name),
-					strings.Join(on, " AND "), keep[name])
-				tag, err := conn.Exec(ctx, q)
-				if err != nil {
-					return nil, fmt.Errorf("sample: pull parents of %s through %s: %w", name, c.Name, err)
+						keep[pname], quoteQualified(parent.Schema, parent.Name), quoteQualified(t.Schema, t.Name),
+						strings.Join(on, " AND "), keep[name])
+					tag, err := conn.Exec(ctx, q)
+					if err != nil {
+						return nil, fmt.Errorf("sample: pull parents of %s through %s: %w", name, e.name, err)
+					}
+					added += tag.RowsAffected()
 				}
-				added += tag.RowsAffected()
 			}
 		}
 		if added == 0 {
@@ -117,6 +124,9 @@ WHERE ch.ctid IN (SELECT id FROM %[5]s) AND p.ctid NOT IN (SELECT id FROM %[1]s)
 	kept := map[string]int64{}
 	for name, k := range keep {
 		t := snap.Tables[name]
+		if o.sampled[name] {
+			continue
+		}
 		if _, err := conn.Exec(ctx, fmt.Sprintf("DELETE FROM ONLY %s WHERE ctid NOT IN (SELECT id FROM %s)", quoteQualified(t.Schema, t.Name), k)); err != nil {
 			return nil, fmt.Errorf("sample: delete unsampled rows of %s: %w", name, err)
 		}

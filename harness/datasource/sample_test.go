@@ -3,6 +3,7 @@ package datasource_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/rehearse-dev/rehearse/harness/datasource"
 	"github.com/rehearse-dev/rehearse/harness/pgtest"
@@ -81,4 +82,85 @@ INSERT INTO items SELECT 1 + g % 2000, g FROM generate_series(1, 6000) g;`)
 	assert.Equal(t, int64(100), count(t, limited, "SELECT count(*) FROM items"))
 	assert.Equal(t, int64(0), count(t, limited, `SELECT count(*) FROM items i WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = i.order_id)`))
 	assert.GreaterOrEqual(t, kept["public.tenants"], int64(5), "about half of 20, or more through closure")
+}
+
+// Load with a sample chooses rows while they stream in, from every kind of
+// source: closure holds, the same seed keeps the same rows whatever the
+// source's format, and a table whose children came first (all but the
+// self-referencing users) gets only its kept rows (no insert then delete).
+func TestLoadSamplesWhileStreaming(t *testing.T) {
+	const ddl = `
+CREATE TABLE tenants (id int PRIMARY KEY, name text);
+CREATE TABLE users (id int PRIMARY KEY, tenant_id int NOT NULL REFERENCES tenants, manager_id int REFERENCES users);
+CREATE TABLE orders (id int PRIMARY KEY, user_id int NOT NULL REFERENCES users);
+CREATE TABLE items (order_id int REFERENCES orders, n int, PRIMARY KEY (order_id, n));
+CREATE TABLE events (id bigint, tenant_id int REFERENCES tenants, at date NOT NULL) PARTITION BY RANGE (at);
+CREATE TABLE events_2023 PARTITION OF events FOR VALUES FROM ('2023-01-01') TO ('2024-01-01');
+CREATE TABLE events_2024 PARTITION OF events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+CREATE TABLE event_notes (event_id bigint, at date, note text);`
+	src := pgtest.NewDatabase(t)
+	pgtest.Exec(t, src, ddl+`
+INSERT INTO tenants SELECT g, 't' || g FROM generate_series(1, 200) g;
+INSERT INTO users SELECT g, 1 + g % 200, CASE WHEN g > 10 THEN g - 10 END FROM generate_series(1, 500) g;
+INSERT INTO orders SELECT g, 1 + g % 500 FROM generate_series(1, 2000) g;
+INSERT INTO items SELECT 1 + g % 2000, g FROM generate_series(1, 6000) g;
+INSERT INTO events SELECT g, 1 + g % 200, date '2023-06-01' + (g % 400) FROM generate_series(1, 1000) g;`)
+	sources := map[string]string{"custom": dump(t, src, "c"), "directory": dump(t, src, "d"), "plain": dump(t, src, "p"), "dsn": src}
+	const ids = `SELECT coalesce(sum(hashtext(order_id || ':' || n)), 0) FROM items`
+	orphans := []string{
+		`SELECT count(*) FROM items i WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = i.order_id)`,
+		`SELECT count(*) FROM orders o WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = o.user_id)`,
+		`SELECT count(*) FROM users u WHERE NOT EXISTS (SELECT 1 FROM tenants t WHERE t.id = u.tenant_id)`,
+		`SELECT count(*) FROM users u WHERE u.manager_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM users m WHERE m.id = u.manager_id)`,
+		`SELECT count(*) FROM events e WHERE NOT EXISTS (SELECT 1 FROM tenants t WHERE t.id = e.tenant_id)`,
+	}
+	load := func(spec string, seed int64) (string, map[string]datasource.TableLoad) {
+		s, err := datasource.Open(spec)
+		require.NoError(t, err)
+		dst := pgtest.NewDatabase(t)
+		pgtest.Exec(t, dst, ddl)
+		conn := pgtest.Connect(t, dst)
+		snap, err := schema.Take(context.Background(), conn, schema.Options{})
+		require.NoError(t, err)
+		res, err := datasource.Load(context.Background(), dst, s, snap, datasource.LoadOptions{
+			BinDir: binDir(t), Sample: &datasource.SampleOptions{Fraction: 0.1, Seed: seed}})
+		require.NoError(t, err)
+		byTable := map[string]datasource.TableLoad{}
+		for _, tl := range res.Tables {
+			byTable[tl.Table] = tl
+		}
+		return dst, byTable
+	}
+	sums := map[string]int64{}
+	for _, kind := range []string{"custom", "directory", "plain", "dsn"} {
+		t.Run(kind, func(t *testing.T) {
+			dst, tables := load(sources[kind], 7)
+			for _, q := range orphans {
+				assert.Equal(t, int64(0), count(t, dst, q), q)
+			}
+			items := tables["public.items"]
+			assert.Equal(t, int64(6000), items.SourceRows)
+			assert.InDelta(t, 600, items.Rows, 150, "about a tenth of the leaf rows")
+			assert.Equal(t, items.Rows, count(t, dst, "SELECT count(*) FROM items"))
+			assert.Greater(t, tables["public.orders"].Rows, int64(200), "parents of kept items pulled in beyond a tenth")
+			assert.Less(t, tables["public.orders"].Rows, int64(2000))
+			assert.Equal(t, tables["public.users"].Rows, count(t, dst, "SELECT count(*) FROM users"), "users trimmed after the load")
+			assert.Less(t, tables["public.users"].Rows, int64(500))
+			ev := tables["public.events_2023"].Rows + tables["public.events_2024"].Rows
+			assert.InDelta(t, 100, ev, 40, "partitions sampled")
+			sums[kind] = count(t, dst, ids)
+			if kind != "plain" {
+				// Children came first: only kept rows were ever inserted.
+				assert.Eventually(t, func() bool {
+					return count(t, dst, `SELECT n_tup_ins FROM pg_stat_user_tables WHERE relname = 'orders'`) == tables["public.orders"].Rows
+				}, 10*time.Second, 200*time.Millisecond, "orders: inserted rows = kept rows")
+			}
+			again, _ := load(sources[kind], 7)
+			assert.Equal(t, sums[kind], count(t, again, ids), "same seed, same rows")
+			other, _ := load(sources[kind], 8)
+			assert.NotEqual(t, sums[kind], count(t, other, ids), "another seed, other rows")
+		})
+	}
+	assert.Equal(t, sums["custom"], sums["directory"], "a custom and a directory dump keep the same rows")
+	assert.Equal(t, sums["custom"], sums["dsn"], "a dump and its database keep the same rows")
 }

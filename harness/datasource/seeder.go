@@ -110,28 +110,21 @@ func (s *Seeder) Base(ctx context.Context, dsn string, snap, future *schema.Snap
 			s.note(u)
 		}
 	}
-	lr, err := Load(ctx, dsn, src, snap, LoadOptions{BinDir: s.binDir, Masks: s.opts.Masks, Skip: s.opts.Skip, Logger: s.opts.Logger})
-	if err != nil {
-		return nil, err
-	}
-	if len(lr.Personal) > 0 {
-		s.note("data from " + src.String() + ": columns that look personal have no mask rule (add them under mask: in the profile): " + strings.Join(lr.Personal, ", "))
-	}
+	lo := LoadOptions{BinDir: s.binDir, Masks: s.opts.Masks, Skip: s.opts.Skip, Logger: s.opts.Logger}
 	if s.opts.Sample > 0 && s.opts.Sample < 1 || len(s.opts.SampleTables) > 0 {
 		for name := range s.opts.SampleTables {
 			if snap.Tables[name] == nil {
 				return nil, fmt.Errorf("profile sample: %s is not a table of release N", name)
 			}
 		}
-		kept, err := SampleTables(ctx, dsn, snap, SampleOptions{Fraction: s.opts.Sample, Tables: s.opts.SampleTables, Seed: s.opts.Seed})
-		if err != nil {
-			return nil, err
-		}
-		for i := range lr.Tables {
-			if n, ok := kept[lr.Tables[i].Table]; ok && lr.Tables[i].Skipped == "" {
-				lr.Tables[i].Rows = n
-			}
-		}
+		lo.Sample = &SampleOptions{Fraction: s.opts.Sample, Tables: s.opts.SampleTables, Seed: s.opts.Seed}
+	}
+	lr, err := Load(ctx, dsn, src, snap, lo)
+	if err != nil {
+		return nil, err
+	}
+	if len(lr.Personal) > 0 {
+		s.note("data from " + src.String() + ": columns that look personal have no mask rule (add them under mask: in the profile): " + strings.Join(lr.Personal, ", "))
 	}
 	res := &seed.Result{}
 	var counts []string

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -21,6 +22,9 @@ type tableBlock struct {
 	Columns      []string
 	// Rows reads the block's rows; set Rows.transform before the first Read.
 	Rows *blockReader
+	// SourceRows is the table's row count when only some rows are read
+	// (a DSN's server-side sample); -1 when Rows reads them all.
+	SourceRows int64
 }
 
 // Qualified is "schema.name", as schema snapshots key tables.
@@ -35,12 +39,21 @@ var (
 	setvalLine = regexp.MustCompile(`^SELECT pg_catalog\.setval\(.*\);\n?$`)
 )
 
+// streamPlan orders and narrows the stream (sampling); nil streams
+// every table's rows in the source's order.
+type streamPlan struct {
+	// rank orders tables ("schema.name"), lowest first; unranked last.
+	rank map[string]int
+	// where is a predicate a DSN evaluates server-side ("" = every row).
+	where func(table string, columns []string) string
+}
+
 // eachTable streams every table's data of the source to fn, and returns
 // the dump's setval statements.
-func (s *Source) eachTable(ctx context.Context, binDir string, fn visitor) ([]string, error) {
+func (s *Source) eachTable(ctx context.Context, binDir string, plan *streamPlan, fn visitor) ([]string, error) {
 	switch s.Kind {
 	case KindDSN:
-		return nil, s.eachTableDSN(ctx, fn)
+		return nil, s.eachTableDSN(ctx, plan, fn)
 	case KindPlain:
 		f, err := os.Open(s.Path)
 		if err != nil {
@@ -49,7 +62,16 @@ func (s *Source) eachTable(ctx context.Context, binDir string, fn visitor) ([]st
 		defer f.Close()
 		return scanScript(ctx, f, s.Path, fn)
 	default:
-		cmd := exec.CommandContext(ctx, filepath.Join(binDir, "pg_restore"), "--data-only", "-f", "-", s.Path)
+		args := []string{"--data-only", "-f", "-"}
+		if plan != nil && len(plan.rank) > 0 {
+			list, err := s.orderedTOC(ctx, binDir, plan.rank)
+			if err != nil {
+				return nil, err
+			}
+			defer os.Remove(list)
+			args = append(args, "-L", list)
+		}
+		cmd := exec.CommandContext(ctx, filepath.Join(binDir, "pg_restore"), append(args, s.Path)...)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		out, err := cmd.StdoutPipe()
@@ -82,7 +104,7 @@ func scanScript(ctx context.Context, r io.Reader, file string, fn visitor) ([]st
 		lineNo++
 		if m := copyLine.FindStringSubmatch(line); m != nil {
 			sch, name := splitQualified(m[1])
-			t := &tableBlock{Schema: sch, Name: name, Columns: splitIdents(m[2]), Rows: &blockReader{src: br}}
+			t := &tableBlock{Schema: sch, Name: name, Columns: splitIdents(m[2]), Rows: &blockReader{src: br}, SourceRows: -1}
 			if err := fn(ctx, t); err != nil {
 				return nil, err
 			}
@@ -109,7 +131,7 @@ func scanScript(ctx context.Context, r io.Reader, file string, fn visitor) ([]st
 // eachTableDSN reads every table of a live database inside one read-only
 // repeatable-read transaction (one consistent snapshot, exported so the
 // log names it), with COPY ... TO STDOUT. Nothing is written there.
-func (s *Source) eachTableDSN(ctx context.Context, fn visitor) error {
+func (s *Source) eachTableDSN(ctx context.Context, plan *streamPlan, fn visitor) error {
 	conn, err := pgx.Connect(ctx, s.DSN)
 	if err != nil {
 		return fmt.Errorf("connect to %s: %w", s, err)
@@ -131,12 +153,27 @@ func (s *Source) eachTableDSN(ctx context.Context, fn visitor) error {
 	if err != nil {
 		return fmt.Errorf("%s: list tables: %w", s, err)
 	}
+	if plan != nil && len(plan.rank) > 0 {
+		sort.SliceStable(tables, func(i, j int) bool {
+			return rankOf(plan.rank, tables[i].Qualified()) < rankOf(plan.rank, tables[j].Qualified())
+		})
+	}
 	for _, t := range tables {
 		cols := make([]string, len(t.Columns))
 		for i, c := range t.Columns {
 			cols[i] = quoteIdent(c)
 		}
-		q := fmt.Sprintf("COPY (SELECT %s FROM ONLY %s) TO STDOUT", strings.Join(cols, ", "), quoteQualified(t.Schema, t.Name))
+		from := "FROM ONLY " + quoteQualified(t.Schema, t.Name)
+		q := fmt.Sprintf("COPY (SELECT %s %s) TO STDOUT", strings.Join(cols, ", "), from)
+		t.SourceRows = -1
+		if plan != nil && plan.where != nil {
+			if w := plan.where(t.Qualified(), t.Columns); w != "" {
+				q = fmt.Sprintf("COPY (SELECT %s %s WHERE %s) TO STDOUT", strings.Join(cols, ", "), from, w)
+				if err := tx.QueryRow(ctx, "SELECT count(*) "+from).Scan(&t.SourceRows); err != nil {
+					return fmt.Errorf("%s: count %s: %w", s, t.Qualified(), err)
+				}
+			}
+		}
 		pr, pw := io.Pipe()
 		done := make(chan error, 1)
 		go func() {
@@ -158,6 +195,56 @@ func (s *Source) eachTableDSN(ctx context.Context, fn visitor) error {
 		}
 	}
 	return nil
+}
+
+func rankOf(rank map[string]int, table string) int {
+	if r, ok := rank[table]; ok {
+		return r
+	}
+	return len(rank)
+}
+
+// tocData is a TABLE DATA line of pg_restore -l: "3360; 0 16397 TABLE
+// DATA public accounts owner".
+var tocData = regexp.MustCompile(`^\d+; \d+ \d+ TABLE DATA (\S+) (\S+) \S+\s*$`)
+
+// orderedTOC writes the dump's table of contents with its TABLE DATA
+// entries in rank order (for pg_restore -L) and returns the file. An
+// entry whose name it cannot read (a space in a name) keeps its place.
+func (s *Source) orderedTOC(ctx context.Context, binDir string, rank map[string]int) (string, error) {
+	out, err := exec.CommandContext(ctx, filepath.Join(binDir, "pg_restore"), "-l", s.Path).Output()
+	if err != nil {
+		return "", fmt.Errorf("pg_restore -l %s: %w", s.Path, err)
+	}
+	lines := strings.Split(string(out), "\n")
+	var slots []int
+	var data []string
+	for i, l := range lines {
+		if m := tocData.FindStringSubmatch(l); m != nil {
+			if _, ok := rank[m[1]+"."+m[2]]; ok {
+				slots = append(slots, i)
+				data = append(data, l)
+			}
+		}
+	}
+	key := func(l string) int {
+		m := tocData.FindStringSubmatch(l)
+		return rankOf(rank, m[1]+"."+m[2])
+	}
+	sort.SliceStable(data, func(i, j int) bool { return key(data[i]) < key(data[j]) })
+	for k, i := range slots {
+		lines[i] = data[k]
+	}
+	f, err := os.CreateTemp("", "rehearse-toc-*.list")
+	if err != nil {
+		return "", fmt.Errorf("write the dump's ordered table of contents: %w", err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(strings.Join(lines, "\n")); err != nil {
+		os.Remove(f.Name())
+		return "", fmt.Errorf("write the dump's ordered table of contents: %w", err)
+	}
+	return f.Name(), nil
 }
 
 // listTables lists the user tables that hold rows (ordinary tables and
