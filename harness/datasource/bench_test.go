@@ -2,6 +2,7 @@ package datasource_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -82,4 +83,74 @@ func mustMasks(tb testing.TB, rules string) *datasource.Masks {
 	m, err := datasource.CompileMasks(prof.File, prof.Mask, "bench")
 	require.NoError(tb, err)
 	return m
+}
+
+// BenchmarkSampleCost loads the same source sampled at 1%, 10% and 100%,
+// from a custom dump and from a DSN, choosing rows while they stream
+// (Load with Sample), and, for comparison, the way it was done before:
+// everything loaded, then sampled in SQL (Load, then SampleTables). The
+// streamed time follows the rows kept; a dump is still read (decompressed)
+// whole. REHEARSE_BENCH_ROWS sets the source's size (default 400,000 rows).
+//
+//	go test -run x -bench SampleCost -benchtime 1x ./harness/datasource/
+func BenchmarkSampleCost(b *testing.B) {
+	rows := 400_000
+	if v := os.Getenv("REHEARSE_BENCH_ROWS"); v != "" {
+		rows, _ = strconv.Atoi(v)
+	}
+	const ddl = `
+CREATE TABLE accounts (id bigint PRIMARY KEY, email text NOT NULL, plan text, profile text, created_at timestamptz NOT NULL);
+CREATE TABLE events (id bigint PRIMARY KEY, account_id bigint REFERENCES accounts, kind text, payload text, at timestamptz);
+CREATE INDEX ON events (account_id);`
+	src := pgtest.NewDatabase(b)
+	pgtest.Exec(b, src, ddl+`
+INSERT INTO accounts SELECT g, 'user' || g || '@example.org', (ARRAY['free','pro','team'])[1 + g % 3],
+  '{"theme": "dark", "n": ' || g || '}', now() - g * interval '1 minute' FROM generate_series(1, `+strconv.Itoa(rows/4)+`) g;
+INSERT INTO events SELECT g, 1 + g % `+strconv.Itoa(rows/4)+`, 'click', repeat('x', 40) || g, now() FROM generate_series(1, `+strconv.Itoa(rows*3/4)+`) g;`)
+	pgtest.Exec(b, src, "VACUUM ANALYZE")
+	file := filepath.Join(b.TempDir(), "bench.dump")
+	bin := binDir(b)
+	out, err := exec.Command(filepath.Join(bin, "pg_dump"), "-Fc", "-f", file, "-d", src).CombinedOutput()
+	require.NoError(b, err, string(out))
+	fresh := func() (string, *schema.Snapshot) {
+		d := pgtest.NewDatabase(b)
+		pgtest.Exec(b, d, ddl)
+		snap, err := schema.Take(context.Background(), pgtest.Connect(b, d), schema.Options{})
+		require.NoError(b, err)
+		return d, snap
+	}
+	for _, spec := range []struct{ kind, path string }{{"custom", file}, {"dsn", src}} {
+		s, err := datasource.Open(spec.path)
+		require.NoError(b, err)
+		for _, fraction := range []float64{0.01, 0.1, 1} {
+			for _, mode := range []string{"streamed", "load-then-sample"} {
+				if mode == "load-then-sample" && fraction == 1 {
+					continue
+				}
+				b.Run(fmt.Sprintf("%s/%g/%s", spec.kind, fraction, mode), func(b *testing.B) {
+					for i := 0; i < b.N; i++ {
+						b.StopTimer()
+						dst, snap := fresh()
+						b.StartTimer()
+						start := time.Now()
+						opts := datasource.LoadOptions{BinDir: bin}
+						if mode == "streamed" && fraction < 1 {
+							opts.Sample = &datasource.SampleOptions{Fraction: fraction, Seed: 1}
+						}
+						res, err := datasource.Load(context.Background(), dst, s, snap, opts)
+						require.NoError(b, err)
+						if mode == "load-then-sample" {
+							_, err = datasource.Sample(context.Background(), dst, snap, fraction, 1)
+							require.NoError(b, err)
+						}
+						took := time.Since(start)
+						kept := count(b, dst, "SELECT (SELECT count(*) FROM accounts) + (SELECT count(*) FROM events)")
+						b.ReportMetric(took.Seconds(), "s")
+						b.ReportMetric(float64(kept), "rows-kept")
+						b.Logf("%s, sample %g, %s: %d of %d rows kept in %.2fs (%d tables)", spec.kind, fraction, mode, kept, rows, took.Seconds(), len(res.Tables))
+					}
+				})
+			}
+		}
+	}
 }

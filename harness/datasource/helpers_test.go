@@ -123,7 +123,7 @@ func allText(t *testing.T, dsn string) string {
 	return b.String()
 }
 
-func count(t *testing.T, dsn, q string) int64 {
+func count(t testing.TB, dsn, q string) int64 {
 	t.Helper()
 	conn := pgtest.Connect(t, dsn)
 	var n int64
