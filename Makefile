@@ -46,10 +46,13 @@ fuzz:
 
 # Matrix time per migration, the naive replay, their ratio, peak RSS and peak
 # disk in one run; BENCH_LARGE=1 adds the second size (10 tables x 1M rows,
-# 30 migrations: time per migration), which takes far longer.
+# 30 migrations: time per migration; a 1 GB dump loaded by --data-from vs
+# pg_restore), which takes far longer.
 bench: setup
 	REHEARSE_BENCH_LARGE=$(BENCH_LARGE) $(GO) test -run '^$$' -bench 'BenchmarkMatrixVsReplay|BenchmarkMatrixLarge' \
 		-benchtime 1x -count 1 -timeout $(if $(BENCH_LARGE),180m,30m) ./harness/matrix/
+	REHEARSE_BENCH_LARGE=$(BENCH_LARGE) $(GO) test -run '^$$' -bench 'BenchmarkLoadVsPgRestore|BenchmarkSampleCost' \
+		-benchtime 1x -count 1 -timeout $(if $(BENCH_LARGE),180m,30m) ./harness/datasource/
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -18,25 +18,35 @@ import (
 
 // BenchmarkLoadVsPgRestore loads the same custom dump into the same empty
 // schema (indexes in place) with pg_restore --data-only and with Load
-// (masking one column), and reports Load's speed as a share of
-// pg_restore's. REHEARSE_BENCH_ROWS sets the size (default 1,000,000 rows,
-// about 150 MB in the database).
+// (masking one column), in the same run, and reports Load's speed as a
+// share of pg_restore's (the issue's bar: at least 0.5). The dump is made
+// once, in a temp dir. By default it is small (REHEARSE_BENCH_ROWS rows,
+// 200,000); REHEARSE_BENCH_LARGE=1 (make bench BENCH_LARGE=1) makes it
+// about 1 GB (20M rows, values that compress about 2:1), which takes many
+// minutes.
 //
 //	go test -run x -bench LoadVsPgRestore -benchtime 1x ./harness/datasource/
 func BenchmarkLoadVsPgRestore(b *testing.B) {
-	rows := 1_000_000
+	rows := 200_000
 	if v := os.Getenv("REHEARSE_BENCH_ROWS"); v != "" {
 		rows, _ = strconv.Atoi(v)
+	}
+	if os.Getenv("REHEARSE_BENCH_LARGE") != "" {
+		rows = 20_000_000
+	} else {
+		b.Logf("*** BenchmarkLoadVsPgRestore: small dump (%d rows); set REHEARSE_BENCH_LARGE=1 for the 1 GB dump of issue 15 ***", rows)
 	}
 	const ddl = `
 CREATE TABLE accounts (id bigint PRIMARY KEY, email text NOT NULL, plan text, profile text, created_at timestamptz NOT NULL);
 CREATE TABLE events (id bigint PRIMARY KEY, account_id bigint REFERENCES accounts, kind text, payload text, at timestamptz);
 CREATE INDEX ON events (account_id);`
 	src := pgtest.NewDatabase(b)
+	// md5 payloads: a dump of them compresses about 2:1, as real data does.
 	pgtest.Exec(b, src, ddl+`
 INSERT INTO accounts SELECT g, 'user' || g || '@example.org', (ARRAY['free','pro','team'])[1 + g % 3],
   '{"theme": "dark", "n": ' || g || '}', now() - g * interval '1 minute' FROM generate_series(1, `+strconv.Itoa(rows/4)+`) g;
-INSERT INTO events SELECT g, 1 + g % `+strconv.Itoa(rows/4)+`, 'click', repeat('x', 40) || g, now() FROM generate_series(1, `+strconv.Itoa(rows*3/4)+`) g;`)
+INSERT INTO events SELECT g, 1 + g % `+strconv.Itoa(rows/4)+`, (ARRAY['click','view','buy'])[1 + g % 3],
+  md5(g::text) || md5((g * 7)::text) || md5((g * 13)::text), now() - g * interval '1 second' FROM generate_series(1, `+strconv.Itoa(rows*3/4)+`) g;`)
 	file := filepath.Join(b.TempDir(), "bench.dump")
 	bin := binDir(b)
 	out, err := exec.Command(filepath.Join(bin, "pg_dump"), "-Fc", "-f", file, "-d", src).CombinedOutput()
