@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -72,6 +73,26 @@ func TestMatrixDataFromDump(t *testing.T) {
 			require.NotNil(t, drop)
 			assert.Equal(t, tc.nEraKept, drop.Checks.NEraKept.Status, "%+v", drop.Checks.NEraKept)
 			assert.Contains(t, strings.Join(rep.Notes, "\n"), "N-era data from custom dump")
+
+			// matrix.json says where the data came from, and matrix.md in one line.
+			ds := rep.DataSource
+			require.NotNil(t, ds)
+			assert.Equal(t, "custom", ds.Kind)
+			assert.Equal(t, file, ds.Source)
+			assert.Equal(t, "none", ds.Drift)
+			assert.Equal(t, 3, ds.MaskedColumns, "owner_email, actor, details")
+			dsRows := map[string][2]int64{}
+			for _, tb := range ds.Tables {
+				dsRows[tb.Table] = [2]int64{tb.SourceRows, tb.Rows}
+			}
+			assert.Equal(t, [2]int64{3, 3}, dsRows["public.audit_events"])
+			assert.Equal(t, [2]int64{tc.heartbeats, tc.heartbeats}, dsRows["public.agent_heartbeats"])
+			assert.NotContains(t, dsRows, "public.schema_migrations", "bookkeeping is not data")
+			md, err := os.ReadFile(filepath.Join(out, "matrix.md"))
+			require.NoError(t, err)
+			line := regexp.MustCompile(`(?m)^N-era data from custom dump .*$`).FindString(string(md))
+			assert.Contains(t, line, "dump.c · drift: none · every row: ", "matrix.md's data source line")
+			assert.Contains(t, line, " rows in 4 tables · 3 masked column(s)")
 
 			// Nothing masked in any report file or kept database.
 			files, err := filepath.Glob(filepath.Join(out, "*"))

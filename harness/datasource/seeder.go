@@ -42,10 +42,12 @@ type Seeder struct {
 	opts   Options
 	binDir string
 
-	mu     sync.Mutex
-	loaded bool
-	notes  []string
-	loads  []TableLoad
+	mu       sync.Mutex
+	loaded   bool
+	notes    []string
+	loads    []TableLoad
+	drift    []string
+	personal []string
 }
 
 var _ seed.Seeder = (*Seeder)(nil)
@@ -105,6 +107,9 @@ func (s *Seeder) Base(ctx context.Context, dsn string, snap, future *schema.Snap
 		if !s.opts.AllowDrift {
 			return nil, &DriftError{Source: src.String(), Drift: drift}
 		}
+		s.mu.Lock()
+		s.drift = drift.Objects()
+		s.mu.Unlock()
 		s.note(fmt.Sprintf("data from %s: the source's schema differs from release N's (--allow-drift): %s", src, strings.Join(drift.Objects(), "; ")))
 		for _, u := range drift.Unreliable() {
 			s.note(u)
@@ -139,6 +144,7 @@ func (s *Seeder) Base(ctx context.Context, dsn string, snap, future *schema.Snap
 	s.note(fmt.Sprintf("N-era data from %s (rows kept/source per table): %s", src, strings.Join(counts, ", ")))
 	s.mu.Lock()
 	s.loads = append(s.loads, lr.Tables...)
+	s.personal = lr.Personal
 	s.mu.Unlock()
 	return res, nil
 }
@@ -168,6 +174,50 @@ func (s *Seeder) Loads() []TableLoad {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]TableLoad(nil), s.loads...)
+}
+
+// Summary is what the report says of the source (matrix.json's
+// dataSource): nil before the source was loaded.
+type Summary struct {
+	Kind   Kind
+	Source string // without credentials
+	// Drift names the drifted objects (allowed with --allow-drift); empty
+	// when the schemas matched.
+	Drift []string
+	// Sample is --sample (0: every row); SampleTables the tables with their
+	// own share in the profile.
+	Sample       float64
+	SampleTables int
+	Tables       []TableLoad
+	// MaskedColumns counts the columns a mask rule rewrote.
+	MaskedColumns int
+	// Personal lists personal-looking columns without a mask rule.
+	Personal []string
+}
+
+// Summary describes the load for the report.
+func (s *Seeder) Summary() *Summary {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.loads) == 0 {
+		return nil
+	}
+	sum := &Summary{
+		Kind: s.opts.Source.Kind, Source: s.opts.Source.Path, Drift: append([]string(nil), s.drift...),
+		Sample: s.opts.Sample, SampleTables: len(s.opts.SampleTables), Personal: append([]string(nil), s.personal...),
+	}
+	if sum.Kind == KindDSN {
+		sum.Source = redactDSN(s.opts.Source.DSN)
+	}
+	for _, t := range s.loads {
+		if t.Skipped == skippedBookkeeping {
+			continue
+		}
+		sum.Tables = append(sum.Tables, t)
+		sum.MaskedColumns += len(t.Masked)
+	}
+	sort.Slice(sum.Tables, func(i, j int) bool { return sum.Tables[i].Table < sum.Tables[j].Table })
+	return sum
 }
 
 func (s *Seeder) note(n string) {

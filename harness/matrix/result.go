@@ -177,6 +177,44 @@ type TableSeed struct {
 	Error string `json:"error,omitempty"`
 }
 
+// DataSource says where release N's N-era data came from when it was real
+// (--data-from): the source, whether its schema drifted from release N's,
+// what the sample kept of each table, and how many columns were masked.
+type DataSource struct {
+	// Kind is custom, directory, tar, plain (pg_dump formats) or dsn.
+	Kind string `json:"kind"`
+	// Source is the dump's path, or the DSN without its password.
+	Source string `json:"source"`
+	// Drift is "none", or "allowed" (--allow-drift) with DriftObjects
+	// naming what differs.
+	Drift        string   `json:"drift"`
+	DriftObjects []string `json:"driftObjects,omitempty"`
+	// Sample is the --sample fraction (absent: every row); SampleTables
+	// counts the tables with their own share in the profile.
+	Sample       float64 `json:"sample,omitempty"`
+	SampleTables int     `json:"sampleTables,omitempty"`
+	// SourceRows and Rows sum the tables below: what the source holds and
+	// what the N-era state received.
+	SourceRows int64             `json:"sourceRows"`
+	Rows       int64             `json:"rows"`
+	Tables     []DataSourceTable `json:"tables"`
+	// MaskedColumns counts the columns a mask rule rewrote while loading;
+	// UnmaskedPersonal lists columns that look personal and had no rule.
+	MaskedColumns    int      `json:"maskedColumns"`
+	UnmaskedPersonal []string `json:"unmaskedPersonal,omitempty"`
+}
+
+// DataSourceTable is one table of a DataSource: rows in the source and
+// rows kept (after sampling).
+type DataSourceTable struct {
+	Table      string   `json:"table"`
+	SourceRows int64    `json:"sourceRows"`
+	Rows       int64    `json:"rows"`
+	Masked     []string `json:"masked,omitempty"`
+	// Skipped is why the table was not loaded (absent when it was).
+	Skipped string `json:"skipped,omitempty"`
+}
+
 // Finding is a policy decision about one check or verdict of one migration.
 type Finding struct {
 	Migration string `json:"migration"` // version_name
@@ -207,6 +245,8 @@ type Report struct {
 	// SeedingNotes say what the seeder chose and why (e.g. a column seeded
 	// as jsonb because a later migration casts it).
 	SeedingNotes []string `json:"seedingNotes,omitempty"`
+	// DataSource is set when N-era data came from --data-from.
+	DataSource *DataSource `json:"dataSource,omitempty"`
 	// Releases says how the window was grouped into releases (eras).
 	Releases *Releases `json:"releases,omitempty"`
 	Findings []Finding `json:"findings,omitempty"`

@@ -89,15 +89,15 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	rep.MigrateAs = cfg.MigrateAs
 	if err := r.buildPristine(ctx); err != nil {
-		return nil, err
+		return nil, r.blame(err)
 	}
 	if err := r.buildData(ctx, rep); err != nil {
 		r.wg.Wait()
-		return nil, err
+		return nil, r.blame(err)
 	}
 	r.wg.Wait()
-	if r.cellErr != nil {
-		return nil, r.cellErr
+	if err := r.blame(r.cellErr); err != nil {
+		return nil, err
 	}
 	r.mergeServerProbes()
 	r.mergeBootProbes()
@@ -151,10 +151,15 @@ type runner struct {
 	releases   *Releases
 	releaseIdx []int
 
-	mu      sync.Mutex
-	dbs     []string
-	results []MigrationResult
-	seeding []TableSeed
+	mu  sync.Mutex
+	dbs []string
+	// adminLost names the step after which the admin database was gone
+	// (see admin.go); adminDB is that database.
+	adminLost string
+	adminDB   string
+	adminOnce sync.Once
+	results   []MigrationResult
+	seeding   []TableSeed
 	// seedingNotes say what the seeder chose and why, once each.
 	seedingNotes []string
 	notes        []string
@@ -378,6 +383,7 @@ func (r *runner) recordBaseAs(ctx context.Context, conn *pgx.Conn) error {
 // up applies m's up with bookkeeping, as the migration tool would.
 func (r *runner) up(ctx context.Context, conn *pgx.Conn, m *migrate.Migration) error {
 	defer r.timed("up", time.Now())
+	defer r.checkAdmin(ctx, conn, "up", m, m.Up.File)
 	return r.as(ctx, conn, "up", func() error { return migrate.Up(ctx, conn, m, r.cfg.Bookkeeping, nil) })
 }
 
@@ -390,7 +396,11 @@ func (r *runner) down(ctx context.Context, conn *pgx.Conn, k int) error {
 	} else if len(r.base) > 0 {
 		prev = r.base[len(r.base)-1]
 	}
-	return r.as(ctx, conn, "down", func() error { return migrate.Down(ctx, conn, r.next[k-1], prev, r.cfg.Bookkeeping, nil) })
+	m := r.next[k-1]
+	if m.Down != nil {
+		defer r.checkAdmin(ctx, conn, "down", m, m.Down.File)
+	}
+	return r.as(ctx, conn, "down", func() error { return migrate.Down(ctx, conn, m, prev, r.cfg.Bookkeeping, nil) })
 }
 
 // dataState is what the data chain measured at state k, for the cells.

@@ -233,6 +233,7 @@ func RunMatrix(ctx context.Context, o MatrixOptions) (*Outcome, error) {
 	}
 	if real != nil {
 		rep.Notes = append(rep.Notes, real.Notes()...)
+		rep.DataSource = dataSourceReport(real.Summary())
 		// Real rows must not reach a report through an error detail.
 		datasource.Redact(rep)
 	}
@@ -388,6 +389,31 @@ func checkDataFrom(o MatrixOptions, profile *seed.Profile, bk migrate.Bookkeepin
 		d.skip = append(d.skip, t)
 	}
 	return d, nil
+}
+
+// dataSourceReport is matrix.json's dataSource: what was loaded from the
+// source, per table.
+func dataSourceReport(s *datasource.Summary) *matrix.DataSource {
+	if s == nil {
+		return nil
+	}
+	ds := &matrix.DataSource{
+		Kind: string(s.Kind), Source: s.Source, Drift: "none", DriftObjects: s.Drift,
+		Sample: s.Sample, SampleTables: s.SampleTables, MaskedColumns: s.MaskedColumns, UnmaskedPersonal: s.Personal,
+		Tables: []matrix.DataSourceTable{},
+	}
+	if s.Sample >= 1 {
+		ds.Sample = 0
+	}
+	if len(s.Drift) > 0 {
+		ds.Drift = "allowed"
+	}
+	for _, t := range s.Tables {
+		ds.Tables = append(ds.Tables, matrix.DataSourceTable{Table: t.Table, SourceRows: t.SourceRows, Rows: t.Rows, Masked: t.Masked, Skipped: t.Skipped})
+		ds.SourceRows += t.SourceRows
+		ds.Rows += t.Rows
+	}
+	return ds
 }
 
 // seeder is the seeder of --data-from: N-era rows from the source, N+1-era

@@ -28,6 +28,8 @@ type htmlView struct {
 	// replay command worth trying first.
 	ChaosSummary string
 	ChaosReplay  string
+	// DataSource is the --data-from line ("" without a source).
+	DataSource string
 }
 
 type htmlChaos struct {
@@ -60,7 +62,7 @@ type htmlCell struct {
 }
 
 func newHTMLView(r *matrix.Report) htmlView {
-	v := htmlView{R: r, CheckNames: matrix.CheckNames, Empty: emptySeeding(r)}
+	v := htmlView{R: r, CheckNames: matrix.CheckNames, Empty: emptySeeding(r), DataSource: dataSourceLine(r.DataSource)}
 	for _, verdict := range matrix.Verdicts {
 		v.Legend = append(v.Legend, htmlLegend{verdict, verdictEmoji(verdict)})
 	}
@@ -142,6 +144,9 @@ run <b>{{.R.RunID}}</b> · blocking <span class="gate-{{yesno .R.Blocking}}">{{y
 · seed {{.R.Seed}} · rows {{.R.Rows}}
 {{- if not .R.StartedAt.IsZero}} · started {{.R.StartedAt.UTC.Format "2006-01-02 15:04:05Z"}}{{end}}
 </div>
+{{- if .DataSource}}
+<div class="meta">{{.DataSource}}</div>
+{{- end}}
 <div class="legend small">{{range .Legend}}<span>{{.Emoji}} {{.Verdict}}</span>{{end}} · ✓ ok ✗ fail ⚠ warn – skip</div>
 <p><button type="button" id="expand">Expand all</button><button type="button" id="collapse">Collapse all</button></p>
 <table class="matrix">

@@ -44,6 +44,9 @@ func WriteMarkdown(w io.Writer, r *matrix.Report) error {
 		p("Releases (eras) by %s: %s\n\n", mdInline(rel.Grouping), mdInline(strings.Join(names, ", ")))
 	}
 
+	if line := dataSourceLine(r.DataSource); line != "" {
+		p("%s\n\n", mdInline(line))
+	}
 	writeProceduresMarkdown(p, r)
 	writeChaosMarkdown(p, r)
 

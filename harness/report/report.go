@@ -129,3 +129,34 @@ func yesNo(b bool) string {
 	}
 	return "no"
 }
+
+// dataSourceLine is the one-line summary of --data-from: source, drift,
+// sample, rows kept of the source's, masked columns ("" without a source).
+func dataSourceLine(d *matrix.DataSource) string {
+	if d == nil {
+		return ""
+	}
+	kind := d.Kind + " dump"
+	if d.Kind == "dsn" {
+		kind = "DSN"
+	}
+	drift := "drift: none"
+	if d.Drift != "none" {
+		drift = fmt.Sprintf("drift: %d object(s), allowed", len(d.DriftObjects))
+	}
+	sample := "every row"
+	switch {
+	case d.Sample > 0 && d.SampleTables > 0:
+		sample = fmt.Sprintf("sample %g (%d table(s) with their own share)", d.Sample, d.SampleTables)
+	case d.Sample > 0:
+		sample = fmt.Sprintf("sample %g", d.Sample)
+	case d.SampleTables > 0:
+		sample = fmt.Sprintf("sample: %d table(s) with their own share", d.SampleTables)
+	}
+	line := fmt.Sprintf("N-era data from %s %s · %s · %s: %d of %d rows in %d tables · %d masked column(s)",
+		kind, d.Source, drift, sample, d.Rows, d.SourceRows, len(d.Tables), d.MaskedColumns)
+	if n := len(d.UnmaskedPersonal); n > 0 {
+		line += fmt.Sprintf(" · %d personal-looking column(s) without a mask rule", n)
+	}
+	return line
+}

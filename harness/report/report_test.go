@@ -327,3 +327,47 @@ func TestBaselineInEveryWriter(t *testing.T) {
 		})
 	}
 }
+
+// TestDataSourceLine: a --data-from run says where its N-era data came
+// from in matrix.json (dataSource), and in one line of matrix.md and the
+// HTML header; a run without a source has neither.
+func TestDataSourceLine(t *testing.T) {
+	tables := []matrix.DataSourceTable{
+		{Table: "public.accounts", SourceRows: 1000, Rows: 120, Masked: []string{"email"}},
+		{Table: "public.events", SourceRows: 3000, Rows: 300},
+	}
+	tests := []struct {
+		name string
+		ds   *matrix.DataSource
+		want string
+	}{
+		{"none", nil, ""},
+		{"sampled dump", &matrix.DataSource{Kind: "custom", Source: "prod.dump", Drift: "none", Sample: 0.1,
+			SourceRows: 4000, Rows: 420, Tables: tables, MaskedColumns: 1},
+			"N-era data from custom dump prod.dump · drift: none · sample 0.1: 420 of 4000 rows in 2 tables · 1 masked column(s)"},
+		{"drifted DSN, every row, personal columns", &matrix.DataSource{Kind: "dsn", Source: "postgres://ro:***@db/prod", Drift: "allowed",
+			DriftObjects: []string{"column accounts.legacy"}, SourceRows: 4000, Rows: 4000, Tables: tables, UnmaskedPersonal: []string{"public.accounts.phone (name)"}},
+			"N-era data from DSN postgres://ro:***@db/prod · drift: 1 object(s), allowed · every row: 4000 of 4000 rows in 2 tables · 0 masked column(s) · 1 personal-looking column(s) without a mask rule"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := sampleReport()
+			r.DataSource = tt.ds
+			var md, html, js bytes.Buffer
+			require.NoError(t, WriteMarkdown(&md, r))
+			require.NoError(t, WriteHTML(&html, r))
+			require.NoError(t, WriteJSON(&js, r))
+			var back matrix.Report
+			require.NoError(t, json.Unmarshal(js.Bytes(), &back))
+			assert.Equal(t, tt.ds, back.DataSource)
+			if tt.want == "" {
+				assert.NotContains(t, md.String(), "N-era data from")
+				assert.NotContains(t, js.String(), `"dataSource"`)
+				return
+			}
+			assert.Contains(t, md.String(), "\n"+mdInline(tt.want)+"\n\n")
+			assert.Contains(t, html.String(), tt.want)
+			assert.Contains(t, js.String(), `"dataSource": {`)
+		})
+	}
+}
