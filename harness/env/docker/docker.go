@@ -14,6 +14,8 @@ package docker
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -22,6 +24,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -46,9 +49,8 @@ import (
 const Label = "dev.rehearse.run"
 
 const (
-	pgUser     = "rehearse"
-	pgPassword = "rehearse"
-	pgAlias    = "postgres"
+	pgUser  = "rehearse"
+	pgAlias = "postgres"
 )
 
 // Options configures the docker Environment.
@@ -97,6 +99,12 @@ type Environment struct {
 	pg   *testcontainers.DockerContainer
 	// adminDSN reaches PostgreSQL from the harness (mapped port).
 	adminDSN string
+	// password is the superuser's, made for this run (scram-sha-256 over
+	// TCP): the port is published on loopback, where any local user could
+	// otherwise enter as superuser. It is never printed; with --keep it is
+	// in passFile (0600).
+	password string
+	passFile string
 
 	mu           sync.Mutex
 	db           string
@@ -162,6 +170,11 @@ func NewEnvironment(ctx context.Context, o Options) (*Environment, error) {
 	}
 	tclog.SetDefault(slogAdapter{o.Logger})
 	e := &Environment{opts: o, states: map[string]savedState{}, lastReplicas: 1}
+	pw := make([]byte, 16)
+	if _, err := rand.Read(pw); err != nil {
+		return nil, fmt.Errorf("generate the PostgreSQL password: %w", err)
+	}
+	e.password = hex.EncodeToString(pw) // URL-safe: DSNs need no escaping
 	nw, err := network.New(ctx, network.WithLabels(e.labels()))
 	if err != nil {
 		return nil, fmt.Errorf("create docker network: %w", err)
@@ -192,7 +205,9 @@ func (e *Environment) startPostgres(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, e.opts.UpTimeout)
 	defer cancel()
 	opts := []testcontainers.ContainerCustomizer{
-		testcontainers.WithEnv(map[string]string{"POSTGRES_USER": pgUser, "POSTGRES_PASSWORD": pgPassword, "POSTGRES_DB": "postgres"}),
+		testcontainers.WithEnv(map[string]string{"POSTGRES_USER": pgUser, "POSTGRES_PASSWORD": e.password, "POSTGRES_DB": "postgres",
+			// The official image's defaults, said out loud: no trust over TCP.
+			"POSTGRES_HOST_AUTH_METHOD": "scram-sha-256", "POSTGRES_INITDB_ARGS": "--auth-host=scram-sha-256"}),
 		testcontainers.WithExposedPorts("5432/tcp"),
 		loopbackPorts("5432/tcp"),
 		testcontainers.WithLabels(e.labels()),
@@ -222,7 +237,12 @@ func (e *Environment) startPostgres(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("PostgreSQL container port: %w", err)
 	}
-	e.adminDSN = fmt.Sprintf("postgres://%s:%s@%s/postgres?sslmode=disable", pgUser, pgPassword, hostPort(host, port.Port()))
+	e.adminDSN = fmt.Sprintf("postgres://%s:%s@%s/postgres?sslmode=disable", pgUser, e.password, hostPort(host, port.Port()))
+	if e.opts.Keep {
+		if err := e.writePassFile(host, port.Port()); err != nil {
+			return err
+		}
+	}
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -276,6 +296,29 @@ func hostPort(host, port string) string {
 // Name implements env.Environment.
 func (e *Environment) Name() string { return "docker" }
 
+// writePassFile writes the pgpass entry of a kept server (--keep), so a
+// person can connect after the run without the password being printed.
+func (e *Environment) writePassFile(host, port string) error {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		dir = os.TempDir()
+	}
+	dir = filepath.Join(dir, "rehearse")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("write the kept server's pgpass file: %w", err)
+	}
+	path := filepath.Join(dir, "docker-"+e.opts.RunID+".pgpass")
+	line := fmt.Sprintf("%s:%s:*:%s:%s\n", host, port, pgUser, e.password)
+	if err := os.WriteFile(path, []byte(line), 0o600); err != nil {
+		return fmt.Errorf("write the kept server's pgpass file: %w", err)
+	}
+	e.passFile = path
+	return nil
+}
+
+// PassFile is the pgpass file (0600) of a kept server; "" without --keep.
+func (e *Environment) PassFile() string { return e.passFile }
+
 // AdminDSN implements env.Environment.
 func (e *Environment) AdminDSN(context.Context) (string, error) { return e.adminDSN, nil }
 
@@ -288,7 +331,7 @@ func (e *Environment) DSN(context.Context) (string, error) {
 
 // innerDSN reaches the current database from the network's containers.
 func (e *Environment) innerDSN() string {
-	return fmt.Sprintf("postgres://%s:%s@%s:5432/%s?sslmode=disable", pgUser, pgPassword, pgAlias, e.db)
+	return fmt.Sprintf("postgres://%s:%s@%s:5432/%s?sslmode=disable", pgUser, e.password, pgAlias, e.db)
 }
 
 // replica is one server container.

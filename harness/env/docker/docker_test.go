@@ -3,6 +3,7 @@ package docker_test
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,12 +12,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/rehearse-dev/rehearse/harness/env"
 	"github.com/rehearse-dev/rehearse/harness/env/docker"
 	"github.com/rehearse-dev/rehearse/harness/migrate"
+	"github.com/rehearse-dev/rehearse/harness/pgadmin"
 	"github.com/rehearse-dev/rehearse/harness/procedure"
 	"github.com/rehearse-dev/rehearse/harness/seed"
 )
@@ -197,4 +200,86 @@ func TestDockerExecServer(t *testing.T) {
 	_, err = ex.ExecServer(ctx, []string{"/app", "--migrate-only"})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "no server container is running")
+}
+
+// TestDockerServerNeedsItsPassword: the run's PostgreSQL container takes a
+// password made for the run (scram-sha-256), not a fixed one: without it,
+// or with the old fixed "rehearse", a connection is refused. With --keep
+// the password is in a 0600 pgpass file the run names, and the DSN it
+// prints has none.
+func TestDockerServerNeedsItsPassword(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts containers: not in -short")
+	}
+	requireDocker(t)
+	t.Setenv("PGPASSFILE", filepath.Join(t.TempDir(), "none")) // no ~/.pgpass fallback
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	id := fmt.Sprintf("pw%d", time.Now().UnixNano()%1e9)
+	e, err := docker.NewEnvironment(ctx, docker.Options{Options: env.Options{RunID: id, Keep: true}, PostgresImage: pgImage})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		// --keep leaves the container: remove this test's, by its run label.
+		assert.NoError(t, e.Close(context.Background()))
+		ids, _ := exec.Command("docker", "ps", "-aq", "--filter", "label="+docker.Label+"="+id).Output()
+		for _, c := range strings.Fields(string(ids)) {
+			exec.Command("docker", "rm", "-f", c).Run()
+		}
+		nets, _ := exec.Command("docker", "network", "ls", "-q", "--filter", "label="+docker.Label+"="+id).Output()
+		for _, n := range strings.Fields(string(nets)) {
+			exec.Command("docker", "network", "rm", n).Run()
+		}
+		os.Remove(e.PassFile())
+	})
+	admin, err := e.AdminDSN(ctx)
+	require.NoError(t, err)
+	u, err := url.Parse(admin)
+	require.NoError(t, err)
+	password, _ := u.User.Password()
+	require.Len(t, password, 32, "a generated password")
+
+	for _, tc := range []struct {
+		name string
+		user *url.Userinfo
+		ok   bool
+	}{
+		{"no password", url.User("rehearse"), false},
+		{"the old fixed password", url.UserPassword("rehearse", "rehearse"), false},
+		{"another password", url.UserPassword("rehearse", strings.Repeat("0", 32)), false},
+		{"the run's password", url.UserPassword("rehearse", password), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := *u
+			v.User = tc.user
+			conn, err := pgx.Connect(ctx, v.String())
+			if !tc.ok {
+				require.Error(t, err)
+				return
+			}
+			require.NoError(t, err)
+			var method string
+			require.NoError(t, conn.QueryRow(ctx, `SELECT current_setting('password_encryption')`).Scan(&method))
+			assert.Equal(t, "scram-sha-256", method)
+			conn.Close(ctx)
+		})
+	}
+
+	pf := e.PassFile()
+	require.NotEmpty(t, pf, "--keep names a pgpass file")
+	fi, err := os.Stat(pf)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+	b, err := os.ReadFile(pf)
+	require.NoError(t, err)
+	assert.Equal(t, fmt.Sprintf("%s:%s:*:rehearse:%s\n", u.Hostname(), u.Port(), password), string(b))
+	dsn, err := e.DSN(ctx)
+	require.NoError(t, err)
+	assert.NotContains(t, pgadmin.Redact(dsn), password, "the DSN --keep prints")
+	// The pgpass file lets a person in without the password on the command line.
+	t.Setenv("PGPASSFILE", pf)
+	v := *u
+	v.User = url.User("rehearse")
+	conn, err := pgx.Connect(ctx, v.String())
+	require.NoError(t, err)
+	conn.Close(ctx)
 }
