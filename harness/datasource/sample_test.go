@@ -162,5 +162,26 @@ INSERT INTO events SELECT g, 1 + g % 200, date '2023-06-01' + (g % 400) FROM gen
 		})
 	}
 	assert.Equal(t, sums["custom"], sums["directory"], "a custom and a directory dump keep the same rows")
+
+	// A profile's row count for a table: loaded whole, trimmed to exactly
+	// that many (a leaf: closure adds none), its parents still complete.
+	s, err := datasource.Open(sources["custom"])
+	require.NoError(t, err)
+	dst := pgtest.NewDatabase(t)
+	pgtest.Exec(t, dst, ddl)
+	snap, err := schema.Take(context.Background(), pgtest.Connect(t, dst), schema.Options{})
+	require.NoError(t, err)
+	res, err := datasource.Load(context.Background(), dst, s, snap, datasource.LoadOptions{BinDir: binDir(t),
+		Sample: &datasource.SampleOptions{Fraction: 0.1, Seed: 7, Tables: map[string]datasource.TableSample{"public.items": {Rows: 100}}}})
+	require.NoError(t, err)
+	for _, tl := range res.Tables {
+		if tl.Table == "public.items" {
+			assert.Equal(t, int64(100), tl.Rows)
+		}
+	}
+	assert.Equal(t, int64(100), count(t, dst, "SELECT count(*) FROM items"))
+	for _, q := range orphans {
+		assert.Equal(t, int64(0), count(t, dst, q), q)
+	}
 	assert.Equal(t, sums["custom"], sums["dsn"], "a dump and its database keep the same rows")
 }

@@ -381,6 +381,9 @@ func (s *subset) pushdown(table string, columns []string) string {
 		if !has[cols[0]] || len(set) == 0 {
 			continue
 		}
+		if len(set) > maxPushdownKeys {
+			return "" // a query that large costs more than sending the rows
+		}
 		vals := make([]string, 0, len(set))
 		for v := range set {
 			vals = append(vals, quoteLiteral(v))
@@ -390,6 +393,9 @@ func (s *subset) pushdown(table string, columns []string) string {
 	}
 	return strings.Join(or, " OR ")
 }
+
+// maxPushdownKeys bounds the parent keys written into a DSN's query.
+const maxPushdownKeys = 100_000
 
 // hashSQL is rowHash in SQL: format('%s') is the type's output function,
 // the text COPY writes.
