@@ -8,6 +8,7 @@ import (
 	"github.com/rehearse-dev/rehearse/harness/datasource"
 	"github.com/rehearse-dev/rehearse/harness/pgtest"
 	"github.com/rehearse-dev/rehearse/harness/schema"
+	"github.com/rehearse-dev/rehearse/harness/seed"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -184,4 +185,46 @@ INSERT INTO events SELECT g, 1 + g % 200, date '2023-06-01' + (g % 400) FROM gen
 		assert.Equal(t, int64(0), count(t, dst, q), q)
 	}
 	assert.Equal(t, sums["custom"], sums["dsn"], "a dump and its database keep the same rows")
+}
+
+// The seeder samples through the streaming load (--sample), and its
+// Summary (matrix.json's dataSource) gives rows per table, source vs kept,
+// as the state database holds them.
+func TestSeederSamplesAndSummarizes(t *testing.T) {
+	const ddl = `
+CREATE TABLE tenants (id int PRIMARY KEY, name text);
+CREATE TABLE orders (id int PRIMARY KEY, tenant_id int NOT NULL REFERENCES tenants, email text);
+CREATE TABLE items (order_id int REFERENCES orders, n int, PRIMARY KEY (order_id, n));`
+	src := pgtest.NewDatabase(t)
+	pgtest.Exec(t, src, ddl+`
+INSERT INTO tenants SELECT g, 't' || g FROM generate_series(1, 50) g;
+INSERT INTO orders SELECT g, 1 + g % 50, 'user' || g || '@example.org' FROM generate_series(1, 1000) g;
+INSERT INTO items SELECT 1 + g % 1000, g FROM generate_series(1, 4000) g;`)
+	s, err := datasource.Open(src)
+	require.NoError(t, err)
+	sd, err := datasource.New(datasource.Options{Source: s, Sample: 0.1, Seed: 3, Masks: mustMasks(t, "orders.email: email"), Next: seed.New(seed.Options{})})
+	require.NoError(t, err)
+	dst := pgtest.NewDatabase(t)
+	pgtest.Exec(t, dst, ddl)
+	snap, err := schema.Take(context.Background(), pgtest.Connect(t, dst), schema.Options{})
+	require.NoError(t, err)
+	assert.Nil(t, sd.Summary(), "nothing loaded yet")
+	_, err = sd.Base(context.Background(), dst, snap, nil)
+	require.NoError(t, err)
+
+	sum := sd.Summary()
+	require.NotNil(t, sum)
+	assert.Equal(t, datasource.KindDSN, sum.Kind)
+	assert.Equal(t, 0.1, sum.Sample)
+	assert.Empty(t, sum.Drift)
+	assert.Equal(t, 1, sum.MaskedColumns)
+	want := map[string]int64{"public.tenants": 50, "public.orders": 1000, "public.items": 4000}
+	require.Len(t, sum.Tables, 3)
+	for _, tl := range sum.Tables {
+		assert.Equal(t, want[tl.Table], tl.SourceRows, tl.Table)
+		assert.Equal(t, count(t, dst, "SELECT count(*) FROM "+tl.Table), tl.Rows, tl.Table)
+	}
+	assert.InDelta(t, 400, count(t, dst, "SELECT count(*) FROM items"), 100)
+	assert.Equal(t, int64(0), count(t, dst, `SELECT count(*) FROM items i WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = i.order_id)`))
+	assert.Equal(t, int64(0), count(t, dst, `SELECT count(*) FROM orders WHERE email LIKE 'user%'`), "masked")
 }
