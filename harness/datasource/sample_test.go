@@ -86,9 +86,10 @@ INSERT INTO items SELECT 1 + g % 2000, g FROM generate_series(1, 6000) g;`)
 }
 
 // Load with a sample chooses rows while they stream in, from every kind of
-// source: closure holds, the same seed keeps the same rows whatever the
-// source's format, and a table whose children came first (all but the
-// self-referencing users) gets only its kept rows (no insert then delete).
+// source (a plain dump's blocks read in order by offset): closure holds,
+// the same seed keeps the same rows whatever the source's format, and a
+// table whose children came first (all but the self-referencing users)
+// gets only its kept rows (no insert then delete).
 func TestLoadSamplesWhileStreaming(t *testing.T) {
 	const ddl = `
 CREATE TABLE tenants (id int PRIMARY KEY, name text);
@@ -98,14 +99,18 @@ CREATE TABLE items (order_id int REFERENCES orders, n int, PRIMARY KEY (order_id
 CREATE TABLE events (id bigint, tenant_id int REFERENCES tenants, at date NOT NULL) PARTITION BY RANGE (at);
 CREATE TABLE events_2023 PARTITION OF events FOR VALUES FROM ('2023-01-01') TO ('2024-01-01');
 CREATE TABLE events_2024 PARTITION OF events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
-CREATE TABLE event_notes (event_id bigint, at date, note text);`
+CREATE TABLE event_notes (event_id bigint, at date, note text);
+CREATE TABLE accounts (id int PRIMARY KEY);
+CREATE TABLE visits (id int PRIMARY KEY, account_id int NOT NULL REFERENCES accounts);`
 	src := pgtest.NewDatabase(t)
 	pgtest.Exec(t, src, ddl+`
 INSERT INTO tenants SELECT g, 't' || g FROM generate_series(1, 200) g;
 INSERT INTO users SELECT g, 1 + g % 200, CASE WHEN g > 10 THEN g - 10 END FROM generate_series(1, 500) g;
 INSERT INTO orders SELECT g, 1 + g % 500 FROM generate_series(1, 2000) g;
 INSERT INTO items SELECT 1 + g % 2000, g FROM generate_series(1, 6000) g;
-INSERT INTO events SELECT g, 1 + g % 200, date '2023-06-01' + (g % 400) FROM generate_series(1, 1000) g;`)
+INSERT INTO events SELECT g, 1 + g % 200, date '2023-06-01' + (g % 400) FROM generate_series(1, 1000) g;
+INSERT INTO accounts SELECT g FROM generate_series(1, 1000) g;
+INSERT INTO visits SELECT g, 1 + g % 1000 FROM generate_series(1, 2000) g;`)
 	sources := map[string]string{"custom": dump(t, src, "c"), "directory": dump(t, src, "d"), "plain": dump(t, src, "p"), "dsn": src}
 	const ids = `SELECT coalesce(sum(hashtext(order_id || ':' || n)), 0) FROM items`
 	orphans := []string{
@@ -150,11 +155,14 @@ INSERT INTO events SELECT g, 1 + g % 200, date '2023-06-01' + (g % 400) FROM gen
 			ev := tables["public.events_2023"].Rows + tables["public.events_2024"].Rows
 			assert.InDelta(t, 100, ev, 40, "partitions sampled")
 			sums[kind] = count(t, dst, ids)
-			if kind != "plain" {
-				// Children came first: only kept rows were ever inserted.
+			// Children came first (accounts sorts before visits, so a plain
+			// dump holds it first): only kept rows were ever inserted.
+			assert.Less(t, tables["public.accounts"].Rows, int64(500))
+			assert.Equal(t, int64(0), count(t, dst, `SELECT count(*) FROM visits v WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = v.account_id)`))
+			for _, tb := range []string{"orders", "accounts"} {
 				assert.Eventually(t, func() bool {
-					return count(t, dst, `SELECT n_tup_ins FROM pg_stat_user_tables WHERE relname = 'orders'`) == tables["public.orders"].Rows
-				}, 10*time.Second, 200*time.Millisecond, "orders: inserted rows = kept rows")
+					return count(t, dst, `SELECT n_tup_ins FROM pg_stat_user_tables WHERE relname = '`+tb+`'`) == tables["public."+tb].Rows
+				}, 10*time.Second, 200*time.Millisecond, "%s: inserted rows = kept rows", tb)
 			}
 			again, _ := load(sources[kind], 7)
 			assert.Equal(t, sums[kind], count(t, again, ids), "same seed, same rows")
@@ -163,6 +171,7 @@ INSERT INTO events SELECT g, 1 + g % 200, date '2023-06-01' + (g % 400) FROM gen
 		})
 	}
 	assert.Equal(t, sums["custom"], sums["directory"], "a custom and a directory dump keep the same rows")
+	assert.Equal(t, sums["custom"], sums["plain"], "a custom and a plain dump keep the same rows")
 
 	// A profile's row count for a table: loaded whole, trimmed to exactly
 	// that many (a leaf: closure adds none), its parents still complete.

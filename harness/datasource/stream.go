@@ -60,6 +60,9 @@ func (s *Source) eachTable(ctx context.Context, binDir string, plan *streamPlan,
 			return nil, fmt.Errorf("read %s: %w", s.Path, err)
 		}
 		defer f.Close()
+		if plan != nil && len(plan.rank) > 0 {
+			return scanScriptOrdered(ctx, f, s.Path, plan.rank, fn)
+		}
 		return scanScript(ctx, f, s.Path, fn)
 	default:
 		args := []string{"--data-only", "-f", "-"}
@@ -126,6 +129,65 @@ func scanScript(ctx context.Context, r io.Reader, file string, fn visitor) ([]st
 			return nil, ctx.Err()
 		}
 	}
+}
+
+// scanScriptOrdered is scanScript in rank order: a first pass notes where
+// each COPY block starts (reading is cheap beside loading), then the
+// blocks are read from there in order.
+func scanScriptOrdered(ctx context.Context, f *os.File, file string, rank map[string]int, fn visitor) ([]string, error) {
+	type block struct {
+		t      *tableBlock
+		offset int64
+	}
+	var blocks []block
+	var seqs []string
+	br := bufio.NewReaderSize(f, 1<<20)
+	var offset int64
+	inCopy := false
+	lineNo := 0
+	for {
+		line, err := br.ReadString('\n')
+		offset += int64(len(line))
+		lineNo++
+		switch {
+		case inCopy:
+			inCopy = line != "\\.\n" && line != "\\."
+		case copyLine.MatchString(line):
+			m := copyLine.FindStringSubmatch(line)
+			sch, name := splitQualified(m[1])
+			blocks = append(blocks, block{&tableBlock{Schema: sch, Name: name, Columns: splitIdents(m[2]), SourceRows: -1}, offset})
+			inCopy = true
+		case setvalLine.MatchString(line):
+			seqs = append(seqs, strings.TrimSpace(line))
+		case strings.HasPrefix(line, "INSERT INTO "):
+			return nil, fmt.Errorf("%s:%d: the dump holds INSERT statements; re-make it without --inserts/--column-inserts (COPY is what the loader reads)", file, lineNo)
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", file, err)
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+	}
+	sort.SliceStable(blocks, func(i, j int) bool {
+		return rankOf(rank, blocks[i].t.Qualified()) < rankOf(rank, blocks[j].t.Qualified())
+	})
+	for _, b := range blocks {
+		if _, err := f.Seek(b.offset, io.SeekStart); err != nil {
+			return nil, fmt.Errorf("read %s: %w", file, err)
+		}
+		b.t.Rows = &blockReader{src: bufio.NewReaderSize(f, 1<<20)}
+		if err := fn(ctx, b.t); err != nil {
+			return nil, err
+		}
+		if err := b.t.Rows.drain(); err != nil {
+			return nil, fmt.Errorf("%s: read COPY block of %s: %w", file, b.t.Qualified(), err)
+		}
+	}
+	return seqs, nil
 }
 
 // eachTableDSN reads every table of a live database inside one read-only
