@@ -34,12 +34,18 @@ type run struct {
 	// written and tablesDone feed the progress lines (see progress).
 	written    atomic.Int64
 	tablesDone atomic.Int64
+	// stages lets a child start on its parents' keys before their COPYs
+	// commit (see pipeline.go); replicaOK: this role may skip RI triggers.
+	stages    map[string]*stage
+	replicaOK bool
 }
 
 type keyEntry struct {
 	once sync.Once
 	keys [][]string
 	err  error
+	// published: keys came from the parent's generator (publishKeys).
+	published bool
 }
 
 func (s *seeder) newRun(ctx context.Context, dsn string) (*run, error) {
@@ -98,14 +104,20 @@ func (r *run) result(ordered []*tablePlan) *Result {
 	return out
 }
 
-// loadAll loads the tables, each after its parents, at most Parallel at a
-// time. salt varies the random source between Base and each Next step.
+// loadAll loads the tables, each after its parents, at most Parallel
+// generating at a time. salt varies the random source between Base and each
+// Next step. A child whose parents' keys are final starts while their COPYs
+// still run (see pipeline.go).
 func (r *run) loadAll(ctx context.Context, ordered []*tablePlan, salt string) {
-	done := map[string]chan struct{}{}
+	r.stages = map[string]*stage{}
 	for _, p := range ordered {
-		done[p.name] = make(chan struct{})
+		r.stages[p.name] = newStage()
 	}
-	sem := make(chan struct{}, r.s.opts.Parallel)
+	r.replicaOK = r.canSkipRI(ctx)
+	gen := make(chan struct{}, r.s.opts.Parallel)
+	// A table past its last row (index builds, commit, checks) keeps its
+	// connection but not its generation slot.
+	conns := make(chan struct{}, 2*r.s.opts.Parallel)
 	stop := r.progress(len(ordered))
 	defer stop()
 	var wg sync.WaitGroup
@@ -113,26 +125,26 @@ func (r *run) loadAll(ctx context.Context, ordered []*tablePlan, salt string) {
 		wg.Add(1)
 		go func(p *tablePlan) {
 			defer wg.Done()
-			defer close(done[p.name])
-			for _, par := range p.parents {
-				if ch := done[par]; ch != nil {
-					select {
-					case <-ch:
-					case <-ctx.Done():
-						r.set(&TableResult{Table: p.name, Skipped: ctx.Err().Error()})
-						return
-					}
-				}
+			st := r.stages[p.name]
+			defer st.finish()
+			early, err := r.waitParents(ctx, p)
+			if err == nil {
+				err = acquire(ctx, conns)
 			}
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				r.set(&TableResult{Table: p.name, Skipped: ctx.Err().Error()})
+			if err != nil {
+				r.set(&TableResult{Table: p.name, Skipped: err.Error()})
 				return
 			}
-			defer func() { <-sem }()
+			defer func() { <-conns }()
+			if err := acquire(ctx, gen); err != nil {
+				r.set(&TableResult{Table: p.name, Skipped: err.Error()})
+				return
+			}
+			var once sync.Once
+			release := func() { once.Do(func() { <-gen }) }
+			defer release()
 			start := time.Now()
-			res := r.fill(ctx, p, salt)
+			res := r.fill(ctx, p, salt, early, release)
 			r.s.log.Debug("seed: table done", "table", p.name, "seconds", time.Since(start).Seconds())
 			if res.Skipped != "" {
 				r.s.log.Warn("seed: table not filled", "table", p.name, "reason", res.Skipped)
@@ -144,6 +156,15 @@ func (r *run) loadAll(ctx context.Context, ordered []*tablePlan, salt string) {
 		}(p)
 	}
 	wg.Wait()
+}
+
+func acquire(ctx context.Context, sem chan struct{}) error {
+	select {
+	case sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // progress prints a line every ProgressEvery while a load runs, so a long
@@ -175,8 +196,10 @@ func (r *run) progress(tables int) (stop func()) {
 	return func() { close(done); <-ended }
 }
 
-// fill generates and copies one table's rows on its own connection.
-func (r *run) fill(ctx context.Context, p *tablePlan, salt string) *TableResult {
+// fill generates and copies one table's rows on its own connection. early:
+// the parents' keys came from their generators, their COPYs may not have
+// committed yet. generated is called once the last row is made.
+func (r *run) fill(ctx context.Context, p *tablePlan, salt string, early bool, generated func()) *TableResult {
 	res := &TableResult{Table: p.name}
 	if p.skip != "" {
 		res.Skipped = p.skip
@@ -199,10 +222,20 @@ func (r *run) fill(ctx context.Context, p *tablePlan, salt string) *TableResult 
 	}
 	g := newTableGen(r.s.opts.Seed, salt, p, r.s.opts.WeirdRate)
 	fast := r.skipRITriggers(ctx, conn, p)
+	if early && !fast {
+		// The foreign-key triggers would look for parent rows not yet
+		// committed.
+		if err := r.parentsFilled(ctx, p); err != nil {
+			res.Skipped = err.Error()
+			return res
+		}
+		early = false
+	}
 	// COPY and the N+1-era bookkeeping commit together (the rows of this
 	// transaction are exactly those with its xmin); a table loaded from
-	// empty has its indexes dropped and rebuilt in the same transaction.
-	tx := p.record != "" || p.wasEmpty
+	// empty has its indexes dropped and rebuilt in the same transaction; a
+	// table started early commits only once its parents have.
+	tx := p.record != "" || p.wasEmpty || early
 	if tx {
 		if _, err := conn.Exec(ctx, "BEGIN"); err != nil {
 			res.Skipped = fmt.Sprintf("begin: %v", err)
@@ -214,7 +247,10 @@ func (r *run) fill(ctx context.Context, p *tablePlan, salt string) *TableResult 
 	if p.wasEmpty {
 		deferred = deferIndexes(ctx, conn, p)
 	}
-	n, err := copyRows(ctx, conn, p, g, &r.written)
+	n, err := copyRows(ctx, conn, p, g, &r.written, func() {
+		generated()
+		r.publishKeys(p)
+	})
 	res.Rows = n
 	res.Unsatisfied = g.unsatisfiedColumns()
 	if err == nil && len(deferred) > 0 {
@@ -224,6 +260,11 @@ func (r *run) fill(ctx context.Context, p *tablePlan, salt string) *TableResult 
 	}
 	if err == nil {
 		err = advanceSequences(ctx, conn, p)
+	}
+	if err == nil && early {
+		start := time.Now()
+		err = r.parentsFilled(ctx, p)
+		r.s.log.Debug("seed: waited for parents' commits", "table", p.name, "seconds", time.Since(start).Seconds())
 	}
 	if err == nil && p.record != "" {
 		err = recordRows(ctx, conn, p)
@@ -245,8 +286,7 @@ func (r *run) fill(ctx context.Context, p *tablePlan, salt string) *TableResult 
 	if err != nil {
 		res.Skipped = err.Error()
 		res.Rows = 0
-	} else {
-		r.publishKeys(p)
+		r.withdrawKeys(p)
 	}
 	if g.dropped > 0 {
 		r.s.log.Info("seed: rows dropped", "table", p.name, "dropped", g.dropped, "unsatisfied", res.Unsatisfied)
@@ -423,12 +463,19 @@ func loadSeen(ctx context.Context, conn *pgx.Conn, table string, u *uniquePlan) 
 }
 
 // publishKeys hands the keys p's rows were generated with to its children,
-// when they are exactly the table's keys: the table was empty, every row
-// went in as generated (no PostgreSQL-side filtering) and no trigger could
-// have changed them.
+// when they are exactly the table's keys once its COPY commits: the table
+// was empty, every row goes in as generated (no PostgreSQL-side filtering)
+// and no trigger can change them. It runs when the last row is made, so
+// children may start early (see pipeline.go).
 func (r *run) publishKeys(p *tablePlan) {
 	if !p.wasEmpty || len(p.opaque) > 0 || p.hasTriggers {
 		return
+	}
+	if st := r.stages[p.name]; st != nil {
+		defer func() {
+			st.published.Store(true)
+			st.keysReady()
+		}()
 	}
 	for _, e := range p.exports {
 		r.mu.Lock()
@@ -439,7 +486,12 @@ func (r *run) publishKeys(p *tablePlan) {
 		}
 		r.mu.Unlock()
 		keys := e.keys
-		entry.once.Do(func() { entry.keys = keys })
+		entry.once.Do(func() {
+			entry.keys = keys
+			r.mu.Lock()
+			entry.published = true
+			r.mu.Unlock()
+		})
 		e.keys = nil
 	}
 }
@@ -569,7 +621,7 @@ func quoteTable(schemaName, name string) string { return pgx.Identifier{schemaNa
 // with CHECKs the seeder cannot evaluate go through a temp table and an
 // INSERT ... SELECT that keeps only the rows PostgreSQL accepts.
 // written counts the rows generated so far, for the progress lines.
-func copyRows(ctx context.Context, conn *pgx.Conn, p *tablePlan, g *tableGen, written *atomic.Int64) (int64, error) {
+func copyRows(ctx context.Context, conn *pgx.Conn, p *tablePlan, g *tableGen, written *atomic.Int64, generated func()) (int64, error) {
 	if len(p.cols) == 0 {
 		return insertDefaults(ctx, conn, p)
 	}
@@ -607,6 +659,7 @@ func copyRows(ctx context.Context, conn *pgx.Conn, p *tablePlan, g *tableGen, wr
 			}
 		}
 		if err == nil {
+			generated()
 			err = bw.Flush()
 		}
 		pw.CloseWithError(err)
