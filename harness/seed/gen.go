@@ -510,9 +510,15 @@ func (g *tableGen) writeRow(w *bufio.Writer) error {
 	return w.WriteByte('\n')
 }
 
+// copyEscape marks the bytes COPY's text format escapes.
+var copyEscape = [256]bool{'\\': true, '\n': true, '\r': true, '\t': true}
+
 func writeCopyText(w *bufio.Writer, s string) {
 	start := 0
 	for i := 0; i < len(s); i++ {
+		if !copyEscape[s[i]] {
+			continue
+		}
 		var esc string
 		switch s[i] {
 		case '\\':
@@ -523,8 +529,6 @@ func writeCopyText(w *bufio.Writer, s string) {
 			esc = `\r`
 		case '\t':
 			esc = `\t`
-		default:
-			continue
 		}
 		w.WriteString(s[start:i])
 		w.WriteString(esc)
