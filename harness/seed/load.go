@@ -127,7 +127,7 @@ func (r *run) loadAll(ctx context.Context, ordered []*tablePlan, salt string) {
 			defer wg.Done()
 			st := r.stages[p.name]
 			defer st.finish()
-			early, err := r.waitParents(ctx, p)
+			early, spec, err := r.waitParents(ctx, p, true)
 			if err == nil {
 				err = acquire(ctx, conns)
 			}
@@ -144,7 +144,24 @@ func (r *run) loadAll(ctx context.Context, ordered []*tablePlan, salt string) {
 			release := func() { once.Do(func() { <-gen }) }
 			defer release()
 			start := time.Now()
-			res := r.fill(ctx, p, salt, early, release)
+			res, again := r.fill(ctx, p, salt, early, spec, release)
+			if again {
+				// A parent dropped a row: start over on its actual keys.
+				event("respeculate", p.name)
+				resetGenState(p)
+				early, _, err = r.waitParents(ctx, p, false)
+				if err == nil {
+					err = acquire(ctx, gen)
+				}
+				if err != nil {
+					res = &TableResult{Table: p.name, Skipped: err.Error()}
+				} else {
+					var again sync.Once
+					release := func() { again.Do(func() { <-gen }) }
+					res, _ = r.fill(ctx, p, salt, early, nil, release)
+					release()
+				}
+			}
 			r.s.log.Debug("seed: table done", "table", p.name, "seconds", time.Since(start).Seconds())
 			if res.Skipped != "" {
 				r.s.log.Warn("seed: table not filled", "table", p.name, "reason", res.Skipped)
@@ -198,28 +215,34 @@ func (r *run) progress(tables int) (stop func()) {
 
 // fill generates and copies one table's rows on its own connection. early:
 // the parents' keys came from their generators, their COPYs may not have
-// committed yet. generated is called once the last row is made.
-func (r *run) fill(ctx context.Context, p *tablePlan, salt string, early bool, generated func()) *TableResult {
-	res := &TableResult{Table: p.name}
+// committed yet; spec: the keys of some parents are predicted, not yet
+// generated (see pipeline.go). generated is called once the last row is
+// made. again: a prediction was wrong, nothing was written, p's rows must
+// be made again.
+func (r *run) fill(ctx context.Context, p *tablePlan, salt string, early bool, spec map[*fkPlan][][]string, generated func()) (res *TableResult, again bool) {
+	st := r.stages[p.name]
+	defer st.setPrepared(p) // whatever happened, children stop waiting
+	res = &TableResult{Table: p.name}
 	if p.skip != "" {
 		res.Skipped = p.skip
-		return res
+		return res, false
 	}
 	if p.rows <= 0 {
-		return res
+		return res, false
 	}
 	ctx, cancel := context.WithTimeout(ctx, tableTimeout)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, r.dsn)
 	if err != nil {
 		res.Skipped = fmt.Sprintf("connect: %v", err)
-		return res
+		return res, false
 	}
 	defer conn.Close(context.Background())
-	if err := r.prepare(ctx, conn, p); err != nil {
+	if err := r.prepare(ctx, conn, p, spec); err != nil {
 		res.Skipped = err.Error()
-		return res
+		return res, false
 	}
+	st.setPrepared(p)
 	g := newTableGen(r.s.opts.Seed, salt, p, r.s.opts.WeirdRate)
 	fast := r.skipRITriggers(ctx, conn, p)
 	if early && !fast {
@@ -227,7 +250,7 @@ func (r *run) fill(ctx context.Context, p *tablePlan, salt string, early bool, g
 		// committed.
 		if err := r.parentsFilled(ctx, p); err != nil {
 			res.Skipped = err.Error()
-			return res
+			return res, false
 		}
 		early = false
 	}
@@ -239,7 +262,7 @@ func (r *run) fill(ctx context.Context, p *tablePlan, salt string, early bool, g
 	if tx {
 		if _, err := conn.Exec(ctx, "BEGIN"); err != nil {
 			res.Skipped = fmt.Sprintf("begin: %v", err)
-			return res
+			return res, false
 		}
 		defer conn.Exec(context.Background(), "ROLLBACK")
 	}
@@ -247,10 +270,21 @@ func (r *run) fill(ctx context.Context, p *tablePlan, salt string, early bool, g
 	if p.wasEmpty {
 		deferred = deferIndexes(ctx, conn, p)
 	}
-	n, err := copyRows(ctx, conn, p, g, &r.written, func() {
+	guessed := false
+	n, err := copyRows(ctx, conn, p, g, &r.written, func() error {
 		generated()
+		// The last row is made, not yet sent: a wrong guess aborts the COPY.
+		if err := r.checkGuesses(ctx, spec); err != nil {
+			guessed = errors.Is(err, errSpeculation)
+			return err
+		}
 		r.publishKeys(p)
+		return nil
 	})
+	if guessed {
+		r.s.log.Debug("seed: a parent dropped rows, starting over", "table", p.name)
+		return res, true
+	}
 	res.Rows = n
 	res.Unsatisfied = g.unsatisfiedColumns()
 	if err == nil && len(deferred) > 0 {
@@ -291,7 +325,7 @@ func (r *run) fill(ctx context.Context, p *tablePlan, salt string, early bool, g
 	if g.dropped > 0 {
 		r.s.log.Info("seed: rows dropped", "table", p.name, "dropped", g.dropped, "unsatisfied", res.Unsatisfied)
 	}
-	return res
+	return res, false
 }
 
 // skipRITriggers turns off the row-by-row foreign-key triggers for this
@@ -353,11 +387,15 @@ func verifyForeignKeys(ctx context.Context, conn *pgx.Conn, p *tablePlan) ([]str
 
 // prepare reads what generation needs from the database: parent keys,
 // existing unique values, the next sequential key, SQL pin values.
-func (r *run) prepare(ctx context.Context, conn *pgx.Conn, p *tablePlan) error {
+func (r *run) prepare(ctx context.Context, conn *pgx.Conn, p *tablePlan, spec map[*fkPlan][][]string) error {
 	start := time.Now()
 	defer func() { r.s.log.Debug("seed: prepared", "table", p.name, "seconds", time.Since(start).Seconds()) }()
 	for _, fk := range p.fks {
 		if fk.deferred {
+			continue
+		}
+		if keys, ok := spec[fk]; ok {
+			fk.keys = keys
 			continue
 		}
 		keys, err := r.parentKeys(ctx, conn, fk.parent, fk.refCols)
@@ -621,7 +659,7 @@ func quoteTable(schemaName, name string) string { return pgx.Identifier{schemaNa
 // with CHECKs the seeder cannot evaluate go through a temp table and an
 // INSERT ... SELECT that keeps only the rows PostgreSQL accepts.
 // written counts the rows generated so far, for the progress lines.
-func copyRows(ctx context.Context, conn *pgx.Conn, p *tablePlan, g *tableGen, written *atomic.Int64, generated func()) (int64, error) {
+func copyRows(ctx context.Context, conn *pgx.Conn, p *tablePlan, g *tableGen, written *atomic.Int64, generated func() error) (int64, error) {
 	if len(p.cols) == 0 {
 		return insertDefaults(ctx, conn, p)
 	}
@@ -659,7 +697,9 @@ func copyRows(ctx context.Context, conn *pgx.Conn, p *tablePlan, g *tableGen, wr
 			}
 		}
 		if err == nil {
-			generated()
+			err = generated()
+		}
+		if err == nil {
 			err = bw.Flush()
 		}
 		pw.CloseWithError(err)

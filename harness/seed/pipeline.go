@@ -2,7 +2,10 @@ package seed
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 )
@@ -14,27 +17,107 @@ import (
 // only after every parent has, and fails if one did not: its keys would
 // name rows that are not there. This turns the chain customers → orders →
 // order_items from a sum of whole loads into a sum of generations.
+//
+// A child can start earlier still, with its parent: when the parent is
+// loaded from empty and the key is its sequential primary key, its keys
+// will be seqStart, seqStart+1, ... one per row, unless the generator drops
+// a row. The child speculates on that list; once the parent's generator is
+// done the child compares, and on a mismatch (a dropped row) throws its rows
+// away before they are sent in full and starts over on the actual keys. The
+// rows a child writes are the same either way.
 
-// earlyStarted, when set (tests), is told each table that starts on keys
-// its parents have not committed yet.
-var earlyStarted func(table string)
+// speculate is off only in the tests that compare with and without.
+var speculate = true
+
+// errSpeculation: a parent's keys were not the predicted sequence.
+var errSpeculation = errors.New("parent keys differ from the predicted sequence")
+
+// pipelineEvent, when set (tests), is told each table that starts on keys
+// its parents have not committed ("early") or not generated yet
+// ("speculative"), and each that starts over ("respeculate").
+var pipelineEvent func(event, table string)
+
+func event(what, table string) {
+	if pipelineEvent != nil {
+		pipelineEvent(what, table)
+	}
+}
 
 // stage is where one table's load is, for its children.
 type stage struct {
+	prepared  chan struct{} // prepare ran (or the load ended): seq is set
 	ready     chan struct{} // keys final: published, or the load ended
 	done      chan struct{} // the load ended (committed or failed)
+	prepOnce  sync.Once
 	readyOnce sync.Once
 	published atomic.Bool // ready came from the generator's kept keys
+	// seq maps each sequential primary-key column to its first value when
+	// the table's keys will be published; rows is how many rows it makes.
+	seq  map[string]int64
+	rows int
+	// predicted caches the key lists children speculate on, per column.
+	mu        sync.Mutex
+	predicted map[string][][]string
 }
 
-func newStage() *stage { return &stage{ready: make(chan struct{}), done: make(chan struct{})} }
+func newStage() *stage {
+	return &stage{prepared: make(chan struct{}), ready: make(chan struct{}), done: make(chan struct{})}
+}
 
 func (st *stage) keysReady() { st.readyOnce.Do(func() { close(st.ready) }) }
 
+// setPrepared records, once p's prepare ran, what its keys will be.
+func (st *stage) setPrepared(p *tablePlan) {
+	st.prepOnce.Do(func() {
+		if publishable(p) {
+			st.seq, st.rows = map[string]int64{}, p.rows
+			for _, cp := range p.cols {
+				if cp.seqPK && cp.fk == nil {
+					st.seq[cp.col.Name] = cp.seqStart
+				}
+			}
+		}
+		close(st.prepared)
+	})
+}
+
 func (st *stage) finish() {
+	st.prepOnce.Do(func() { close(st.prepared) })
 	st.keysReady()
 	close(st.done)
 }
+
+// predict returns the keys the table will have in refCols if nothing is
+// dropped, nil when they cannot be predicted.
+func (st *stage) predict(refCols []string) [][]string {
+	if len(refCols) != 1 {
+		return nil
+	}
+	start, ok := st.seq[refCols[0]]
+	if !ok {
+		return nil
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if keys, ok := st.predicted[refCols[0]]; ok {
+		return keys
+	}
+	keys := make([][]string, st.rows)
+	flat := make([]string, st.rows)
+	for i := range keys {
+		flat[i] = strconv.FormatInt(start+int64(i), 10)
+		keys[i] = flat[i : i+1 : i+1]
+	}
+	if st.predicted == nil {
+		st.predicted = map[string][][]string{}
+	}
+	st.predicted[refCols[0]] = keys
+	return keys
+}
+
+// publishable: the keys p generates are exactly its keys once committed
+// (see publishKeys).
+func publishable(p *tablePlan) bool { return p.wasEmpty && len(p.opaque) == 0 && !p.hasTriggers }
 
 // canSkipRI reports whether this role may set session_replication_role,
 // which an early start needs (see skipRITriggers).
@@ -46,26 +129,58 @@ func (r *run) canSkipRI(ctx context.Context) bool {
 	return err == nil
 }
 
-// waitParents waits until p may start: every parent's keys are final and,
-// unless p can start early, every parent's load has ended. early means p
-// got its parents' keys from their generators.
-func (r *run) waitParents(ctx context.Context, p *tablePlan) (early bool, err error) {
+// waitParents waits until p may start: every parent's keys are predicted
+// (spec, when mayGuess), or final and, unless p can start early, every
+// parent's load has ended. early means p got its parents' keys from their
+// generators (or will check its guesses against them).
+func (r *run) waitParents(ctx context.Context, p *tablePlan, mayGuess bool) (early bool, spec map[*fkPlan][][]string, err error) {
 	var parents []*stage
 	for _, par := range p.parents {
 		if st := r.stages[par]; st != nil {
 			parents = append(parents, st)
 		}
 	}
+	// The same conditions as skipRITriggers: with the triggers on, the
+	// parents' rows must be committed before the COPY.
+	eligible := len(parents) > 0 && r.replicaOK && p.skip == "" && p.record == "" && !p.hasTriggers && len(p.fks) > len(p.deferred)
+	if eligible && mayGuess && speculate {
+		for _, st := range parents {
+			select {
+			case <-st.prepared:
+			case <-ctx.Done():
+				return false, nil, ctx.Err()
+			}
+		}
+		spec = map[*fkPlan][][]string{}
+		for _, fk := range p.fks {
+			if fk.deferred {
+				continue
+			}
+			st := r.stages[fk.parent]
+			keys := [][]string(nil)
+			if st != nil {
+				keys = st.predict(fk.refCols)
+			}
+			if keys == nil {
+				spec = nil
+				break
+			}
+			spec[fk] = keys
+		}
+		if len(spec) > 0 {
+			event("speculative", p.name)
+			return true, spec, nil
+		}
+		spec = nil
+	}
 	for _, st := range parents {
 		select {
 		case <-st.ready:
 		case <-ctx.Done():
-			return false, ctx.Err()
+			return false, nil, ctx.Err()
 		}
 	}
-	// The same conditions as skipRITriggers: with the triggers on, the
-	// parents' rows must be committed before the COPY.
-	early = len(parents) > 0 && r.replicaOK && p.skip == "" && p.record == "" && !p.hasTriggers && len(p.fks) > len(p.deferred)
+	early = eligible
 	for _, st := range parents {
 		early = early && st.published.Load()
 	}
@@ -77,19 +192,54 @@ func (r *run) waitParents(ctx context.Context, p *tablePlan) (early bool, err er
 		}
 	}
 	if early {
-		if earlyStarted != nil {
-			earlyStarted(p.name)
-		}
-		return true, nil
+		event("early", p.name)
+		return true, nil, nil
 	}
 	for _, st := range parents {
 		select {
 		case <-st.done:
 		case <-ctx.Done():
-			return false, ctx.Err()
+			return false, nil, ctx.Err()
 		}
 	}
-	return false, nil
+	return false, nil, nil
+}
+
+// checkGuesses waits for the generators of the parents p speculated on and
+// returns errSpeculation unless each published exactly the predicted keys.
+func (r *run) checkGuesses(ctx context.Context, spec map[*fkPlan][][]string) error {
+	for fk, keys := range spec {
+		st := r.stages[fk.parent]
+		select {
+		case <-st.ready:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		r.mu.Lock()
+		e := r.keys[keyID(fk.parent, fk.refCols)]
+		r.mu.Unlock()
+		if e == nil || !e.published || !slices.EqualFunc(e.keys, keys, slices.Equal[[]string]) {
+			return errSpeculation
+		}
+	}
+	return nil
+}
+
+// resetGenState forgets what a discarded attempt at p's rows changed in
+// its plan, so the next attempt generates the same rows as a first one.
+func resetGenState(p *tablePlan) {
+	for _, fk := range p.fks {
+		fk.keys, fk.perm, fk.permPos, fk.zipf = nil, nil, 0, nil
+	}
+	for _, e := range p.exports {
+		e.keys = nil
+	}
+	for _, cp := range p.cols {
+		cp.recent = nil
+	}
+	for _, u := range p.uniques {
+		clear(u.seen)
+	}
 }
 
 // parentsFilled waits for p's parents' loads to end and fails when one of
