@@ -42,7 +42,7 @@ type run struct {
 
 type keyEntry struct {
 	once sync.Once
-	keys [][]string
+	keys keySet
 	err  error
 	// published: keys came from the parent's generator (publishKeys).
 	published bool
@@ -219,7 +219,7 @@ func (r *run) progress(tables int) (stop func()) {
 // generated (see pipeline.go). generated is called once the last row is
 // made. again: a prediction was wrong, nothing was written, p's rows must
 // be made again.
-func (r *run) fill(ctx context.Context, p *tablePlan, salt string, early bool, spec map[*fkPlan][][]string, generated func()) (res *TableResult, again bool) {
+func (r *run) fill(ctx context.Context, p *tablePlan, salt string, early bool, spec map[*fkPlan]keySet, generated func()) (res *TableResult, again bool) {
 	st := r.stages[p.name]
 	defer st.setPrepared(p) // whatever happened, children stop waiting
 	res = &TableResult{Table: p.name}
@@ -387,7 +387,7 @@ func verifyForeignKeys(ctx context.Context, conn *pgx.Conn, p *tablePlan) ([]str
 
 // prepare reads what generation needs from the database: parent keys,
 // existing unique values, the next sequential key, SQL pin values.
-func (r *run) prepare(ctx context.Context, conn *pgx.Conn, p *tablePlan, spec map[*fkPlan][][]string) error {
+func (r *run) prepare(ctx context.Context, conn *pgx.Conn, p *tablePlan, spec map[*fkPlan]keySet) error {
 	start := time.Now()
 	defer func() { r.s.log.Debug("seed: prepared", "table", p.name, "seconds", time.Since(start).Seconds()) }()
 	for _, fk := range p.fks {
@@ -403,7 +403,7 @@ func (r *run) prepare(ctx context.Context, conn *pgx.Conn, p *tablePlan, spec ma
 			return err
 		}
 		fk.keys = keys
-		if len(keys) == 0 && !fk.nullable {
+		if keys.len() == 0 && !fk.nullable {
 			reason := "it has no rows"
 			if res := r.get(fk.parent); res != nil && res.Skipped != "" {
 				reason = "it was not filled: " + res.Skipped
@@ -523,20 +523,20 @@ func (r *run) publishKeys(p *tablePlan) {
 			r.keys[e.id] = entry
 		}
 		r.mu.Unlock()
-		keys := e.keys
+		keys := e.set
 		entry.once.Do(func() {
 			entry.keys = keys
 			r.mu.Lock()
 			entry.published = true
 			r.mu.Unlock()
 		})
-		e.keys = nil
+		e.set = keySet{}
 	}
 }
 
 // parentKeys returns the key tuples of table's cols as text, ordered, read
 // once per run.
-func (r *run) parentKeys(ctx context.Context, conn *pgx.Conn, table string, cols []string) ([][]string, error) {
+func (r *run) parentKeys(ctx context.Context, conn *pgx.Conn, table string, cols []string) (keySet, error) {
 	id := keyID(table, cols)
 	r.mu.Lock()
 	e := r.keys[id]
@@ -545,7 +545,11 @@ func (r *run) parentKeys(ctx context.Context, conn *pgx.Conn, table string, cols
 		r.keys[id] = e
 	}
 	r.mu.Unlock()
-	e.once.Do(func() { e.keys, e.err = readKeys(ctx, conn, table, cols) })
+	e.once.Do(func() {
+		var list [][]string
+		list, e.err = readKeys(ctx, conn, table, cols)
+		e.keys = listKeys(list)
+	})
 	return e.keys, e.err
 }
 
@@ -829,7 +833,7 @@ func (r *run) updateDeferred(ctx context.Context, p *tablePlan, fk *fkPlan, g *t
 	if len(keys) == 0 {
 		return nil
 	}
-	fk.keys, fk.perm, fk.permPos, fk.zipf = keys, nil, 0, nil
+	fk.keys, fk.perm, fk.permPos, fk.zipf = listKeys(keys), nil, 0, nil
 	table := quoteTable(p.t.Schema, p.t.Name)
 	var isNull []string
 	for _, cp := range fk.cols {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 )
@@ -55,9 +53,6 @@ type stage struct {
 	// the table's keys will be published; rows is how many rows it makes.
 	seq  map[string]int64
 	rows int
-	// predicted caches the key lists children speculate on, per column.
-	mu        sync.Mutex
-	predicted map[string][][]string
 }
 
 func newStage() *stage {
@@ -88,31 +83,16 @@ func (st *stage) finish() {
 }
 
 // predict returns the keys the table will have in refCols if nothing is
-// dropped, nil when they cannot be predicted.
-func (st *stage) predict(refCols []string) [][]string {
+// dropped; ok is false when they cannot be predicted.
+func (st *stage) predict(refCols []string) (keySet, bool) {
 	if len(refCols) != 1 {
-		return nil
+		return keySet{}, false
 	}
 	start, ok := st.seq[refCols[0]]
 	if !ok {
-		return nil
+		return keySet{}, false
 	}
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if keys, ok := st.predicted[refCols[0]]; ok {
-		return keys
-	}
-	keys := make([][]string, st.rows)
-	flat := make([]string, st.rows)
-	for i := range keys {
-		flat[i] = strconv.FormatInt(start+int64(i), 10)
-		keys[i] = flat[i : i+1 : i+1]
-	}
-	if st.predicted == nil {
-		st.predicted = map[string][][]string{}
-	}
-	st.predicted[refCols[0]] = keys
-	return keys
+	return keySet{seq: true, start: start, n: st.rows}, true
 }
 
 // publishable: the keys p generates are exactly its keys once committed
@@ -133,7 +113,7 @@ func (r *run) canSkipRI(ctx context.Context) bool {
 // (spec, when mayGuess), or final and, unless p can start early, every
 // parent's load has ended. early means p got its parents' keys from their
 // generators (or will check its guesses against them).
-func (r *run) waitParents(ctx context.Context, p *tablePlan, mayGuess bool) (early bool, spec map[*fkPlan][][]string, err error) {
+func (r *run) waitParents(ctx context.Context, p *tablePlan, mayGuess bool) (early bool, spec map[*fkPlan]keySet, err error) {
 	var parents []*stage
 	for _, par := range p.parents {
 		if st := r.stages[par]; st != nil {
@@ -151,17 +131,17 @@ func (r *run) waitParents(ctx context.Context, p *tablePlan, mayGuess bool) (ear
 				return false, nil, ctx.Err()
 			}
 		}
-		spec = map[*fkPlan][][]string{}
+		spec = map[*fkPlan]keySet{}
 		for _, fk := range p.fks {
 			if fk.deferred {
 				continue
 			}
-			st := r.stages[fk.parent]
-			keys := [][]string(nil)
-			if st != nil {
-				keys = st.predict(fk.refCols)
+			var keys keySet
+			ok := false
+			if st := r.stages[fk.parent]; st != nil {
+				keys, ok = st.predict(fk.refCols)
 			}
-			if keys == nil {
+			if !ok {
 				spec = nil
 				break
 			}
@@ -207,7 +187,7 @@ func (r *run) waitParents(ctx context.Context, p *tablePlan, mayGuess bool) (ear
 
 // checkGuesses waits for the generators of the parents p speculated on and
 // returns errSpeculation unless each published exactly the predicted keys.
-func (r *run) checkGuesses(ctx context.Context, spec map[*fkPlan][][]string) error {
+func (r *run) checkGuesses(ctx context.Context, spec map[*fkPlan]keySet) error {
 	for fk, keys := range spec {
 		st := r.stages[fk.parent]
 		select {
@@ -218,7 +198,7 @@ func (r *run) checkGuesses(ctx context.Context, spec map[*fkPlan][][]string) err
 		r.mu.Lock()
 		e := r.keys[keyID(fk.parent, fk.refCols)]
 		r.mu.Unlock()
-		if e == nil || !e.published || !slices.EqualFunc(e.keys, keys, slices.Equal[[]string]) {
+		if e == nil || !e.published || !e.keys.equal(keys) {
 			return errSpeculation
 		}
 	}
@@ -229,10 +209,10 @@ func (r *run) checkGuesses(ctx context.Context, spec map[*fkPlan][][]string) err
 // its plan, so the next attempt generates the same rows as a first one.
 func resetGenState(p *tablePlan) {
 	for _, fk := range p.fks {
-		fk.keys, fk.perm, fk.permPos, fk.zipf = nil, nil, 0, nil
+		fk.keys, fk.perm, fk.permPos, fk.zipf = keySet{}, nil, 0, nil
 	}
 	for _, e := range p.exports {
-		e.keys = nil
+		e.set = keySet{}
 	}
 	for _, cp := range p.cols {
 		cp.recent = nil
