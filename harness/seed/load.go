@@ -145,8 +145,10 @@ func (r *run) loadAll(ctx context.Context, ordered []*tablePlan, salt string) {
 			defer release()
 			start := time.Now()
 			res, again := r.fill(ctx, p, salt, early, spec, release)
-			if again {
-				// A parent dropped a row: start over on its actual keys.
+			// A parent dropped a row or failed: start over on its actual
+			// keys. The third attempt at the latest is after the parents'
+			// loads ended, which never asks for another.
+			for try := 0; again && try < 3; try++ {
 				event("respeculate", p.name)
 				resetGenState(p)
 				early, _, err = r.waitParents(ctx, p, false)
@@ -154,13 +156,16 @@ func (r *run) loadAll(ctx context.Context, ordered []*tablePlan, salt string) {
 					err = acquire(ctx, gen)
 				}
 				if err != nil {
-					res = &TableResult{Table: p.name, Skipped: err.Error()}
-				} else {
-					var again sync.Once
-					release := func() { again.Do(func() { <-gen }) }
-					res, _ = r.fill(ctx, p, salt, early, nil, release)
-					release()
+					res, again = &TableResult{Table: p.name, Skipped: err.Error()}, false
+					break
 				}
+				var once sync.Once
+				release := func() { once.Do(func() { <-gen }) }
+				res, again = r.fill(ctx, p, salt, early, nil, release)
+				release()
+			}
+			if again {
+				res = &TableResult{Table: p.name, Skipped: "its parents' keys changed under it three times"}
 			}
 			r.s.log.Debug("seed: table done", "table", p.name, "seconds", time.Since(start).Seconds())
 			if res.Skipped != "" {
@@ -217,8 +222,8 @@ func (r *run) progress(tables int) (stop func()) {
 // the parents' keys came from their generators, their COPYs may not have
 // committed yet; spec: the keys of some parents are predicted, not yet
 // generated (see pipeline.go). generated is called once the last row is
-// made. again: a prediction was wrong, nothing was written, p's rows must
-// be made again.
+// made. again: a prediction was wrong or a parent failed, nothing was
+// written, p's rows must be made again on the parents' actual keys.
 func (r *run) fill(ctx context.Context, p *tablePlan, salt string, early bool, spec map[*fkPlan]keySet, generated func()) (res *TableResult, again bool) {
 	st := r.stages[p.name]
 	defer st.setPrepared(p) // whatever happened, children stop waiting
@@ -249,6 +254,9 @@ func (r *run) fill(ctx context.Context, p *tablePlan, salt string, early bool, s
 		// The foreign-key triggers would look for parent rows not yet
 		// committed.
 		if err := r.parentsFilled(ctx, p); err != nil {
+			if errors.Is(err, errParentFailed) {
+				return res, true
+			}
 			res.Skipped = err.Error()
 			return res, false
 		}
@@ -299,6 +307,11 @@ func (r *run) fill(ctx context.Context, p *tablePlan, salt string, early bool, s
 		start := time.Now()
 		err = r.parentsFilled(ctx, p)
 		r.s.log.Debug("seed: waited for parents' commits", "table", p.name, "seconds", time.Since(start).Seconds())
+		if errors.Is(err, errParentFailed) {
+			// Start over as if it had waited: a nullable key then gets
+			// NULLs, a NOT NULL one fails in prepare, as without the pipeline.
+			return res, true
+		}
 	}
 	if err == nil && p.record != "" {
 		err = recordRows(ctx, conn, p)

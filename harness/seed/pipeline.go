@@ -30,9 +30,13 @@ var speculate = true
 // errSpeculation: a parent's keys were not the predicted sequence.
 var errSpeculation = errors.New("parent keys differ from the predicted sequence")
 
+// errParentFailed: a parent whose keys a child started on was not filled.
+var errParentFailed = errors.New("parent not filled")
+
 // pipelineEvent, when set (tests), is told each table that starts on keys
 // its parents have not committed ("early") or not generated yet
-// ("speculative"), and each that starts over ("respeculate").
+// ("speculative"), and each that starts over ("respeculate": a wrong
+// guess or a failed parent).
 var pipelineEvent func(event, table string)
 
 func event(what, table string) {
@@ -222,8 +226,8 @@ func resetGenState(p *tablePlan) {
 	}
 }
 
-// parentsFilled waits for p's parents' loads to end and fails when one of
-// them was not filled.
+// parentsFilled waits for p's parents' loads to end and returns
+// errParentFailed when one of them was not filled.
 func (r *run) parentsFilled(ctx context.Context, p *tablePlan) error {
 	for _, par := range p.parents {
 		st := r.stages[par]
@@ -244,7 +248,7 @@ func (r *run) parentsFilled(ctx context.Context, p *tablePlan) error {
 		}
 		for _, fk := range p.fks {
 			if fk.parent == par && !fk.deferred {
-				return fmt.Errorf("foreign key %s needs rows in %s, but it was not filled: %s", fk.con.Name, par, res.Skipped)
+				return fmt.Errorf("foreign key %s needs rows in %s, but it was not filled: %s: %w", fk.con.Name, par, res.Skipped, errParentFailed)
 			}
 		}
 	}
