@@ -1,12 +1,15 @@
 package seed
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -35,15 +38,25 @@ var benchRows = map[string]int{"customers": 100000, "products": 20000, "orders":
 
 // BenchmarkLoad loads 1M rows into a 5-table schema (FKs, uniques, CHECKs)
 // and, in the same run on the same server, times `pgbench -i` for 1M rows.
-// Metrics: seed_rows/s, pgbench_rows/s and their ratio (target >= 0.5).
+// Metrics: seed_rows/s, pgbench_rows/s and their ratio (target >= 0.8), the
+// CPU seconds of the seeder and of the server during the seed and during
+// pgbench, and the process's peak RSS. SEED_BENCH_SCALE=0.25 loads a quarter
+// of the rows (pgbench stays at 1M), to compare peak RSS across sizes.
 func BenchmarkLoad(b *testing.B) {
 	profile := &Profile{File: "bench", Tables: map[string]*TableProfile{}}
+	scale := 1.0
+	if v := os.Getenv("SEED_BENCH_SCALE"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		require.NoError(b, err, "SEED_BENCH_SCALE")
+		scale = f
+	}
 	total := 0
 	for name, n := range benchRows {
+		n = int(float64(n) * scale)
 		profile.Tables[name] = &TableProfile{Name: name, Rows: n}
 		total += n
 	}
-	var seedSecs, pgbenchSecs float64
+	var seedSecs, pgbenchSecs, seedServer, seedClient, pgbenchServer float64
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		dsn := schemaDB(b, benchSchema)
@@ -52,11 +65,15 @@ func BenchmarkLoad(b *testing.B) {
 		// Both loads start from a clean server: no checkpoint of the
 		// previous iteration's writes lands in the middle of a measurement.
 		pgtest.Exec(b, pgtest.AdminDSN(b), "CHECKPOINT")
+		server0, client0 := serverCPU(b), clientCPU()
 		b.StartTimer()
 		start := time.Now()
 		res, err := New(Options{Seed: int64(i + 1), Profile: profile, Logger: testLogger()}).Base(ctx, dsn, snap, nil)
 		seedSecs += time.Since(start).Seconds()
 		b.StopTimer()
+		seedClient += clientCPU() - client0
+		time.Sleep(100 * time.Millisecond) // ended backends reaped into the postmaster's times
+		seedServer += serverCPU(b) - server0
 		cancel()
 		require.NoError(b, err)
 		var rows int64
@@ -66,7 +83,10 @@ func BenchmarkLoad(b *testing.B) {
 		}
 		require.Greater(b, rows, int64(total*99/100))
 
+		server0 = serverCPU(b)
 		pgbenchSecs += runPgbench(b, 10) // scale 10: 1,000,000 pgbench_accounts rows
+		time.Sleep(100 * time.Millisecond)
+		pgbenchServer += serverCPU(b) - server0
 		b.StartTimer()
 	}
 	seedRate := float64(total) * float64(b.N) / seedSecs
@@ -74,6 +94,10 @@ func BenchmarkLoad(b *testing.B) {
 	b.ReportMetric(seedRate, "seed_rows/s")
 	b.ReportMetric(pgbenchRate, "pgbench_rows/s")
 	b.ReportMetric(seedRate/pgbenchRate, "ratio")
+	b.ReportMetric(seedServer/float64(b.N), "seed_server_cpu_s")
+	b.ReportMetric(seedClient/float64(b.N), "seed_client_cpu_s")
+	b.ReportMetric(pgbenchServer/float64(b.N), "pgbench_server_cpu_s")
+	b.ReportMetric(peakRSSMB(), "peak_rss_MB")
 	b.Logf("seed: %d rows in %.2fs (%.0f rows/s); pgbench -i: 1000110 rows in %.2fs (%.0f rows/s); ratio %.2f",
 		total, seedSecs/float64(b.N), seedRate, pgbenchSecs/float64(b.N), pgbenchRate, seedRate/pgbenchRate)
 }
@@ -116,24 +140,39 @@ func runPgbench(b *testing.B, scale int) float64 {
 }
 
 // BenchmarkGenerate measures row generation alone (no COPY), per table of
-// the BenchmarkLoad schema.
+// the BenchmarkLoad schema, starting over (fresh plan, no unique values
+// seen) every BenchmarkLoad row count.
 func BenchmarkGenerate(b *testing.B) {
 	dsn := schemaDB(b, benchSchema)
 	snap := take(b, dsn)
 	s := New(Options{Seed: 1, Logger: testLogger()}).(*seeder)
 	for _, name := range []string{"customers", "products", "orders", "order_items", "payments"} {
 		b.Run(name, func(b *testing.B) {
-			p, err := s.planTable(snap, snap.Tables["public."+name], nil)
-			require.NoError(b, err)
-			for _, fk := range p.fks {
-				for i := range 100000 {
-					fk.keys = append(fk.keys, []string{fmt.Sprint(i + 1)})
+			var g *tableGen
+			fresh := func() {
+				p, err := s.planTable(snap, snap.Tables["public."+name], nil)
+				require.NoError(b, err)
+				for _, fk := range p.fks {
+					var list [][]string
+					for i := range 100000 {
+						list = append(list, []string{fmt.Sprint(i + 1)})
+					}
+					fk.keys = listKeys(list)
 				}
+				g = newTableGen(1, "", p, 0.1)
 			}
-			g := newTableGen(1, "", p, 0.1)
+			fresh()
+			w := bufio.NewWriter(io.Discard)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				g.next(i)
+				if i > 0 && i%benchRows[name] == 0 {
+					b.StopTimer()
+					fresh()
+					b.StartTimer()
+				}
+				if ok, _ := g.next(i % benchRows[name]); ok {
+					g.writeRow(w)
+				}
 			}
 		})
 	}

@@ -107,6 +107,9 @@ var numericTypes = map[string]bool{"integer": true, "bigint": true, "smallint": 
 
 // eval evaluates n over a row with SQL's three-valued logic.
 func eval(n *node, row rowLookup) (value, error) {
+	if n.konst != nil {
+		return *n.konst, nil
+	}
 	switch n.op {
 	case "col":
 		return row(n.name)

@@ -146,6 +146,29 @@ type node struct {
 	args []*node // operands
 	neg  bool    // negated form (NOT LIKE, !~)
 	ci   bool    // case-insensitive (ILIKE, ~*)
+	// konst is the value of a constant (column-free) literal or cast,
+	// computed once by fold: a CHECK is evaluated for every generated row.
+	konst *value
+}
+
+// fold precomputes the constant literals and casts of n's tree.
+func fold(n *node) {
+	for _, a := range n.args {
+		fold(a)
+	}
+	switch n.op {
+	case "lit", "null", "bool", "cast":
+	default:
+		return
+	}
+	for _, a := range n.args {
+		if a.konst == nil {
+			return
+		}
+	}
+	if v, err := eval(n, func(string) (value, error) { return value{}, errOpaque }); err == nil {
+		n.konst = &v
+	}
 }
 
 type parser struct {
@@ -166,6 +189,7 @@ func parseExpr(s string) (*node, error) {
 	if p.peek().kind != tEOF {
 		return nil, fmt.Errorf("unexpected %q", p.peek().text)
 	}
+	fold(n)
 	return n, nil
 }
 

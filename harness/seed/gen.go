@@ -127,7 +127,7 @@ func (g *tableGen) next(row int) (ok, stop bool) {
 }
 
 func (g *tableGen) pickFK(fk *fkPlan) (key []string, exhausted bool) {
-	n := len(fk.keys)
+	n := fk.keys.len()
 	if n == 0 {
 		return nil, !fk.nullable
 	}
@@ -143,15 +143,15 @@ func (g *tableGen) pickFK(fk *fkPlan) (key []string, exhausted bool) {
 			return nil, !fk.nullable
 		}
 		fk.permPos++
-		return fk.keys[fk.perm[fk.permPos-1]], false
+		return fk.keys.at(fk.perm[fk.permPos-1]), false
 	case fk.uniform || n == 1:
-		return fk.keys[g.r.IntN(n)], false
+		return fk.keys.at(g.r.IntN(n)), false
 	}
 	// A few parents own many children, most own a few.
 	if fk.zipf == nil {
 		fk.zipf = rand.NewZipf(g.r, 1.1, 8, uint64(n-1))
 	}
-	return fk.keys[fk.zipf.Uint64()], false
+	return fk.keys.at(int(fk.zipf.Uint64())), false
 }
 
 // value generates one column's value; null reports SQL NULL.
@@ -475,7 +475,7 @@ func (g *tableGen) commit() {
 			key[j] = g.vals[cp.i]
 		}
 		if key != nil {
-			e.keys = append(e.keys, key)
+			e.add(key)
 		}
 	}
 	for k, u := range g.plan.uniques {
@@ -510,9 +510,15 @@ func (g *tableGen) writeRow(w *bufio.Writer) error {
 	return w.WriteByte('\n')
 }
 
+// copyEscape marks the bytes COPY's text format escapes.
+var copyEscape = [256]bool{'\\': true, '\n': true, '\r': true, '\t': true}
+
 func writeCopyText(w *bufio.Writer, s string) {
 	start := 0
 	for i := 0; i < len(s); i++ {
+		if !copyEscape[s[i]] {
+			continue
+		}
 		var esc string
 		switch s[i] {
 		case '\\':
@@ -523,8 +529,6 @@ func writeCopyText(w *bufio.Writer, s string) {
 			esc = `\r`
 		case '\t':
 			esc = `\t`
-		default:
-			continue
 		}
 		w.WriteString(s[start:i])
 		w.WriteString(esc)

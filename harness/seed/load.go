@@ -34,12 +34,18 @@ type run struct {
 	// written and tablesDone feed the progress lines (see progress).
 	written    atomic.Int64
 	tablesDone atomic.Int64
+	// stages lets a child start on its parents' keys before their COPYs
+	// commit (see pipeline.go); replicaOK: this role may skip RI triggers.
+	stages    map[string]*stage
+	replicaOK bool
 }
 
 type keyEntry struct {
 	once sync.Once
-	keys [][]string
+	keys keySet
 	err  error
+	// published: keys came from the parent's generator (publishKeys).
+	published bool
 }
 
 func (s *seeder) newRun(ctx context.Context, dsn string) (*run, error) {
@@ -98,14 +104,20 @@ func (r *run) result(ordered []*tablePlan) *Result {
 	return out
 }
 
-// loadAll loads the tables, each after its parents, at most Parallel at a
-// time. salt varies the random source between Base and each Next step.
+// loadAll loads the tables, each after its parents, at most Parallel
+// generating at a time. salt varies the random source between Base and each
+// Next step. A child whose parents' keys are final starts while their COPYs
+// still run (see pipeline.go).
 func (r *run) loadAll(ctx context.Context, ordered []*tablePlan, salt string) {
-	done := map[string]chan struct{}{}
+	r.stages = map[string]*stage{}
 	for _, p := range ordered {
-		done[p.name] = make(chan struct{})
+		r.stages[p.name] = newStage()
 	}
-	sem := make(chan struct{}, r.s.opts.Parallel)
+	r.replicaOK = r.canSkipRI(ctx)
+	gen := make(chan struct{}, r.s.opts.Parallel)
+	// A table past its last row (index builds, commit, checks) keeps its
+	// connection but not its generation slot.
+	conns := make(chan struct{}, 2*r.s.opts.Parallel)
 	stop := r.progress(len(ordered))
 	defer stop()
 	var wg sync.WaitGroup
@@ -113,26 +125,48 @@ func (r *run) loadAll(ctx context.Context, ordered []*tablePlan, salt string) {
 		wg.Add(1)
 		go func(p *tablePlan) {
 			defer wg.Done()
-			defer close(done[p.name])
-			for _, par := range p.parents {
-				if ch := done[par]; ch != nil {
-					select {
-					case <-ch:
-					case <-ctx.Done():
-						r.set(&TableResult{Table: p.name, Skipped: ctx.Err().Error()})
-						return
-					}
-				}
+			st := r.stages[p.name]
+			defer st.finish()
+			early, spec, err := r.waitParents(ctx, p, true)
+			if err == nil {
+				err = acquire(ctx, conns)
 			}
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				r.set(&TableResult{Table: p.name, Skipped: ctx.Err().Error()})
+			if err != nil {
+				r.set(&TableResult{Table: p.name, Skipped: err.Error()})
 				return
 			}
-			defer func() { <-sem }()
+			defer func() { <-conns }()
+			if err := acquire(ctx, gen); err != nil {
+				r.set(&TableResult{Table: p.name, Skipped: err.Error()})
+				return
+			}
+			var once sync.Once
+			release := func() { once.Do(func() { <-gen }) }
+			defer release()
 			start := time.Now()
-			res := r.fill(ctx, p, salt)
+			res, again := r.fill(ctx, p, salt, early, spec, release)
+			// A parent dropped a row or failed: start over on its actual
+			// keys. The third attempt at the latest is after the parents'
+			// loads ended, which never asks for another.
+			for try := 0; again && try < 3; try++ {
+				event("respeculate", p.name)
+				resetGenState(p)
+				early, _, err = r.waitParents(ctx, p, false)
+				if err == nil {
+					err = acquire(ctx, gen)
+				}
+				if err != nil {
+					res, again = &TableResult{Table: p.name, Skipped: err.Error()}, false
+					break
+				}
+				var once sync.Once
+				release := func() { once.Do(func() { <-gen }) }
+				res, again = r.fill(ctx, p, salt, early, nil, release)
+				release()
+			}
+			if again {
+				res = &TableResult{Table: p.name, Skipped: "its parents' keys changed under it three times"}
+			}
 			r.s.log.Debug("seed: table done", "table", p.name, "seconds", time.Since(start).Seconds())
 			if res.Skipped != "" {
 				r.s.log.Warn("seed: table not filled", "table", p.name, "reason", res.Skipped)
@@ -144,6 +178,15 @@ func (r *run) loadAll(ctx context.Context, ordered []*tablePlan, salt string) {
 		}(p)
 	}
 	wg.Wait()
+}
+
+func acquire(ctx context.Context, sem chan struct{}) error {
+	select {
+	case sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // progress prints a line every ProgressEvery while a load runs, so a long
@@ -175,38 +218,59 @@ func (r *run) progress(tables int) (stop func()) {
 	return func() { close(done); <-ended }
 }
 
-// fill generates and copies one table's rows on its own connection.
-func (r *run) fill(ctx context.Context, p *tablePlan, salt string) *TableResult {
-	res := &TableResult{Table: p.name}
+// fill generates and copies one table's rows on its own connection. early:
+// the parents' keys came from their generators, their COPYs may not have
+// committed yet; spec: the keys of some parents are predicted, not yet
+// generated (see pipeline.go). generated is called once the last row is
+// made. again: a prediction was wrong or a parent failed, nothing was
+// written, p's rows must be made again on the parents' actual keys.
+func (r *run) fill(ctx context.Context, p *tablePlan, salt string, early bool, spec map[*fkPlan]keySet, generated func()) (res *TableResult, again bool) {
+	st := r.stages[p.name]
+	defer st.setPrepared(p) // whatever happened, children stop waiting
+	res = &TableResult{Table: p.name}
 	if p.skip != "" {
 		res.Skipped = p.skip
-		return res
+		return res, false
 	}
 	if p.rows <= 0 {
-		return res
+		return res, false
 	}
 	ctx, cancel := context.WithTimeout(ctx, tableTimeout)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, r.dsn)
 	if err != nil {
 		res.Skipped = fmt.Sprintf("connect: %v", err)
-		return res
+		return res, false
 	}
 	defer conn.Close(context.Background())
-	if err := r.prepare(ctx, conn, p); err != nil {
+	if err := r.prepare(ctx, conn, p, spec); err != nil {
 		res.Skipped = err.Error()
-		return res
+		return res, false
 	}
+	st.setPrepared(p)
 	g := newTableGen(r.s.opts.Seed, salt, p, r.s.opts.WeirdRate)
 	fast := r.skipRITriggers(ctx, conn, p)
+	if early && !fast {
+		// The foreign-key triggers would look for parent rows not yet
+		// committed.
+		if err := r.parentsFilled(ctx, p); err != nil {
+			if errors.Is(err, errParentFailed) {
+				return res, true
+			}
+			res.Skipped = err.Error()
+			return res, false
+		}
+		early = false
+	}
 	// COPY and the N+1-era bookkeeping commit together (the rows of this
 	// transaction are exactly those with its xmin); a table loaded from
-	// empty has its indexes dropped and rebuilt in the same transaction.
-	tx := p.record != "" || p.wasEmpty
+	// empty has its indexes dropped and rebuilt in the same transaction; a
+	// table started early commits only once its parents have.
+	tx := p.record != "" || p.wasEmpty || early
 	if tx {
 		if _, err := conn.Exec(ctx, "BEGIN"); err != nil {
 			res.Skipped = fmt.Sprintf("begin: %v", err)
-			return res
+			return res, false
 		}
 		defer conn.Exec(context.Background(), "ROLLBACK")
 	}
@@ -214,7 +278,21 @@ func (r *run) fill(ctx context.Context, p *tablePlan, salt string) *TableResult 
 	if p.wasEmpty {
 		deferred = deferIndexes(ctx, conn, p)
 	}
-	n, err := copyRows(ctx, conn, p, g, &r.written)
+	guessed := false
+	n, err := copyRows(ctx, conn, p, g, &r.written, func() error {
+		generated()
+		// The last row is made, not yet sent: a wrong guess aborts the COPY.
+		if err := r.checkGuesses(ctx, spec); err != nil {
+			guessed = errors.Is(err, errSpeculation)
+			return err
+		}
+		r.publishKeys(p)
+		return nil
+	})
+	if guessed {
+		r.s.log.Debug("seed: a parent dropped rows, starting over", "table", p.name)
+		return res, true
+	}
 	res.Rows = n
 	res.Unsatisfied = g.unsatisfiedColumns()
 	if err == nil && len(deferred) > 0 {
@@ -224,6 +302,16 @@ func (r *run) fill(ctx context.Context, p *tablePlan, salt string) *TableResult 
 	}
 	if err == nil {
 		err = advanceSequences(ctx, conn, p)
+	}
+	if err == nil && early {
+		start := time.Now()
+		err = r.parentsFilled(ctx, p)
+		r.s.log.Debug("seed: waited for parents' commits", "table", p.name, "seconds", time.Since(start).Seconds())
+		if errors.Is(err, errParentFailed) {
+			// Start over as if it had waited: a nullable key then gets
+			// NULLs, a NOT NULL one fails in prepare, as without the pipeline.
+			return res, true
+		}
 	}
 	if err == nil && p.record != "" {
 		err = recordRows(ctx, conn, p)
@@ -245,13 +333,12 @@ func (r *run) fill(ctx context.Context, p *tablePlan, salt string) *TableResult 
 	if err != nil {
 		res.Skipped = err.Error()
 		res.Rows = 0
-	} else {
-		r.publishKeys(p)
+		r.withdrawKeys(p)
 	}
 	if g.dropped > 0 {
 		r.s.log.Info("seed: rows dropped", "table", p.name, "dropped", g.dropped, "unsatisfied", res.Unsatisfied)
 	}
-	return res
+	return res, false
 }
 
 // skipRITriggers turns off the row-by-row foreign-key triggers for this
@@ -313,11 +400,15 @@ func verifyForeignKeys(ctx context.Context, conn *pgx.Conn, p *tablePlan) ([]str
 
 // prepare reads what generation needs from the database: parent keys,
 // existing unique values, the next sequential key, SQL pin values.
-func (r *run) prepare(ctx context.Context, conn *pgx.Conn, p *tablePlan) error {
+func (r *run) prepare(ctx context.Context, conn *pgx.Conn, p *tablePlan, spec map[*fkPlan]keySet) error {
 	start := time.Now()
 	defer func() { r.s.log.Debug("seed: prepared", "table", p.name, "seconds", time.Since(start).Seconds()) }()
 	for _, fk := range p.fks {
 		if fk.deferred {
+			continue
+		}
+		if keys, ok := spec[fk]; ok {
+			fk.keys = keys
 			continue
 		}
 		keys, err := r.parentKeys(ctx, conn, fk.parent, fk.refCols)
@@ -325,7 +416,7 @@ func (r *run) prepare(ctx context.Context, conn *pgx.Conn, p *tablePlan) error {
 			return err
 		}
 		fk.keys = keys
-		if len(keys) == 0 && !fk.nullable {
+		if keys.len() == 0 && !fk.nullable {
 			reason := "it has no rows"
 			if res := r.get(fk.parent); res != nil && res.Skipped != "" {
 				reason = "it was not filled: " + res.Skipped
@@ -423,12 +514,19 @@ func loadSeen(ctx context.Context, conn *pgx.Conn, table string, u *uniquePlan) 
 }
 
 // publishKeys hands the keys p's rows were generated with to its children,
-// when they are exactly the table's keys: the table was empty, every row
-// went in as generated (no PostgreSQL-side filtering) and no trigger could
-// have changed them.
+// when they are exactly the table's keys once its COPY commits: the table
+// was empty, every row goes in as generated (no PostgreSQL-side filtering)
+// and no trigger can change them. It runs when the last row is made, so
+// children may start early (see pipeline.go).
 func (r *run) publishKeys(p *tablePlan) {
 	if !p.wasEmpty || len(p.opaque) > 0 || p.hasTriggers {
 		return
+	}
+	if st := r.stages[p.name]; st != nil {
+		defer func() {
+			st.published.Store(true)
+			st.keysReady()
+		}()
 	}
 	for _, e := range p.exports {
 		r.mu.Lock()
@@ -438,15 +536,20 @@ func (r *run) publishKeys(p *tablePlan) {
 			r.keys[e.id] = entry
 		}
 		r.mu.Unlock()
-		keys := e.keys
-		entry.once.Do(func() { entry.keys = keys })
-		e.keys = nil
+		keys := e.set
+		entry.once.Do(func() {
+			entry.keys = keys
+			r.mu.Lock()
+			entry.published = true
+			r.mu.Unlock()
+		})
+		e.set = keySet{}
 	}
 }
 
 // parentKeys returns the key tuples of table's cols as text, ordered, read
 // once per run.
-func (r *run) parentKeys(ctx context.Context, conn *pgx.Conn, table string, cols []string) ([][]string, error) {
+func (r *run) parentKeys(ctx context.Context, conn *pgx.Conn, table string, cols []string) (keySet, error) {
 	id := keyID(table, cols)
 	r.mu.Lock()
 	e := r.keys[id]
@@ -455,7 +558,11 @@ func (r *run) parentKeys(ctx context.Context, conn *pgx.Conn, table string, cols
 		r.keys[id] = e
 	}
 	r.mu.Unlock()
-	e.once.Do(func() { e.keys, e.err = readKeys(ctx, conn, table, cols) })
+	e.once.Do(func() {
+		var list [][]string
+		list, e.err = readKeys(ctx, conn, table, cols)
+		e.keys = listKeys(list)
+	})
 	return e.keys, e.err
 }
 
@@ -569,7 +676,7 @@ func quoteTable(schemaName, name string) string { return pgx.Identifier{schemaNa
 // with CHECKs the seeder cannot evaluate go through a temp table and an
 // INSERT ... SELECT that keeps only the rows PostgreSQL accepts.
 // written counts the rows generated so far, for the progress lines.
-func copyRows(ctx context.Context, conn *pgx.Conn, p *tablePlan, g *tableGen, written *atomic.Int64) (int64, error) {
+func copyRows(ctx context.Context, conn *pgx.Conn, p *tablePlan, g *tableGen, written *atomic.Int64, generated func() error) (int64, error) {
 	if len(p.cols) == 0 {
 		return insertDefaults(ctx, conn, p)
 	}
@@ -605,6 +712,9 @@ func copyRows(ctx context.Context, conn *pgx.Conn, p *tablePlan, g *tableGen, wr
 					err = ctx.Err()
 				}
 			}
+		}
+		if err == nil {
+			err = generated()
 		}
 		if err == nil {
 			err = bw.Flush()
@@ -736,7 +846,7 @@ func (r *run) updateDeferred(ctx context.Context, p *tablePlan, fk *fkPlan, g *t
 	if len(keys) == 0 {
 		return nil
 	}
-	fk.keys, fk.perm, fk.permPos, fk.zipf = keys, nil, 0, nil
+	fk.keys, fk.perm, fk.permPos, fk.zipf = listKeys(keys), nil, 0, nil
 	table := quoteTable(p.t.Schema, p.t.Name)
 	var isNull []string
 	for _, cp := range fk.cols {

@@ -424,7 +424,7 @@ func (r *run) updateNewColumns(ctx context.Context, p *tablePlan, step string) e
 		if err != nil {
 			return err
 		}
-		fk.keys = keys
+		fk.keys = listKeys(keys)
 	}
 	table := quoteTable(p.t.Schema, p.t.Name)
 	// Only keys made of new columns can collide here; the others are

@@ -60,7 +60,7 @@ type fkPlan struct {
 	deferred bool // cycle or self-reference: NULL at COPY, UPDATE afterwards
 	oneToOne bool // the FK columns are a unique key: each parent used once
 	uniform  bool // the FK columns are part of a unique key: no skew
-	keys     [][]string
+	keys     keySet
 	perm     []int
 	permPos  int
 	zipf     *rand.Zipf
@@ -109,9 +109,12 @@ type tablePlan struct {
 }
 
 type exportKeys struct {
-	id   string // as in run.keys: "schema.table(col,...)"
-	cps  []*colPlan
-	keys [][]string
+	id  string // as in run.keys: "schema.table(col,...)"
+	cps []*colPlan
+	set keySet
+	// seqCol: the key is one sequential primary-key column, kept as a
+	// range while it has no gaps (see exportKeys.add).
+	seqCol bool
 }
 
 // planExports registers, on each parent plan, the key columns its children
@@ -134,6 +137,7 @@ func planExports(plans map[string]*tablePlan) {
 				}
 			}
 			if len(e.cps) == len(fk.refCols) {
+				e.seqCol = len(e.cps) == 1 && e.cps[0].seqPK
 				parent.exports = append(parent.exports, e)
 			}
 		}

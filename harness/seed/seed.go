@@ -30,7 +30,7 @@ type Options struct {
 	// also the share of N-era values that break constraints N+1 adds later.
 	// Default 0.1; negative means none.
 	WeirdRate float64
-	Parallel  int // tables loaded concurrently; default 2
+	Parallel  int // tables generating rows concurrently; default 2
 	// Hints are what the window's migrations say about the data (casts,
 	// WHEREs); nil = none. See HintsFrom.
 	Hints  *Hints
