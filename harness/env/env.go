@@ -146,6 +146,16 @@ type ServerExecer interface {
 	ExecServer(ctx context.Context, command []string) (string, error)
 }
 
+// Forker is a backend that can make an independent environment next to
+// itself: on kind and kube a namespace of its own on the same cluster, with
+// its own PostgreSQL and release. Procedures then run in parallel, each in
+// a fork (the cluster's nodes do the waiting: pod starts, readiness). The
+// fork shares nothing with its parent but the cluster and images; Close
+// removes what it made (the caller closes forks before the parent).
+type Forker interface {
+	Fork(ctx context.Context, name string) (Environment, error)
+}
+
 // KillEach implements ServerKiller over a backend's replicas (copied
 // under its lock): kill each one; none running is an error.
 func KillEach[R any](reps []R, kill func(R) error) error {

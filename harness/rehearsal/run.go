@@ -38,8 +38,12 @@ type RunOptions struct {
 	// NoMatrix skips the per-migration matrix (procedures only).
 	NoMatrix bool
 	Parallel int
-	PGBin    string
-	PGUser   string
+	// ProcedureLanes bounds the procedures run at once on kind and kube,
+	// each in a namespace of its own (default DefaultProcedureLanes; 1 =
+	// one after another in the run's namespace).
+	ProcedureLanes int
+	PGBin          string
+	PGUser         string
 	// kind and kube backends.
 	NodeImage string // kind node image (default: REHEARSE_KIND_NODE_IMAGE, else kind's own)
 	// PostgresImage overrides spec.postgres.image (docker and kind;
@@ -204,12 +208,32 @@ func Run(ctx context.Context, o RunOptions) (*RunOutcome, error) {
 			Smoke:  smokeRequests(s.Spec.Smoke),
 		},
 	}
-	var seeder seed.Seeder = seed.New(seed.Options{Seed: s.Spec.Data.Seed, Rows: s.Spec.Data.Rows, Logger: o.Logger, Profile: in.profile})
-	if in.data != nil {
-		// The procedures start from the same real rows as the matrix.
-		if seeder, err = in.data.seeder(mopts, seeder); err != nil {
-			return nil, &InputError{err}
+	newSeeder := func() (seed.Seeder, error) {
+		var sd seed.Seeder = seed.New(seed.Options{Seed: s.Spec.Data.Seed, Rows: s.Spec.Data.Rows, Logger: o.Logger, Profile: in.profile})
+		if in.data != nil {
+			// The procedures start from the same real rows as the matrix.
+			ds, err := in.data.seeder(mopts, sd)
+			if err != nil {
+				return nil, &InputError{err}
+			}
+			sd = ds
 		}
+		return sd, nil
+	}
+	seeder, err := newSeeder()
+	if err != nil {
+		return nil, err
+	}
+	procedures := s.ProcedureSpecs()
+	// On a backend that forks, procedures after the first run at once, each
+	// in a namespace of its own, while the main environment prepares and
+	// runs the first: the time goes into waiting for pods, not CPU.
+	var ls *lanes
+	if n := laneCount(e, o, len(procedures), in.data != nil); n > 1 {
+		ls = r.startLanes(ctx, e.(env.Forker), *pc, procedures[1:], 1, n-1, newSeeder, runID)
+		defer ls.stop()
+		fmt.Fprintf(o.Progress, "procedures %s: each in a namespace of its own, %d at once\n", procedureNames(procedures[1:]), n-1)
+		procedures = procedures[:1]
 	}
 	t0 := time.Now()
 	notes, err := procedure.Prepare(ctx, pc, seeder)
@@ -217,6 +241,8 @@ func Run(ctx context.Context, o RunOptions) (*RunOutcome, error) {
 	var upErr *procedure.UpgradeError
 	switch {
 	case errors.As(err, &upErr):
+		ls.stop()
+		ls = nil
 		// No post-upgrade state: a finding, not a harness failure. The
 		// matrix still says which migration fails on data.
 		rep.Findings = append(rep.Findings, matrix.Finding{Migration: "upgrade to " + to.Name, Action: "block", Reason: upErr.Error()})
@@ -231,9 +257,15 @@ func Run(ctx context.Context, o RunOptions) (*RunOutcome, error) {
 	var captureNote string
 	rep.Capture, captureNote = summarize(rec, from.Name, o.Progress)
 	mopts.Probes = capturedProbes(rec)
-	procedures := s.ProcedureSpecs()
 	if upErr != nil {
 		procedures = nil
+	}
+	// With lanes, the matrix (its own databases on the same server) runs
+	// alongside the procedures too; its progress follows theirs.
+	var bg *backgroundMatrix
+	if ls != nil && !o.NoMatrix {
+		bg = r.startMatrix(ctx, e, mopts, from)
+		defer bg.stop()
 	}
 	for i, spec := range procedures {
 		p, name := spec.Procedure(), spec.Name
@@ -253,6 +285,28 @@ func Run(ctx context.Context, o RunOptions) (*RunOutcome, error) {
 		fmt.Fprintf(o.Progress, "procedure %s: %s%s (%.1fs)\n", name, res.Verdict, reasonSuffix(res.Reasons), res.Seconds)
 		rep.Procedures = append(rep.Procedures, *res)
 	}
+	if ls != nil {
+		done, err := ls.wait()
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range done {
+			_, _ = o.Progress.Write(l.out.Bytes())
+			rep.Procedures = append(rep.Procedures, *l.res)
+			r.stages = append(r.stages, l.stages...)
+		}
+	}
+	var mo *Outcome
+	if bg != nil {
+		// Chaos may kill PostgreSQL: the matrix must be done first.
+		m := bg.wait()
+		_, _ = o.Progress.Write(m.progress.Bytes())
+		if m.err != nil {
+			return nil, m.err
+		}
+		mo = m.out
+		r.stages = append(r.stages, Stage{Name: "matrix (alongside the procedures)", Seconds: m.seconds})
+	}
 	applyProcedurePolicy(s, rep)
 	if len(plan) > 0 && upErr == nil {
 		t0 := time.Now()
@@ -264,19 +318,15 @@ func Run(ctx context.Context, o RunOptions) (*RunOutcome, error) {
 
 	out := &RunOutcome{Report: rep, OutDir: o.Out}
 	if !o.NoMatrix {
-		admin, err := e.AdminDSN(ctx)
-		if err != nil {
-			return nil, err
+		if mo == nil {
+			t0 := time.Now()
+			m := r.runMatrix(ctx, e, mopts, from, o.Progress)
+			if m.err != nil {
+				return nil, m.err
+			}
+			mo = m.out
+			r.stage("matrix", t0)
 		}
-		mopts.DSN = admin
-		mopts.ServerProbe = serverProbe(from, s.Spec.Smoke)
-		fmt.Fprintln(o.Progress, "matrix: one row per migration of release "+to.Name)
-		t0 := time.Now()
-		mo, err := RunMatrix(ctx, mopts)
-		if err != nil {
-			return nil, err
-		}
-		r.stage("matrix", t0)
 		rep.Matrix = mo.Report
 		mo.Report.Notes = append(mo.Report.Notes, captureNote)
 		// One report: matrix.json carries the procedures too.

@@ -339,7 +339,7 @@ func (e *Environment) LoadImages(ctx context.Context, images ...string) error {
 	var targets []nodes.Node
 	for _, n := range all {
 		for _, img := range todo {
-			if got, err := nodeutils.ImageID(n, img); err != nil || got != ids[img] {
+			if got, err := nodeImageID(n, img); err != nil || got != ids[img] {
 				targets = append(targets, n)
 				break
 			}

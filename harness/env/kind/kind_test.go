@@ -121,3 +121,18 @@ func TestCreateClusterOnlyWhenMissing(t *testing.T) {
 		assert.Equal(t, tt.want, createCluster(tt.existing, "rehearse-nightly"), "%v", tt.existing)
 	}
 }
+
+func TestContainerdRef(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"postgres:15", "docker.io/library/postgres:15"},
+		{"postgres", "docker.io/library/postgres:latest"},
+		{"kind-offline/postgres:15", "docker.io/kind-offline/postgres:15"},
+		{"registry.example.com:5000/team/app:1.0", "registry.example.com:5000/team/app:1.0"},
+		{"localhost/app", "localhost/app:latest"},
+		{"ghcr.io/org/app@sha256:abc", "ghcr.io/org/app@sha256:abc"},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			assert.Equal(t, tc.want, containerdRef(tc.in))
+		})
+	}
+}

@@ -1,0 +1,233 @@
+package rehearsal
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rehearse-dev/rehearse/harness/env"
+	"github.com/rehearse-dev/rehearse/harness/procedure"
+	"github.com/rehearse-dev/rehearse/harness/seed"
+)
+
+// DefaultProcedureLanes bounds how many procedures run at once on a
+// backend that forks (kind, kube): each lane is a namespace with its own
+// PostgreSQL and server pods.
+const DefaultProcedureLanes = 4
+
+// lane is one procedure rehearsed in a fork of the environment (a
+// namespace of its own on the same cluster): install N, seed, back up,
+// upgrade, seed, then the procedure on a fresh copy of that state, as the
+// main environment does for the first procedure. The seeder is
+// deterministic, so every lane starts from the same rows.
+type lane struct {
+	index int
+	spec  procedure.Spec
+	out   bytes.Buffer // progress, printed once the lane is done
+	// stages are the lane's own, named after its procedure.
+	stages []Stage
+	res    *procedure.Result
+	err    error
+}
+
+// lanes runs procedures 1.. of a run in forks while the main environment
+// runs procedure 0.
+type lanes struct {
+	all    []*lane
+	wg     sync.WaitGroup
+	cancel context.CancelFunc
+}
+
+// startLanes forks one environment per spec and runs each lane in the
+// background, at most slots at once. pc is the main environment's context
+// as it was before Prepare (each lane fills its own copy). Every lane closes its fork before it
+// ends; wait returns once all have.
+func (r *runner) startLanes(ctx context.Context, fk env.Forker, pc procedure.Context, specs []procedure.Spec, first int, slots int, newSeeder func() (seed.Seeder, error), runID string) *lanes {
+	ctx, cancel := context.WithCancel(ctx)
+	ls := &lanes{cancel: cancel}
+	sem := make(chan struct{}, max(slots, 1))
+	for i, spec := range specs {
+		l := &lane{index: first + i, spec: spec}
+		ls.all = append(ls.all, l)
+		ls.wg.Add(1)
+		go func() {
+			defer ls.wg.Done()
+			select {
+			case sem <- struct{}{}:
+				defer func() { <-sem }()
+			case <-ctx.Done():
+				l.err = ctx.Err()
+				return
+			}
+			l.err = r.runLane(ctx, l, fk, pc, newSeeder, runID)
+			if l.err != nil {
+				// A harness failure in one lane ends the run: stop the others.
+				cancel()
+			}
+		}()
+	}
+	return ls
+}
+
+// wait returns the lanes' results in scenario order, or the first error.
+func (ls *lanes) wait() ([]*lane, error) {
+	ls.wg.Wait()
+	ls.cancel()
+	for _, l := range ls.all {
+		if l.err != nil {
+			return nil, fmt.Errorf("procedure %s (in its own namespace): %w", l.spec.Name, l.err)
+		}
+	}
+	return ls.all, nil
+}
+
+// stop cancels the lanes and waits for their forks to be closed.
+func (ls *lanes) stop() {
+	if ls == nil {
+		return
+	}
+	ls.cancel()
+	ls.wg.Wait()
+}
+
+func (r *runner) runLane(ctx context.Context, l *lane, fk env.Forker, pc procedure.Context, newSeeder func() (seed.Seeder, error), runID string) (err error) {
+	name := l.spec.Name
+	stage := func(what string, t0 time.Time) {
+		l.stages = append(l.stages, Stage{Name: what, Seconds: time.Since(t0).Seconds()})
+	}
+	t0 := time.Now()
+	fe, err := fk.Fork(ctx, fmt.Sprintf("p%d", l.index))
+	if err != nil {
+		return err
+	}
+	defer func() {
+		t0 := time.Now()
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Minute)
+		defer cancel()
+		if cerr := fe.Close(cctx); cerr != nil {
+			r.o.Logger.Warn("clean up the procedure's environment", "procedure", name, "err", cerr)
+		}
+		stage(name+": remove its namespace", t0)
+	}()
+	seeder, err := newSeeder()
+	if err != nil {
+		return err
+	}
+	dir := filepath.Join(r.work, "procedure-"+fmt.Sprint(l.index))
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("work folder of procedure %s: %w", name, err)
+	}
+	pc.Env, pc.WorkDir, pc.Baseline, pc.Progress = fe, dir, &procedure.Baseline{}, &l.out
+	pc.Capture, pc.SavePreUpgrade, pc.DownHook, pc.PreUpgradeBackup = nil, false, nil, ""
+	if _, err := procedure.Prepare(ctx, &pc, seeder); err != nil {
+		return fmt.Errorf("prepare its post-upgrade state: %w", err)
+	}
+	stage(name+": install, seed, upgrade in its own namespace", t0)
+	t0 = time.Now()
+	if err := pc.Env.LoadState(ctx, procedure.StartState); err != nil {
+		return fmt.Errorf("fresh copy of the post-upgrade state: %w", err)
+	}
+	stage("fresh copy of the post-upgrade state for "+name, t0)
+	pc.Checks.Unique = fmt.Sprintf("%s-%d-%d", strings.ReplaceAll(runID, "run-", ""), l.index, time.Now().UnixNano()%1e6)
+	p := l.spec.Procedure()
+	fmt.Fprintf(&l.out, "procedure %s: %s\n", name, p.Description)
+	t0 = time.Now()
+	res, err := procedure.Run(ctx, p, &pc)
+	if err != nil {
+		return err
+	}
+	stage("procedure "+name, t0)
+	fmt.Fprintf(&l.out, "procedure %s: %s%s (%.1fs)\n", name, res.Verdict, reasonSuffix(res.Reasons), res.Seconds)
+	l.res = res
+	return nil
+}
+
+// laneCount is how many procedures run at once: 1 (one after another, in
+// the main environment) unless the backend forks, no data source is read
+// (it would be read once per lane) and more than one procedure runs.
+func laneCount(e env.Environment, o RunOptions, procedures int, dataSource bool) int {
+	if _, ok := e.(env.Forker); !ok || dataSource || procedures < 2 {
+		return 1
+	}
+	n := o.ProcedureLanes
+	if n <= 0 {
+		n = DefaultProcedureLanes
+	}
+	return min(n, procedures)
+}
+
+// matrixResult is the matrix of a run, computed in the background.
+type matrixResult struct {
+	out      *Outcome
+	err      error
+	seconds  float64
+	progress bytes.Buffer
+}
+
+// runMatrix computes the matrix on the environment's PostgreSQL.
+func (r *runner) runMatrix(ctx context.Context, e env.Environment, mopts MatrixOptions, from env.Release, progress io.Writer) *matrixResult {
+	m := &matrixResult{}
+	t0 := time.Now()
+	defer func() { m.seconds = time.Since(t0).Seconds() }()
+	admin, err := e.AdminDSN(ctx)
+	if err != nil {
+		m.err = err
+		return m
+	}
+	mopts.DSN = admin
+	mopts.ServerProbe = serverProbe(from, r.s.Spec.Smoke)
+	mopts.Progress = progress
+	fmt.Fprintln(progress, "matrix: one row per migration of release "+r.s.Spec.Releases.To.Name)
+	m.out, m.err = RunMatrix(ctx, mopts)
+	return m
+}
+
+// backgroundMatrix is the matrix computed while the procedures run; its
+// progress is kept until theirs is printed.
+type backgroundMatrix struct {
+	done   chan struct{}
+	res    *matrixResult
+	cancel context.CancelFunc
+}
+
+func (r *runner) startMatrix(ctx context.Context, e env.Environment, mopts MatrixOptions, from env.Release) *backgroundMatrix {
+	ctx, cancel := context.WithCancel(ctx)
+	b := &backgroundMatrix{done: make(chan struct{}), cancel: cancel}
+	go func() {
+		defer close(b.done)
+		var buf bytes.Buffer
+		b.res = r.runMatrix(ctx, e, mopts, from, &buf)
+		b.res.progress = buf
+	}()
+	return b
+}
+
+// wait returns the matrix once computed.
+func (b *backgroundMatrix) wait() *matrixResult {
+	<-b.done
+	return b.res
+}
+
+// stop cancels the matrix and waits for it (it uses the environment,
+// which is closed next).
+func (b *backgroundMatrix) stop() {
+	if b == nil {
+		return
+	}
+	b.cancel()
+	<-b.done
+}
+
+func procedureNames(specs []procedure.Spec) string {
+	names := make([]string, len(specs))
+	for i, s := range specs {
+		names[i] = s.Name
+	}
+	return strings.Join(names, ", ")
+}
