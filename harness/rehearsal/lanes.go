@@ -34,6 +34,7 @@ type lane struct {
 	stages []Stage
 	res    *procedure.Result
 	err    error
+	env    env.Environment // the fork, closed by lanes.close
 }
 
 // lanes runs procedures 1.. of a run in forks while the main environment
@@ -87,13 +88,28 @@ func (ls *lanes) wait() ([]*lane, error) {
 	return ls.all, nil
 }
 
-// stop cancels the lanes and waits for their forks to be closed.
-func (ls *lanes) stop() {
+// close cancels the lanes, waits for them, and closes their forks at
+// once (on a kept cluster each deletes its namespace).
+func (ls *lanes) close(ctx context.Context, log func(msg string, args ...any)) {
 	if ls == nil {
 		return
 	}
 	ls.cancel()
 	ls.wg.Wait()
+	var wg sync.WaitGroup
+	for _, l := range ls.all {
+		if l.env == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := l.env.Close(ctx); err != nil {
+				log("clean up the environment of procedure "+l.spec.Name, "err", err)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 func (r *runner) runLane(ctx context.Context, l *lane, fk env.Forker, pc procedure.Context, newSeeder func() (seed.Seeder, error), runID string) (err error) {
@@ -106,15 +122,8 @@ func (r *runner) runLane(ctx context.Context, l *lane, fk env.Forker, pc procedu
 	if err != nil {
 		return err
 	}
-	defer func() {
-		t0 := time.Now()
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Minute)
-		defer cancel()
-		if cerr := fe.Close(cctx); cerr != nil {
-			r.o.Logger.Warn("clean up the procedure's environment", "procedure", name, "err", cerr)
-		}
-		stage(name+": remove its namespace", t0)
-	}()
+	// Closed with the main environment, after the reports are written.
+	l.env = fe
 	seeder, err := newSeeder()
 	if err != nil {
 		return err
@@ -150,16 +159,16 @@ func (r *runner) runLane(ctx context.Context, l *lane, fk env.Forker, pc procedu
 
 // laneCount is how many procedures run at once: 1 (one after another, in
 // the main environment) unless the backend forks, no data source is read
-// (it would be read once per lane) and more than one procedure runs.
-func laneCount(e env.Environment, o RunOptions, procedures int, dataSource bool) int {
-	if _, ok := e.(env.Forker); !ok || dataSource || procedures < 2 {
+// (it would be read once per lane) and more than one procedure runs; then
+// lanes (0: DefaultProcedureLanes), at most one per procedure.
+func laneCount(forks bool, lanes, procedures int, dataSource bool) int {
+	if !forks || dataSource || procedures < 2 {
 		return 1
 	}
-	n := o.ProcedureLanes
-	if n <= 0 {
-		n = DefaultProcedureLanes
+	if lanes <= 0 {
+		lanes = DefaultProcedureLanes
 	}
-	return min(n, procedures)
+	return min(lanes, procedures)
 }
 
 // matrixResult is the matrix of a run, computed in the background.

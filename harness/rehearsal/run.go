@@ -190,12 +190,21 @@ func Run(ctx context.Context, o RunOptions) (*RunOutcome, error) {
 			return nil, err
 		}
 	}
+	// The procedures' own environments (lanes, below) are closed with the
+	// main one, at once.
+	var ls *lanes
 	defer func() {
-		cctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		cctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			ls.close(cctx, o.Logger.Warn)
+		}()
 		if err := e.Close(cctx); err != nil {
 			o.Logger.Warn("clean up environment", "err", err)
 		}
+		<-done
 	}()
 
 	rep := &RunReport{SchemaVersion: matrix.SchemaVersion, Scenario: s.Metadata.Name, Backend: backend, From: from.Name, To: to.Name}
@@ -228,10 +237,11 @@ func Run(ctx context.Context, o RunOptions) (*RunOutcome, error) {
 	// On a backend that forks, procedures after the first run at once, each
 	// in a namespace of its own, while the main environment prepares and
 	// runs the first: the time goes into waiting for pods, not CPU.
-	var ls *lanes
-	if n := laneCount(e, o, len(procedures), in.data != nil); n > 1 {
-		ls = r.startLanes(ctx, e.(env.Forker), *pc, procedures[1:], 1, n-1, newSeeder, runID)
-		defer ls.stop()
+	var running *lanes // lanes whose results the report waits for
+	fk, forks := e.(env.Forker)
+	if n := laneCount(forks, o.ProcedureLanes, len(procedures), in.data != nil); n > 1 {
+		ls = r.startLanes(ctx, fk, *pc, procedures[1:], 1, n-1, newSeeder, runID)
+		running = ls
 		fmt.Fprintf(o.Progress, "procedures %s: each in a namespace of its own, %d at once\n", procedureNames(procedures[1:]), n-1)
 		procedures = procedures[:1]
 	}
@@ -241,8 +251,11 @@ func Run(ctx context.Context, o RunOptions) (*RunOutcome, error) {
 	var upErr *procedure.UpgradeError
 	switch {
 	case errors.As(err, &upErr):
-		ls.stop()
-		ls = nil
+		// The lanes cannot start from a post-upgrade state either.
+		if running != nil {
+			running.cancel()
+			running = nil
+		}
 		// No post-upgrade state: a finding, not a harness failure. The
 		// matrix still says which migration fails on data.
 		rep.Findings = append(rep.Findings, matrix.Finding{Migration: "upgrade to " + to.Name, Action: "block", Reason: upErr.Error()})
@@ -263,7 +276,7 @@ func Run(ctx context.Context, o RunOptions) (*RunOutcome, error) {
 	// With lanes, the matrix (its own databases on the same server) runs
 	// alongside the procedures too; its progress follows theirs.
 	var bg *backgroundMatrix
-	if ls != nil && !o.NoMatrix {
+	if running != nil && !o.NoMatrix {
 		bg = r.startMatrix(ctx, e, mopts, from)
 		defer bg.stop()
 	}
@@ -285,8 +298,8 @@ func Run(ctx context.Context, o RunOptions) (*RunOutcome, error) {
 		fmt.Fprintf(o.Progress, "procedure %s: %s%s (%.1fs)\n", name, res.Verdict, reasonSuffix(res.Reasons), res.Seconds)
 		rep.Procedures = append(rep.Procedures, *res)
 	}
-	if ls != nil {
-		done, err := ls.wait()
+	if running != nil {
+		done, err := running.wait()
 		if err != nil {
 			return nil, err
 		}

@@ -338,6 +338,20 @@ func TestKindRehearsal(t *testing.T) {
 	assert.Equal(t, chaos.VerdictRecovered, bootOut["chaos crash-loop@rollback:full-restore"].Verdict)
 
 	hookNS := hookEnv.Namespace()
+	// A fork (a procedure lane of `rehearse run`): a namespace of its own,
+	// labelled with the run, deleted on Close.
+	st.do("kube backend fork: namespace created and deleted", func() {
+		f, err := hookEnv.Fork(ctx, "p1")
+		require.NoError(t, err)
+		fk := f.(*kube.Environment)
+		assert.Equal(t, hookNS+"-p1", fk.Namespace())
+		ns, err := e.Cluster().Clientset.CoreV1().Namespaces().Get(ctx, fk.Namespace(), metav1.GetOptions{})
+		require.NoError(t, err)
+		assert.Equal(t, runID+"-hook", ns.Labels[kube.RunLabel])
+		require.NoError(t, f.Close(ctx))
+		_, err = e.Cluster().Clientset.CoreV1().Namespaces().Get(ctx, fk.Namespace(), metav1.GetOptions{})
+		assert.Error(t, err, "namespace %s is gone", fk.Namespace())
+	})
 	st.do("kube backend close (namespace deleted)", func() {
 		require.NoError(t, hookEnv.Close(ctx))
 		_, err := e.Cluster().Clientset.CoreV1().Namespaces().Get(ctx, hookNS, metav1.GetOptions{})
