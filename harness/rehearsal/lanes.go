@@ -124,6 +124,9 @@ func (r *runner) runLane(ctx context.Context, l *lane, fk env.Forker, pc procedu
 	}
 	// Closed with the main environment, after the reports are written.
 	l.env = fe
+	if n, ok := fe.(interface{ Namespace() string }); ok {
+		fmt.Fprintf(&l.out, "procedure %s, in namespace %s:\n", name, n.Namespace())
+	}
 	seeder, err := newSeeder()
 	if err != nil {
 		return err
@@ -143,6 +146,7 @@ func (r *runner) runLane(ctx context.Context, l *lane, fk env.Forker, pc procedu
 		return fmt.Errorf("fresh copy of the post-upgrade state: %w", err)
 	}
 	stage("fresh copy of the post-upgrade state for "+name, t0)
+	fmt.Fprintf(&l.out, "fresh copy of the post-upgrade state for %s ... ok (%.1fs)\n", name, time.Since(t0).Seconds())
 	pc.Checks.Unique = fmt.Sprintf("%s-%d-%d", strings.ReplaceAll(runID, "run-", ""), l.index, time.Now().UnixNano()%1e6)
 	p := l.spec.Procedure()
 	fmt.Fprintf(&l.out, "procedure %s: %s\n", name, p.Description)

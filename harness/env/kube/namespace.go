@@ -3,6 +3,7 @@ package kube
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -60,6 +61,13 @@ func DeleteNamespace(ctx context.Context, cs kubernetes.Interface, name, runID s
 	}
 	if err := cs.CoreV1().Namespaces().Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("delete namespace %s: %w", name, err)
+	}
+	// Nothing in a run's namespace needs a graceful stop, and a terminating
+	// namespace admits no new pods: its pods go at once, instead of after
+	// their grace period (PostgreSQL's waits for its clients).
+	zero := int64(0)
+	if err := cs.CoreV1().Pods(name).DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: &zero}, metav1.ListOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		slog.Default().Debug("delete the pods of a deleted namespace at once", "namespace", name, "err", err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
