@@ -71,7 +71,7 @@ procedure worse than spec.policy.procedures allows), 2 the harness failed.`,
 	f.BoolVar(&o.Keep, "keep", false, "leave the database server running and print its DSN")
 	f.BoolVar(&o.NoMatrix, "no-matrix", false, "rehearse the procedures only")
 	f.IntVar(&o.Parallel, "parallel", 0, "matrix cells run at once (default: number of cores)")
-	f.IntVar(&o.ProcedureLanes, "procedure-lanes", 0, fmt.Sprintf("kind and kube: procedures run at once, each in a namespace of its own (default %d; 1 = one after another)", rehearsal.DefaultProcedureLanes))
+	f.IntVar(&o.ProcedureLanes, "procedure-lanes", 0, fmt.Sprintf("kind and kube: lanes the procedures are dealt over, each a namespace of its own, rehearsed at once (default: one per core, 2 to %d; 1 = one after another)", rehearsal.DefaultProcedureLanes))
 	f.StringVar(&o.Roles, "roles", "", "production's roles for the matrix (overrides spec.roles): pg_dumpall --roles-only output or a YAML roles: list")
 	f.StringVar(&o.DataFrom, "data-from", "", "N-era data of the matrix from production: a pg_dump file or folder or a read-only DSN (overrides spec.data.from)")
 	f.BoolVar(&o.AllowDrift, "allow-drift", false, "with a data source: go on when its schema differs from release N's (overrides spec.data.allowDrift)")

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -38,9 +39,10 @@ type RunOptions struct {
 	// NoMatrix skips the per-migration matrix (procedures only).
 	NoMatrix bool
 	Parallel int
-	// ProcedureLanes bounds the procedures run at once on kind and kube,
-	// each in a namespace of its own (default DefaultProcedureLanes; 1 =
-	// one after another in the run's namespace).
+	// ProcedureLanes is how many lanes the procedures are dealt over on
+	// kind and kube, each a namespace of its own, rehearsed at once
+	// (default: one per core, 2 to DefaultProcedureLanes; 1 = one after
+	// another in the run's namespace).
 	ProcedureLanes int
 	PGBin          string
 	PGUser         string
@@ -234,16 +236,26 @@ func Run(ctx context.Context, o RunOptions) (*RunOutcome, error) {
 		return nil, err
 	}
 	procedures := s.ProcedureSpecs()
-	// On a backend that forks, procedures after the first run at once, each
-	// in a namespace of its own, while the main environment prepares and
-	// runs the first: the time goes into waiting for pods, not CPU.
-	var running *lanes // lanes whose results the report waits for
+	// On a backend that forks, the procedures are dealt over lanes, each a
+	// namespace of its own, rehearsed at once: most of the time goes into
+	// waiting for pods (starts, probes, a readiness timeout).
 	fk, forks := e.(env.Forker)
-	if n := laneCount(forks, o.ProcedureLanes, len(procedures), in.data != nil); n > 1 {
-		ls = r.startLanes(ctx, fk, *pc, procedures[1:], 1, n-1, newSeeder, runID)
+	var running *lanes  // lanes whose results the report waits for
+	var mainIndex []int // scenario index of each procedure run here
+	if n := laneCount(forks, o.ProcedureLanes, len(procedures), runtime.NumCPU(), in.data != nil); n > 1 {
+		split := splitLanes(procedures, n)
+		ls = r.startLanes(ctx, fk, *pc, split[1:], newSeeder, runID)
 		running = ls
-		fmt.Fprintf(o.Progress, "procedures %s: each in a namespace of its own, %d at once\n", procedureNames(procedures[1:]), n-1)
-		procedures = procedures[:1]
+		fmt.Fprintf(o.Progress, "procedures in %d lanes, each in a namespace of its own: %s here, then", n, laneNames(split[0]))
+		for _, l := range split[1:] {
+			fmt.Fprintf(o.Progress, " [%s]", laneNames(l))
+		}
+		fmt.Fprintln(o.Progress)
+		procedures = nil
+		for _, ip := range split[0] {
+			procedures = append(procedures, ip.spec)
+			mainIndex = append(mainIndex, ip.index)
+		}
 	}
 	t0 := time.Now()
 	notes, err := procedure.Prepare(ctx, pc, seeder)
@@ -303,11 +315,20 @@ func Run(ctx context.Context, o RunOptions) (*RunOutcome, error) {
 		if err != nil {
 			return nil, err
 		}
+		// Back into the scenario's order: the main environment ran
+		// procedures 0, n, 2n..., lane k ran k, k+n...
+		all := make([]procedure.Result, len(rep.Procedures)+countResults(done))
+		for i, res := range rep.Procedures {
+			all[mainIndex[i]] = res
+		}
 		for _, l := range done {
 			_, _ = o.Progress.Write(l.out.Bytes())
-			rep.Procedures = append(rep.Procedures, *l.res)
+			for j, res := range l.results {
+				all[l.procs[j].index] = *res
+			}
 			r.stages = append(r.stages, l.stages...)
 		}
+		rep.Procedures = all
 	}
 	var mo *Outcome
 	if bg != nil {
