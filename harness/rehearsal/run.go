@@ -299,6 +299,9 @@ func Run(ctx context.Context, o RunOptions) (*RunOutcome, error) {
 		}); err != nil {
 			return nil, err
 		}
+		if mainIndex != nil {
+			i = mainIndex[i]
+		}
 		pc.Checks.Unique = fmt.Sprintf("%s-%d-%d", strings.ReplaceAll(runID, "run-", ""), i, time.Now().UnixNano()%1e6)
 		fmt.Fprintf(o.Progress, "procedure %s: %s\n", name, p.Description)
 		t0 := time.Now()
