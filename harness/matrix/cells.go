@@ -36,23 +36,31 @@ func (r *runner) startCells(ctx context.Context, k int, prev, cur *dataState) {
 			// state before it to compare with (the checks say why).
 			r.cellDone(label + " down on data: skip (the up failed on data)")
 		} else {
-			r.spawn(ctx, label+" down on data", cur.db, func(ctx context.Context) (string, error) {
-				return r.downOnDataCell(ctx, k, prev, cur)
+			r.spawn(ctx, label+" down on data", cur.db, func(ctx context.Context, l *lease) (string, error) {
+				return r.downOnDataCell(ctx, l, k, prev, cur)
 			})
 		}
-		r.spawn(ctx, label+" down pristine", r.pristine[k], func(ctx context.Context) (string, error) {
-			return r.pristineCell(ctx, k)
-		})
+		if !r.pristineStarted[k] {
+			r.spawnPristine(ctx, k)
+		}
 	}
 	if r.cfg.ServerProbe != nil {
 		r.spawnServerProbe(ctx, k, cur.db)
 	}
 	if r.boot != nil {
 		r.spawnBoot(ctx, k, bootData, cur.db, cur.snap)
-		if r.pristine[k] != "" {
+		if r.pristine[k] != "" && !r.pristineStarted[k] {
 			r.spawnBoot(ctx, k, bootSchema, r.pristine[k], r.pristineSnap[k])
 		}
 	}
+}
+
+// spawnPristine starts migration k's cell on the pristine state k.
+func (r *runner) spawnPristine(ctx context.Context, k int) {
+	m := r.next[k-1]
+	r.spawn(ctx, m.Version+"_"+m.Name+" down pristine", r.pristine[k], func(ctx context.Context, l *lease) (string, error) {
+		return r.pristineCell(ctx, l, k)
+	})
 }
 
 func expectedDownName(m *migrate.Migration) string {
@@ -62,60 +70,48 @@ func expectedDownName(m *migrate.Migration) string {
 	return m.Up.File + " has no down section"
 }
 
-// spawn runs a cell under the parallelism limit. A cell returns a one-line
-// summary for the progress output, or an error when the harness itself
-// failed (not the migration). The cell holds state database on until it
-// ends (see drops.go).
-func (r *runner) spawn(ctx context.Context, label, on string, cell func(context.Context) (string, error)) {
+// spawn runs a cell under the parallelism limit, once launched (see
+// launch: the builder launches cells after it let go of their states). A
+// cell returns a one-line summary for the progress output, or an error when
+// the harness itself failed (not the migration). The cell holds state
+// database on through its lease until it ends or cloned it (see drops.go).
+func (r *runner) spawn(ctx context.Context, label, on string, cell func(context.Context, *lease) (string, error)) {
 	r.wg.Add(1)
-	r.hold(on)
-	go func() {
-		defer r.wg.Done()
-		defer r.letGo(on)
-		select {
-		case r.sem <- struct{}{}:
-		case <-ctx.Done():
-			r.fail(ctx.Err())
-			return
-		}
-		defer func() { <-r.sem }()
-		cctx, cancel := context.WithTimeout(ctx, r.cfg.CellTimeout)
-		defer cancel()
-		summary, err := cell(cctx)
-		if err != nil {
-			r.fail(fmt.Errorf("%s: %w", label, err))
-			return
-		}
-		r.cellDone(label + ": " + summary)
-	}()
+	l := r.newLease(on)
+	start := func() {
+		go func() {
+			defer r.wg.Done()
+			defer l.release()
+			select {
+			case r.sem <- struct{}{}:
+			case <-ctx.Done():
+				r.fail(ctx.Err())
+				return
+			}
+			defer func() { <-r.sem }()
+			cctx, cancel := context.WithTimeout(ctx, r.cfg.CellTimeout)
+			defer cancel()
+			summary, err := cell(cctx, l)
+			if err != nil {
+				r.fail(fmt.Errorf("%s: %w", label, err))
+				return
+			}
+			r.cellDone(label + ": " + summary)
+		}()
+	}
+	r.mu.Lock()
+	r.queued = append(r.queued, start)
+	r.mu.Unlock()
 }
 
-// cellDatabase returns the database a cell may change: the state itself when
-// nothing else needs it any more (its successor was cloned already, see
-// buildData), or else a clone. --keep keeps every state intact.
-func (r *runner) cellDatabase(ctx context.Context, kind string, k int, state string) (string, error) {
-	if !r.cfg.Keep && r.boot == nil && r.cfg.ServerProbe == nil {
-		return state, nil
-	}
-	db := r.dbName(kind, k)
-	if err := r.create(ctx, db, state); err != nil {
-		return "", err
-	}
-	return db, nil
-}
-
-// openCell connects to the database cell k of kind may change (see
-// cellDatabase); release closes it and drops it when it is a clone (the
-// state itself is dropped by its last holder, see spawn).
-func (r *runner) openCell(ctx context.Context, kind string, k int, state string) (*pgx.Conn, func(), error) {
-	db, err := r.cellDatabase(ctx, kind, k, state)
+// openCell connects to the database cell k of kind may change: its state
+// itself when the cell is the state's last user, else a clone (see
+// cellDB); release closes it and drops the clone (the state is dropped by
+// its last holder).
+func (r *runner) openCell(ctx context.Context, l *lease, kind string, k int) (*pgx.Conn, func(), error) {
+	db, dropClone, err := r.cellDB(ctx, l, kind, k)
 	if err != nil {
 		return nil, nil, err
-	}
-	dropClone := func() {
-		if db != state {
-			r.dropSoon(db)
-		}
 	}
 	conn, err := r.connect(ctx, db)
 	if err != nil {
@@ -127,9 +123,9 @@ func (r *runner) openCell(ctx context.Context, kind string, k int, state string)
 
 // downOnDataCell applies the down on a clone of state k (N-era plus N+1-era
 // data) and compares what is left with state k-1.
-func (r *runner) downOnDataCell(ctx context.Context, k int, prev, cur *dataState) (string, error) {
+func (r *runner) downOnDataCell(ctx context.Context, l *lease, k int, prev, cur *dataState) (string, error) {
 	res := &r.results[k-1]
-	conn, release, err := r.openCell(ctx, "dd", k, cur.db)
+	conn, release, err := r.openCell(ctx, l, "dd", k)
 	if err != nil {
 		return "", err
 	}
@@ -185,7 +181,7 @@ func (r *runner) downOnDataCell(ctx context.Context, k int, prev, cur *dataState
 
 // pristineCell applies the down on a clone of the pristine state k, diffs
 // the schema with state k-1, then re-applies the up (round trip).
-func (r *runner) pristineCell(ctx context.Context, k int) (string, error) {
+func (r *runner) pristineCell(ctx context.Context, l *lease, k int) (string, error) {
 	res := &r.results[k-1]
 	if r.pristine[k] == "" {
 		msg := "the up fails on an empty schema"
@@ -197,7 +193,7 @@ func (r *runner) pristineCell(ctx context.Context, k int) (string, error) {
 		}
 		return "skip (" + msg + ")", nil
 	}
-	conn, release, err := r.openCell(ctx, "dp", k, r.pristine[k])
+	conn, release, err := r.openCell(ctx, l, "dp", k)
 	if err != nil {
 		return "", err
 	}
@@ -264,8 +260,8 @@ func (r *runner) spawnBoot(ctx context.Context, k, kind int, db string, snap *sc
 	r.mu.Lock()
 	r.total++
 	r.mu.Unlock()
-	r.spawn(ctx, fmt.Sprintf("state %d boot probe (%s)", k, bootStateNames[kind]), db, func(ctx context.Context) (string, error) {
-		return r.bootCell(ctx, k, kind, db, snap)
+	r.spawn(ctx, fmt.Sprintf("state %d boot probe (%s)", k, bootStateNames[kind]), db, func(ctx context.Context, l *lease) (string, error) {
+		return r.bootCell(ctx, l, k, kind, db, snap)
 	})
 }
 
@@ -292,8 +288,8 @@ func (r *runner) checkRoles(ctx context.Context, c *Check, want []roleRef, msg s
 
 // bootCell probes what release N's server does at boot when the app keeps no
 // bookkeeping: it re-runs every one of N's up files over a copy of a state.
-func (r *runner) bootCell(ctx context.Context, k, kind int, db string, snap *schema.Snapshot) (string, error) {
-	conn, release, err := r.openCell(ctx, []string{"bs", "bd"}[kind], k, db)
+func (r *runner) bootCell(ctx context.Context, l *lease, k, kind int, db string, snap *schema.Snapshot) (string, error) {
+	conn, release, err := r.openCell(ctx, l, []string{"bs", "bd"}[kind], k)
 	if err != nil {
 		return "", err
 	}
@@ -577,12 +573,12 @@ func (r *runner) spawnServerProbe(ctx context.Context, k int, state string) {
 	r.mu.Lock()
 	r.total++
 	r.mu.Unlock()
-	r.spawn(ctx, fmt.Sprintf("state %d server probe", k), state, func(ctx context.Context) (string, error) {
-		db := r.dbName("sp", k)
-		if err := r.create(ctx, db, state); err != nil {
+	r.spawn(ctx, fmt.Sprintf("state %d server probe", k), state, func(ctx context.Context, l *lease) (string, error) {
+		db, done, err := r.cellDB(ctx, l, "sp", k)
+		if err != nil {
 			return "", err
 		}
-		defer r.dropSoon(db)
+		defer done()
 		t0 := time.Now()
 		out := r.cfg.ServerProbe.Run(ctx, r.dsn(db))
 		r.timed("server probe", t0)

@@ -104,8 +104,18 @@ func (r *runner) startRoles(ctx context.Context) error {
 // endPristineRoles switches role management on when a migration of the
 // pristine chain created a role, off otherwise.
 func (r *runner) endPristineRoles() {
-	r.roles.active = len(r.roles.attrs) > 0
+	// Written only when it changes: pristine cells may be reading it.
+	if active := r.createdAnyRole(); active != r.roles.active {
+		r.roles.active = active
+	}
 	r.roles.tracking = r.roles.active
+}
+
+// createdAnyRole reports whether a migration created a role so far.
+func (r *runner) createdAnyRole() bool {
+	r.roles.lockMu.Lock()
+	defer r.roles.lockMu.Unlock()
+	return len(r.roles.attrs) > 0
 }
 
 // migrationRoles returns the roles that exist now under their own name

@@ -2,7 +2,10 @@ package matrix
 
 import (
 	"context"
+	"sync"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/rehearse-dev/rehearse/harness/pgadmin"
 )
@@ -38,6 +41,7 @@ func (r *runner) letGo(db string) {
 	if last {
 		delete(r.refs, db)
 	}
+	r.refsChanged.Broadcast()
 	r.mu.Unlock()
 	if last {
 		r.dropSoon(db)
@@ -74,4 +78,96 @@ func (r *runner) forget(db string) {
 			return
 		}
 	}
+}
+
+// A cell "takes over" its state instead of cloning it when it is the last
+// user: every other cell of the state has opened it (a clone, already
+// made) and the chain builder let go. Which cell that is follows from the
+// counts alone, so the clone count of a run is the same every time. Cells
+// are launched only after the builder let go of their states (see
+// spawn and launch), so the builder's hold never makes a cell clone.
+
+// lease is one cell's hold on its state database.
+type lease struct {
+	r    *runner
+	db   string
+	once sync.Once
+}
+
+// newLease holds db for a cell that will open it once.
+func (r *runner) newLease(db string) *lease {
+	r.hold(db)
+	if db != "" {
+		r.mu.Lock()
+		if r.unopened == nil {
+			r.unopened = map[string]int{}
+		}
+		r.unopened[db]++
+		r.mu.Unlock()
+	}
+	return &lease{r: r, db: db}
+}
+
+// release ends the hold (once; a cell that cloned releases right after the
+// clone, so the state's last cell may take it over).
+func (l *lease) release() { l.once.Do(func() { l.r.letGo(l.db) }) }
+
+// takeOver reports whether the cell holding l may change the state itself:
+// no --keep and it is the last cell to open it. It then waits for the
+// clones other cells are making from it (a template must have no
+// connection) and for the builder to let go.
+func (r *runner) takeOver(l *lease) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.unopened[l.db]--
+	if r.cfg.Keep || r.unopened[l.db] > 0 {
+		return false
+	}
+	delete(r.unopened, l.db)
+	for r.refs[l.db] > 1 {
+		r.refsChanged.Wait()
+	}
+	r.stats.InPlace++
+	return true
+}
+
+// cellDB returns the database a cell may change: the state itself when the
+// cell takes it over, else a clone named after kind and k (the hold on the
+// state ends once the clone exists). done drops the clone.
+func (r *runner) cellDB(ctx context.Context, l *lease, kind string, k int) (db string, done func(), err error) {
+	if r.takeOver(l) {
+		return l.db, func() {}, nil
+	}
+	db = r.dbName(kind, k)
+	err = r.create(ctx, db, l.db)
+	l.release()
+	if err != nil {
+		return "", nil, err
+	}
+	return db, func() { r.dropSoon(db) }, nil
+}
+
+// launch starts the cells spawned since the last launch. The builder calls
+// it after letting go of the states those cells use.
+func (r *runner) launch() {
+	r.mu.Lock()
+	q := r.queued
+	r.queued = nil
+	r.mu.Unlock()
+	for _, start := range q {
+		start()
+	}
+}
+
+// noteStateSize records the size of the data state conn is on when it is
+// the largest so far (Stats.DataStateBytes).
+func (r *runner) noteStateSize(ctx context.Context, conn *pgx.Conn) {
+	var n int64
+	if err := conn.QueryRow(ctx, "SELECT pg_database_size(current_database())").Scan(&n); err != nil {
+		r.cfg.Logger.Debug("size of a data state", "err", err)
+		return
+	}
+	r.mu.Lock()
+	r.stats.DataStateBytes = max(r.stats.DataStateBytes, n)
+	r.mu.Unlock()
 }

@@ -82,8 +82,16 @@ func (r *runner) reseed(ctx context.Context, k int) (*dataState, error) {
 	m := r.next[k-1]
 	label := m.Version + "_" + m.Name
 	name := r.dbName("r", k)
-	if err := r.create(ctx, name, r.pristine[k]); err != nil {
-		return nil, err
+	schemaK := r.pristineSnap[k]
+	if r.pristineIntact(k) {
+		if err := r.create(ctx, name, r.pristine[k]); err != nil {
+			return nil, err
+		}
+	} else {
+		var err error
+		if schemaK, err = r.rebuildPristine(ctx, name, k); err != nil {
+			return nil, fmt.Errorf("re-seed the data chain after %s: %w", m.Up.File, err)
+		}
 	}
 	r.setRolesOf(name, r.rolesOf(r.pristine[k]))
 	future := r.pristineSnap[len(r.next)]
@@ -91,7 +99,7 @@ func (r *runner) reseed(ctx context.Context, k int) (*dataState, error) {
 		future = r.lastPristineSnap()
 	}
 	t0 := time.Now()
-	res, err := r.cfg.Seeder.Base(ctx, r.dsn(name), r.withoutBookkeeping(r.pristineSnap[k]), future)
+	res, err := r.cfg.Seeder.Base(ctx, r.dsn(name), r.withoutBookkeeping(schemaK), future)
 	if err != nil {
 		return nil, fmt.Errorf("re-seed the data chain after %s: %w", m.Up.File, err)
 	}
@@ -136,4 +144,43 @@ func (r *runner) withoutBookkeeping(snap *schema.Snapshot) *schema.Snapshot {
 		cp.Tables[name] = snap.Tables[name]
 	}
 	return &cp
+}
+
+// rebuildPristine makes database name hold pristine state k again, for a
+// re-seed after the pristine chain dropped it (its cells took it over, see
+// buildPristine): release N's migrations and bookkeeping, then ups 1..k, on
+// an empty database. It returns the schema snapshot of name (its OIDs are
+// its own, not the dropped state's). No up there created a role: a role
+// keeps the pristine states for the data chain.
+func (r *runner) rebuildPristine(ctx context.Context, name string, k int) (*schema.Snapshot, error) {
+	if err := r.create(ctx, name, ""); err != nil {
+		return nil, err
+	}
+	conn, err := r.connect(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close(context.Background())
+	err = r.withRoles(ctx, name, r.rolesOf(r.pristine[0]), func() error {
+		if err := r.applyBase(ctx, conn); err != nil {
+			return err
+		}
+		if err := r.recordBase(ctx, conn); err != nil {
+			return err
+		}
+		for j := 1; j <= k; j++ {
+			if err := r.up(ctx, conn, r.next[j-1]); err != nil {
+				return fmt.Errorf("rebuild the schema after %s: %w", r.next[j-1].Up.File, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	snap, err := r.snapshot(ctx, conn, schema.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("snapshot the rebuilt schema after %s: %w", r.next[k-1].Up.File, err)
+	}
+	return snap, nil
 }

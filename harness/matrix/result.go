@@ -266,6 +266,9 @@ type Report struct {
 	// parallel, so the sum can exceed Seconds): clone, up, down, snapshot,
 	// fingerprint, seed N-era, seed N+1-era, probes, ...
 	PhaseSeconds map[string]float64 `json:"phaseSeconds,omitempty"`
+	// Stats counts what the run's state lifecycle cost (clones, peak
+	// databases); absent in reports of older versions.
+	Stats *Stats `json:"stats,omitempty"`
 	// MigrateAs is the role migrations and probes ran as (--migrate-as).
 	MigrateAs string `json:"migrateAs,omitempty"`
 	// RolesCreated are the production roles (--roles) the run created on
@@ -301,4 +304,20 @@ type BaselineFinding struct {
 	Error    string `json:"error"`
 	SQLState string `json:"sqlstate,omitempty"`
 	SQL      string `json:"sql,omitempty"`
+}
+
+// Stats are a run's databases: how many it cloned and how many lived at
+// once, for the cost of a run beside its time.
+type Stats struct {
+	// Clones counts CREATE DATABASE ... TEMPLATE: the chains' states and
+	// the cells' copies.
+	Clones int `json:"clones"`
+	// InPlace counts the cells that worked on their state itself, as its
+	// last user, instead of on a clone.
+	InPlace int `json:"inPlace"`
+	// PeakDatabases is the most databases of the run that existed at once.
+	PeakDatabases int `json:"peakDatabases"`
+	// DataStateBytes is the size of the largest data state
+	// (pg_database_size), the unit of the run's disk needs.
+	DataStateBytes int64 `json:"dataStateBytes,omitempty"`
 }

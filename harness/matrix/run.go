@@ -45,6 +45,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	r := &runner{cfg: cfg, base: base, next: next, releases: releases, releaseIdx: releaseIdx}
+	r.refsChanged = sync.NewCond(&r.mu)
 	defer func() {
 		r.drops.Wait()
 		if !cfg.Keep && !cfg.Disposable {
@@ -88,13 +89,22 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	rep.MigrateAs = cfg.MigrateAs
-	if err := r.buildPristine(ctx); err != nil {
-		return nil, r.blame(err)
+	r.sem = make(chan struct{}, r.cfg.Parallel)
+	if cfg.Bookkeeping.Name() == "none" {
+		r.boot = make([][2]*ProbeOutcome, len(next)+1)
+		r.bootNotes = make([][]string, len(next)+1)
 	}
-	if err := r.buildData(ctx, rep); err != nil {
+	if err := r.buildPristine(ctx); err != nil {
+		r.launch()
 		r.wg.Wait()
 		return nil, r.blame(err)
 	}
+	if err := r.buildData(ctx, rep); err != nil {
+		r.launch()
+		r.wg.Wait()
+		return nil, r.blame(err)
+	}
+	r.launch()
 	r.wg.Wait()
 	if err := r.blame(r.cellErr); err != nil {
 		return nil, err
@@ -140,6 +150,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	for phase, d := range r.phases {
 		rep.PhaseSeconds[phase] = d.Seconds()
 	}
+	r.mu.Lock()
+	stats := r.stats
+	r.mu.Unlock()
+	rep.Stats = &stats
 	rep.Seconds = time.Since(start).Seconds()
 	return rep, nil
 }
@@ -170,12 +184,25 @@ type runner struct {
 	// background drops of those no one needs any more (see drops.go).
 	refs  map[string]int
 	drops sync.WaitGroup
+	// unopened counts, per state, the cells holding it that have not
+	// opened it yet; refsChanged (on mu) wakes a cell waiting to take a
+	// state over; queued are spawned cells not launched yet (see drops.go).
+	unopened    map[string]int
+	refsChanged *sync.Cond
+	queued      []func()
+	stats       Stats
 	done  int
 	total int
 
 	// pristine[k] is the database of state k (0 = release N) without data;
-	// "" when the up of migration k failed even on an empty schema.
-	pristine     []string
+	// "" when the up of migration k failed even on an empty schema. It is
+	// dropped once its cells ended unless pristineKept[k] (see
+	// buildPristine); pristineStarted[k] says its cells were started by the
+	// pristine chain, not by the data chain.
+	pristine        []string
+	pristineKept    []bool
+	pristineStarted []bool
+	lazyPristine    bool
 	pristineSnap []*schema.Snapshot
 	pristineErr  []error
 
@@ -226,6 +253,10 @@ func (r *runner) create(ctx context.Context, name, template string) error {
 	}
 	r.mu.Lock()
 	r.dbs = append(r.dbs, name)
+	if template != "" {
+		r.stats.Clones++
+	}
+	r.stats.PeakDatabases = max(r.stats.PeakDatabases, len(r.dbs))
 	r.mu.Unlock()
 	if template == "" {
 		if err := r.setupDatabase(ctx, name); err != nil {
@@ -274,12 +305,21 @@ func (r *runner) connect(ctx context.Context, db string) (*pgx.Conn, error) {
 }
 
 // buildPristine builds P0 (release N's schema, bookkeeping included) and
-// P1..Pn, each a clone of the previous plus one up.
+// P1..Pn, each a clone of the previous plus one up. A pristine state is
+// needed only as the template of the next one and by its own cells, so
+// those start as soon as the next state was cloned and the state is dropped
+// when they end: the chain never holds more than a few states (disk). When
+// migrations create roles (cluster-wide, see clusterroles.go) the states
+// from there on are kept for the data chain, whose cells start them under
+// the role lock, as the whole chain once was.
 func (r *runner) buildPristine(ctx context.Context) error {
 	n := len(r.next)
 	r.pristine = make([]string, n+1)
 	r.pristineSnap = make([]*schema.Snapshot, n+1)
 	r.pristineErr = make([]error, n+1)
+	r.pristineStarted = make([]bool, n+1)
+	r.pristineKept = make([]bool, n+1)
+	r.lazyPristine = true
 
 	if err := r.startRoles(ctx); err != nil {
 		return err
@@ -294,13 +334,8 @@ func (r *runner) buildPristine(ctx context.Context) error {
 		return err
 	}
 	defer conn.Close(context.Background())
-	for _, m := range r.base {
-		if err := r.as(ctx, conn, "up", func() error { return migrate.Apply(ctx, conn, m.Up) }); err != nil {
-			if note := privilegeNote(err); note != "" {
-				err = fmt.Errorf("%w (%s)", err, note)
-			}
-			return fmt.Errorf("release N's migration %s_%s fails on an empty database, so there is no release N to rehearse from: %w", m.Version, m.Name, err)
-		}
+	if err := r.applyBase(ctx, conn); err != nil {
+		return err
 	}
 	// D0 is cloned before bookkeeping exists so the seeder never fills the
 	// bookkeeping table. A template must have no open connection.
@@ -319,21 +354,25 @@ func (r *runner) buildPristine(ctx context.Context) error {
 		return err
 	}
 	r.pristine[0] = p0
+	r.keepPristine(0)
 	if r.pristineSnap[0], err = r.snapshot(ctx, conn, schema.Options{}); err != nil {
 		return fmt.Errorf("snapshot release N's schema: %w", err)
 	}
 	conn.Close(ctx)
+	r.checkPristineRoles()
 
 	for k := 1; k <= n; k++ {
 		m := r.next[k-1]
 		if r.pristine[k-1] == "" {
 			r.pristineErr[k] = r.pristineErr[k-1]
+			r.pristineDone(ctx, k-1)
 			continue
 		}
 		name := r.dbName("p", k)
 		if err := r.create(ctx, name, r.pristine[k-1]); err != nil {
 			return err
 		}
+		r.pristineDone(ctx, k-1)
 		conn, err := r.connect(ctx, name)
 		if err != nil {
 			return err
@@ -354,8 +393,72 @@ func (r *runner) buildPristine(ctx context.Context) error {
 			continue
 		}
 		r.pristine[k] = name
+		r.keepPristine(k)
+		r.checkPristineRoles()
+	}
+	r.pristineDone(ctx, n)
+	return nil
+}
+
+// applyBase applies release N's migrations on an empty database.
+func (r *runner) applyBase(ctx context.Context, conn *pgx.Conn) error {
+	for _, m := range r.base {
+		if err := r.as(ctx, conn, "up", func() error { return migrate.Apply(ctx, conn, m.Up) }); err != nil {
+			if note := privilegeNote(err); note != "" {
+				err = fmt.Errorf("%w (%s)", err, note)
+			}
+			return fmt.Errorf("release N's migration %s_%s fails on an empty database, so there is no release N to rehearse from: %w", m.Version, m.Name, err)
+		}
 	}
 	return nil
+}
+
+// keepPristine holds pristine state k for the chain: the next state is
+// cloned from it.
+func (r *runner) keepPristine(k int) {
+	r.hold(r.pristine[k])
+	r.pristineKept[k] = true
+}
+
+// checkPristineRoles switches the rest of the pristine chain to keeping its
+// states once a migration created a role: their cells must run under the
+// role lock, which is decided when the chain ends. The cells already
+// started touch no role (no up before created one); they are waited for.
+func (r *runner) checkPristineRoles() {
+	if !r.lazyPristine || !r.createdAnyRole() {
+		return
+	}
+	r.lazyPristine = false
+	r.launch()
+	r.wg.Wait()
+}
+
+// pristineDone is called once pristine state k served as the template of
+// state k+1: its cells start (migration k's down on the empty schema, and
+// release N's boot on it) and the chain lets go of it, so the last cell
+// takes it over and it is dropped when they end.
+func (r *runner) pristineDone(ctx context.Context, k int) {
+	if !r.lazyPristine {
+		return
+	}
+	if k >= 1 && r.next[k-1].Down != nil {
+		r.spawnPristine(ctx, k)
+	}
+	if r.boot != nil && r.pristine[k] != "" {
+		r.spawnBoot(ctx, k, bootSchema, r.pristine[k], r.pristineSnap[k])
+	}
+	r.pristineStarted[k] = true
+	if r.pristineKept[k] {
+		r.pristineKept[k] = false
+		r.letGo(r.pristine[k])
+	}
+	r.launch()
+}
+
+// pristineIntact reports whether pristine state k still exists unchanged
+// (kept for the data chain, or by --keep).
+func (r *runner) pristineIntact(k int) bool {
+	return r.pristine[k] != "" && (r.pristineKept[k] || r.cfg.Keep)
 }
 
 // recordBase creates the bookkeeping table and records release N as applied.
@@ -435,7 +538,6 @@ func (s *dataState) split(newSteps map[string]bool) (old, new fingerprint.Set) {
 // and starts each migration's cells as soon as its states exist.
 func (r *runner) buildData(ctx context.Context, rep *Report) error {
 	n := len(r.next)
-	r.sem = make(chan struct{}, r.cfg.Parallel)
 	d0 := r.dbName("d", 0)
 	// The builder holds each state until the next one was cloned from it and
 	// its cells were started; the pristine state k until step k is done
@@ -454,8 +556,12 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 		}
 	}
 	hold(d0)
-	for _, p := range r.pristine {
-		hold(p)
+	// The pristine states the pristine chain kept (see buildPristine) are
+	// held from here on by this builder.
+	for k, p := range r.pristine {
+		if r.pristineKept[k] {
+			held[p] = true
+		}
 	}
 	defer func() {
 		for db := range held {
@@ -523,11 +629,11 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 	}
 	conn.Close(ctx)
 	r.reseeded = make([]string, n+1)
-	if r.cfg.Bookkeeping.Name() == "none" {
-		r.boot = make([][2]*ProbeOutcome, n+1)
-		r.bootNotes = make([][]string, n+1)
+	if r.boot != nil {
 		r.spawnBoot(ctx, 0, bootData, d0, snapD0)
-		r.spawnBoot(ctx, 0, bootSchema, r.pristine[0], r.pristineSnap[0])
+		if !r.pristineStarted[0] {
+			r.spawnBoot(ctx, 0, bootSchema, r.pristine[0], r.pristineSnap[0])
+		}
 	}
 	letGo(r.pristine[0])
 
@@ -554,6 +660,7 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 		}
 		letGo(prev.db)
 		letGo(r.pristine[k-1])
+		r.launch()
 		conn, err := r.connect(ctx, name)
 		if err != nil {
 			return err
@@ -660,6 +767,7 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 			r.probes.states[k], err = r.probe(ctx, conn)
 			r.timed("probes", tProbe)
 			r.contractState(ctx, conn, k, after, diff)
+			r.noteStateSize(ctx, conn)
 		}
 		conn.Close(ctx)
 		if err != nil {
