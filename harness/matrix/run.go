@@ -191,8 +191,8 @@ type runner struct {
 	refsChanged *sync.Cond
 	queued      []func()
 	stats       Stats
-	done  int
-	total int
+	done        int
+	total       int
 
 	// pristine[k] is the database of state k (0 = release N) without data;
 	// "" when the up of migration k failed even on an empty schema. It is
@@ -203,8 +203,8 @@ type runner struct {
 	pristineKept    []bool
 	pristineStarted []bool
 	lazyPristine    bool
-	pristineSnap []*schema.Snapshot
-	pristineErr  []error
+	pristineSnap    []*schema.Snapshot
+	pristineErr     []error
 
 	// upUnmatched[k] lists migration k's UPDATE/DELETE ... WHERE that
 	// matched no seeded row (measured just before its up on the data chain).
