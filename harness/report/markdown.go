@@ -47,6 +47,14 @@ func WriteMarkdown(w io.Writer, r *matrix.Report) error {
 	if line := dataSourceLine(r.DataSource); line != "" {
 		p("%s\n\n", mdInline(line))
 	}
+	if st := r.Stats; st != nil {
+		p("Databases: %d clones, %d cells on their state itself, at most %d at once", st.Clones, st.InPlace, st.PeakDatabases)
+		if st.DataStateBytes > 0 {
+			p("; largest data state %.1f MiB", float64(st.DataStateBytes)/(1<<20))
+		}
+		p("\n\n")
+	}
+
 	writeProceduresMarkdown(p, r)
 	writeChaosMarkdown(p, r)
 
