@@ -2,6 +2,7 @@ package matrix_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -20,17 +21,28 @@ import (
 
 // TestEarlyDrops: on a disposable server nothing is dropped at the end of a
 // run, so every database of the run that is gone when Run returns was
-// dropped early, once no cell needed it. --keep keeps them all.
+// dropped early, once no cell needed it. --keep keeps them all, the states
+// as built (every cell worked on a clone, kept too). The clone count is the
+// run's own: oldClones is what the same run cloned before a state's last
+// cell took it over and pristine states were dropped early (measured on
+// b4ae01c): every state a cell cloned, the re-seed cloned its pristine state.
 func TestEarlyDrops(t *testing.T) {
 	tests := []struct {
 		name, dir, from, to, bookkeeping string
 		keep                             bool
 		wantLeft                         bool
+		wantClones, wantInPlace          int
+		oldClones                        int
 	}{
-		{name: "chain", dir: "../../migrations", from: "000003", to: "000011"},
-		{name: "reseeded", dir: "testdata/cases/up_fails_then_reseeded/migrations", from: "000001"},
-		{name: "boot clones", dir: "testdata/cases/none_boot_reapplies_unique/migrations", from: "000001", bookkeeping: "none"},
-		{name: "keep", dir: "testdata/cases/up_fails_then_reseeded/migrations", from: "000001", keep: true, wantLeft: true},
+		// 8 migrations: P1..P8, D0..D8; every cell on its state.
+		{name: "chain", dir: "../../migrations", from: "000003", to: "000011", wantClones: 17, wantInPlace: 16, oldClones: 17},
+		// The re-seed after 000002's failed up rebuilds the schema instead
+		// of cloning a pristine state kept for it.
+		{name: "reseeded", dir: "testdata/cases/up_fails_then_reseeded/migrations", from: "000001", wantClones: 5, wantInPlace: 3, oldClones: 6},
+		// Boot probes share each state with the down cells: one of them
+		// takes the state over, the other clones.
+		{name: "boot clones", dir: "testdata/cases/none_boot_reapplies_unique/migrations", from: "000001", bookkeeping: "none", wantClones: 5, wantInPlace: 4, oldClones: 9},
+		{name: "keep", dir: "testdata/cases/up_fails_then_reseeded/migrations", from: "000001", keep: true, wantLeft: true, wantClones: 9, oldClones: 9},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -64,10 +76,26 @@ func TestEarlyDrops(t *testing.T) {
 			})
 			require.NoError(t, err)
 			require.NotEmpty(t, rep.Results)
+			require.NotNil(t, rep.Stats)
+			t.Logf("stats: %+v", *rep.Stats)
+			assert.Equal(t, tc.wantClones, rep.Stats.Clones, "clones")
+			assert.Equal(t, tc.wantInPlace, rep.Stats.InPlace, "cells on their state itself")
+			assert.LessOrEqual(t, rep.Stats.Clones, tc.oldClones, "more clones than before")
 
 			left := databasesLike(ctx, t, prefix)
 			if tc.wantLeft {
-				assert.NotEmpty(t, left, "--keep dropped the run's databases")
+				// What --keep documents: every state, pristine (p) and with
+				// data (d), plus the cells' clones, since no cell took its
+				// state over.
+				for k := 0; k < len(rep.Results); k++ {
+					for _, kind := range []string{"p", "d"} {
+						db := fmt.Sprintf("%s_%s_%d", prefix, kind, k)
+						assert.Contains(t, left, db)
+						assert.Contains(t, rep.KeptDatabases, db)
+					}
+				}
+				assert.Contains(t, left, prefix+"_dp_1", "the pristine cell worked on a clone")
+				assert.Contains(t, left, prefix+"_dd_2", "the down-on-data cell worked on a clone (k=1 failed its up)")
 				for _, db := range left {
 					dropDatabase(ctx, t, db)
 				}
