@@ -14,8 +14,8 @@ import (
 	"github.com/rehearse-dev/rehearse/internal/oneline"
 )
 
-// startCells runs migration k's cells in the background, each on its own
-// clone: down on data (downOnData, nEraKept, nextEraLoss) and down on the
+// startCells runs migration k's cells in the background, each on state k
+// itself or a clone of it (see cellDB): down on data (downOnData, nEraKept, nextEraLoss) and down on the
 // pristine schema (downPristine, schemaRestored, roundTrip).
 func (r *runner) startCells(ctx context.Context, k int, prev, cur *dataState) {
 	m := r.next[k-1]
@@ -121,8 +121,8 @@ func (r *runner) openCell(ctx context.Context, l *lease, kind string, k int) (*p
 	return conn, func() { conn.Close(context.Background()); dropClone() }, nil
 }
 
-// downOnDataCell applies the down on a clone of state k (N-era plus N+1-era
-// data) and compares what is left with state k-1.
+// downOnDataCell applies the down on state k (N-era plus N+1-era data; or
+// a clone, see cellDB) and compares what is left with state k-1.
 func (r *runner) downOnDataCell(ctx context.Context, l *lease, k int, prev, cur *dataState) (string, error) {
 	res := &r.results[k-1]
 	conn, release, err := r.openCell(ctx, l, "dd", k)
@@ -179,7 +179,7 @@ func (r *runner) downOnDataCell(ctx context.Context, l *lease, k int, prev, cur 
 	return fmt.Sprintf("downOnData ok, nEraKept %s, nextEraLoss %s", res.Checks.NEraKept.Status, res.Checks.NextEraLoss.Status), nil
 }
 
-// pristineCell applies the down on a clone of the pristine state k, diffs
+// pristineCell applies the down on the pristine state k (or a clone), diffs
 // the schema with state k-1, then re-applies the up (round trip).
 func (r *runner) pristineCell(ctx context.Context, l *lease, k int) (string, error) {
 	res := &r.results[k-1]
@@ -287,7 +287,7 @@ func (r *runner) checkRoles(ctx context.Context, c *Check, want []roleRef, msg s
 }
 
 // bootCell probes what release N's server does at boot when the app keeps no
-// bookkeeping: it re-runs every one of N's up files over a copy of a state.
+// bookkeeping: it re-runs every one of N's up files over a state (or a copy of it).
 func (r *runner) bootCell(ctx context.Context, l *lease, k, kind int, db string, snap *schema.Snapshot) (string, error) {
 	conn, release, err := r.openCell(ctx, l, []string{"bs", "bd"}[kind], k)
 	if err != nil {
@@ -567,8 +567,9 @@ func renamedLike(set fingerprint.Set, snap, ref *schema.Snapshot) fingerprint.Se
 	return out
 }
 
-// spawnServerProbe starts release N's server on a copy of state k (the
-// server writes: smoke requests, its own boot) and records the outcomes.
+// spawnServerProbe starts release N's server on state k or a copy of it
+// (the server writes: smoke requests, its own boot; see cellDB) and records
+// the outcomes.
 func (r *runner) spawnServerProbe(ctx context.Context, k int, state string) {
 	r.mu.Lock()
 	r.total++

@@ -389,7 +389,9 @@ func (r *runner) buildPristine(ctx context.Context) error {
 			return fmt.Errorf("snapshot after %s: %w", m.Up.File, err)
 		}
 		if upErr != nil {
+			// No state k: the up failed even on an empty schema.
 			r.pristineErr[k] = upErr
+			r.dropSoon(name)
 			continue
 		}
 		r.pristine[k] = name

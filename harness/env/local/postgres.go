@@ -285,6 +285,9 @@ func (s *Server) startPostgres(ctx context.Context, data string, settings map[st
 		// A rehearsal database is disposable: trade durability for speed.
 		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
 		"-c", "max_connections=200", "-c", "shared_buffers=128MB",
+		// Every clone (FILE_COPY) checkpoints; keep few recycled WAL
+		// segments (80MB by default) so they do not weigh on peak disk.
+		"-c", "min_wal_size=32MB",
 		"-c", "max_locks_per_transaction=256",
 	}
 	keys := make([]string, 0, len(settings))
