@@ -53,6 +53,7 @@ func sampleReport() *matrix.Report {
 		From: "000003", To: "000008", Layout: "golang-migrate", Bookkeeping: "golang-migrate",
 		PostgreSQL: "15.8", Seed: 42, Rows: 1000,
 		StartedAt: time.Date(2026, 1, 1, 3, 0, 0, 0, time.UTC), Seconds: 12.5,
+		Stats: &matrix.Stats{Clones: 11, InPlace: 10, PeakDatabases: 4, DataStateBytes: 58720256},
 		Results: []matrix.MigrationResult{
 			{Version: "000004", Name: "order_currency", Class: "add-column", Verdict: matrix.VerdictSafe, Checks: allOK()},
 			{Version: "000005", Name: "add_index", Class: "add-index", Verdict: matrix.VerdictRevertible, Checks: allOK()},
@@ -120,6 +121,7 @@ func TestJSONRoundTrip(t *testing.T) {
 		assert.Contains(t, checks, name)
 	}
 	assert.Equal(t, "fail", checks["downOnData"].(map[string]any)["status"])
+	assert.Equal(t, map[string]any{"clones": 11.0, "inPlace": 10.0, "peakDatabases": 4.0, "dataStateBytes": 58720256.0}, raw["stats"])
 }
 
 // decodeJUnit writes r as JUnit and reads it back.
@@ -202,6 +204,7 @@ func TestMarkdownLayout(t *testing.T) {
 	assert.Equal(t, "## rehearse: 000003 → 000008", lines[0])
 	assert.Contains(t, md, "blocking: **yes**")
 	assert.Contains(t, md, "`20260101-abc`")
+	assert.Contains(t, md, "\nDatabases: 11 clones, 10 cells on their state itself, at most 4 at once; largest data state 56.0 MiB\n")
 
 	// Table: header + separator + one row per migration, same column count.
 	var table []string

@@ -21,6 +21,9 @@ func TestStartStop(t *testing.T) {
 	var fsync string
 	require.NoError(t, conn.QueryRow(ctx, "SHOW fsync").Scan(&fsync))
 	require.Equal(t, "off", fsync)
+	var minWAL string
+	require.NoError(t, conn.QueryRow(ctx, "SHOW min_wal_size").Scan(&minWAL))
+	require.Equal(t, "32MB", minWAL, "recycled WAL kept small (peak disk)")
 	conn.Close(ctx)
 	require.NotEmpty(t, s.Version)
 
