@@ -4,7 +4,7 @@ BIN     := bin/rehearse
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/rehearse-dev/rehearse/harness/version.Version=$(VERSION)
 
-.PHONY: chaos setup build test rehearse bench lint clean corpus fuzz
+.PHONY: chaos cluster-chaos setup build test rehearse bench lint clean corpus fuzz
 
 # images (docker backend) and node-image / postgres-image / kind-test (kind backend).
 include images.mk kind.mk
@@ -32,6 +32,14 @@ rehearse: setup build
 # The sample's bad day: every chaos fault on the local backend (docs/chaos.md).
 chaos: setup build
 	./$(BIN) run -f scenarios/sample-1.0-to-1.1-chaos.yaml --out reports/sample-chaos || [ $$? -eq 1 ]
+
+# The cluster faults (kill-hook, kill-postgres-pod) on a throwaway kind
+# cluster in hook mode (docs/chaos.md, "Cluster faults"); the images are
+# loaded into the cluster, the cluster deleted at the end.
+cluster-chaos: build images node-image postgres-image
+	PATH=$(abspath $(KIND_OFFLINE)/docker-shim):$$PATH REHEARSE_DOCKER_SHIM=$(abspath $(KIND_OFFLINE)/docker-shim) \
+	  REHEARSE_KIND_NODE_IMAGE=$(KIND_NODE_IMAGE) REHEARSE_POSTGRES_IMAGE=$(POSTGRES_IMAGE) \
+	  ./$(BIN) run -f scenarios/sample-1.0-to-1.1-cluster-chaos.yaml --backend kind --out reports/sample-cluster-chaos || [ $$? -eq 1 ]
 
 # The regression corpus of real public migration folders (corpus/README.md):
 # needs their git dirs fetched (CORPUS_DIR/git/<owner>+<name> or

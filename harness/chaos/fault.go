@@ -46,10 +46,18 @@ const (
 	// RestartNode restarts the cluster's node while the upgrade runs
 	// (kind: the node container; the harness cannot reach other nodes).
 	RestartNode = "restart-node"
+	// KillHook deletes the pod of the chart's migration hook Job (through
+	// the Kubernetes API) while it applies an up file, held at a statement
+	// by a lock on the table that statement needs (cluster backends).
+	KillHook = "kill-hook"
+	// KillPostgresPod deletes PostgreSQL's pod (the chart's StatefulSet)
+	// through the Kubernetes API during a backup, a restore or a down
+	// file; it comes back on its volume (cluster backends).
+	KillPostgresPod = "kill-postgres-pod"
 )
 
 // Faults lists every fault, in plan order.
-var Faults = []string{KillMigration, KillPostgres, CrashLoop, ReadyTimeout, BackupFail, BackupEmpty, BackupTruncated, AtomicTimeout, RestartNode}
+var Faults = []string{KillMigration, KillPostgres, CrashLoop, ReadyTimeout, BackupFail, BackupEmpty, BackupTruncated, AtomicTimeout, RestartNode, KillHook, KillPostgresPod}
 
 // Point kinds.
 const (
@@ -130,6 +138,8 @@ var faultPhases = map[string][]string{
 	BackupTruncated: {PhaseBackup},
 	AtomicTimeout:   {PhaseUpgrade},
 	RestartNode:     {PhaseUpgrade},
+	KillHook:        {PhaseUp},
+	KillPostgresPod: {PhaseDown, PhaseRestore, PhaseBackup},
 }
 
 // Injection is one cell of the plan: a fault at a point.
@@ -241,12 +251,20 @@ func CheckRequest(r Request, o PlanOptions) error {
 			if p.After > len(s.Statements) {
 				return fmt.Errorf("fault %s at %s: %s has %d statements, K must be 0..%d", r.Fault, p, s.File, len(s.Statements), len(s.Statements))
 			}
+			if r.Fault == KillHook {
+				if _, err := HookLockTable(m, p.After); err != nil {
+					return fmt.Errorf("fault %s at %s: %w", r.Fault, p, err)
+				}
+			}
 			if p.Phase == PhaseDown && len(o.reverting(m)) == 0 {
 				return fmt.Errorf("fault %s at %s: no procedure the scenario runs (%s) applies %s's down file: add schema-revert, or a declared procedure with a down step whose range holds it", r.Fault, p, strings.Join(o.Procedures, ", "), m.ID())
 			}
 		case PhaseBackup, PhaseRollback:
 			if err := CheckPoint(p, o.Procedures, o.Specs); err != nil {
 				return fmt.Errorf("fault %s: %w", r.Fault, err)
+			}
+			if r.Fault == KillPostgresPod && p.Procedure == "full-restore" {
+				return fmt.Errorf("fault %s at %s: full-restore takes no backup of its own (it restores the pre-upgrade one): pick a procedure with a backup step, or %s at restore", r.Fault, p, r.Fault)
 			}
 		case PhaseRestore:
 			if !slices.Contains(o.Procedures, "full-restore") {
@@ -308,6 +326,37 @@ func defaultPoints(fault string, o PlanOptions) []Point {
 		}
 	case ReadyTimeout, AtomicTimeout, RestartNode:
 		out = append(out, Point{Phase: PhaseUpgrade})
+	case KillHook:
+		// One point per up file that has a statement a lock can hold
+		// back (K below the statement count, a table named there first).
+		for _, m := range o.Next {
+			var ps []Point
+			for k := 0; m.Up != nil && k < len(m.Up.Statements); k++ {
+				if _, err := HookLockTable(m, k); err == nil {
+					ps = append(ps, Point{Phase: PhaseUp, Version: m.Version, After: k})
+				}
+			}
+			if len(ps) == 0 {
+				continue
+			}
+			if o.Exhaustive {
+				out = append(out, ps...)
+			} else {
+				out = append(out, ps[rng.IntN(len(ps))])
+			}
+		}
+	case KillPostgresPod:
+		// As kill-postgres: one down boundary, the restore, and the
+		// backups of the procedures that take their own.
+		out = append(out, o.downBoundaries(rng, o.Exhaustive)...)
+		if has("full-restore") {
+			out = append(out, Point{Phase: PhaseRestore})
+		}
+		for _, p := range o.Procedures {
+			if sp, ok := o.spec(p); ok && p != "full-restore" && StepOfKind(sp, procedure.KindBackup) != "" {
+				out = append(out, Point{Phase: PhaseBackup, Procedure: p})
+			}
+		}
 	case BackupFail, BackupEmpty, BackupTruncated:
 		// Every procedure with a backup step, and full-restore (whose
 		// backup is the pre-upgrade one).
@@ -369,6 +418,36 @@ func boundaries(phase string, o PlanOptions, rng *rand.Rand, perScript bool) []P
 		out[i] = pick(ps)
 	}
 	return out
+}
+
+// HookLockTable is the table kill-hook locks to hold m's up file at
+// statement k+1: the first table that statement names which statements
+// 1..k do not (those would block first, or create it). Whether it exists
+// before the file is checked on the database.
+func HookLockTable(m *migrate.Migration, k int) (string, error) {
+	s := m.Up
+	if s == nil {
+		return "", fmt.Errorf("migration %s has no up file", m.ID())
+	}
+	if k >= len(s.Statements) {
+		return "", fmt.Errorf("%s has %d statements: kill-hook holds statement K+1, so K must be 0..%d (kill-migration covers K=%d, just before the commit)", s.File, len(s.Statements), len(s.Statements)-1, len(s.Statements))
+	}
+	st := s.Statements[k]
+	tables := st.Tables()
+	if len(tables) == 0 {
+		return "", fmt.Errorf("statement %d of %s (line %d) names no table, so no lock can hold the hook there: pick another K, or use kill-migration", k+1, s.File, st.Line)
+	}
+	var earlier []string
+	for _, prev := range s.Statements[:k] {
+		earlier = append(earlier, prev.Tables()...)
+		earlier = append(earlier, prev.Creates())
+	}
+	for _, t := range tables {
+		if !slices.Contains(earlier, t) {
+			return t, nil
+		}
+	}
+	return "", fmt.Errorf("statement %d of %s (line %d) names only tables an earlier statement of the file creates or uses too (%s): a lock on them would hold the hook before statement %d, or cannot be taken; pick another K, or use kill-migration", k+1, s.File, st.Line, strings.Join(tables, ", "), k+1)
 }
 
 func find(ms []*migrate.Migration, version string) *migrate.Migration {

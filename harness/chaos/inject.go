@@ -116,15 +116,13 @@ func killSession(ctx context.Context, fault string, admin dsnFunc, pid uint32) e
 	return terminate(ctx, admin, pid)
 }
 
-// crashDuringRestore watches for pg_restore's session and crashes
-// PostgreSQL once it has one; it returns when it did (true), or when stop
-// closes first (false: the restore finished before it was seen).
-func crashDuringRestore(ctx context.Context, admin dsnFunc, stop <-chan struct{}) (bool, error) {
-	conn, err := connectAdmin(ctx, admin)
-	if err != nil {
-		return false, fmt.Errorf("connect to watch pg_restore: %w", err)
-	}
-	defer conn.Close(context.Background())
+// killDuring watches on conn for a client session of application app
+// (pg_dump, pg_restore) and kills it (kill) once it has one; it returns
+// when it did (true), or when stop closes first (false: the work finished
+// before it was seen).
+//
+// With blocker set, only a session blocked by that backend counts.
+func killDuring(ctx context.Context, conn *pgx.Conn, app string, blocker uint32, stop <-chan struct{}, kill func(context.Context, uint32) error) (bool, error) {
 	for {
 		select {
 		case <-stop:
@@ -134,12 +132,12 @@ func crashDuringRestore(ctx context.Context, admin dsnFunc, stop <-chan struct{}
 		default:
 		}
 		var pid int32
-		err := conn.QueryRow(ctx, `SELECT pid FROM pg_stat_activity WHERE application_name = 'pg_restore' AND backend_type = 'client backend' LIMIT 1`).Scan(&pid)
+		err := conn.QueryRow(ctx, `SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND backend_type = 'client backend' AND ($2::int = 0 OR $2::int = ANY(pg_blocking_pids(pid))) LIMIT 1`, app, int32(blocker)).Scan(&pid)
 		if err == nil {
-			return true, crash(ctx, admin, uint32(pid))
+			return true, kill(ctx, uint32(pid))
 		}
 		if !errors.Is(err, pgx.ErrNoRows) {
-			return false, fmt.Errorf("watch pg_restore: %w", err)
+			return false, fmt.Errorf("watch %s: %w", app, err)
 		}
 		time.Sleep(2 * time.Millisecond)
 	}

@@ -46,6 +46,8 @@ type runner struct {
 	// an uninterrupted upgrade leaves them.
 	upgradedNEra fingerprint.Set
 	cleanSchema  *schema.Snapshot
+	// note is what a pod deletion reported, for the cell's detail.
+	note string
 }
 
 // Run injects every fault of the plan, one at a time, each on a fresh copy
@@ -77,6 +79,9 @@ func Run(ctx context.Context, cfg Config) ([]Cell, error) {
 			return cells, fmt.Errorf("chaos %s: %w", inj, ctx.Err())
 		}
 		cell.Fault, cell.Point = inj.Fault, inj.Point.String()
+		if r.note != "" {
+			cell.Detail = strings.TrimSpace(r.note + "\n" + cell.Detail)
+		}
 		if err != nil {
 			cell.Verdict = VerdictError
 			cell.Detail = strings.TrimSpace("the harness could not complete this cell: " + err.Error() + "\n" + cell.Detail)
@@ -97,8 +102,15 @@ func Run(ctx context.Context, cfg Config) ([]Cell, error) {
 
 func (r *runner) cell(ctx context.Context, inj Injection) (Cell, error) {
 	c := Cell{Statements: -1, Effective: -1, Total: -1}
+	r.note = ""
+	if inj.Fault == KillPostgresPod && r.skipUnlessPodDeleter(&c, inj.Fault) {
+		return c, nil
+	}
 	switch inj.Point.Phase {
 	case PhaseUp:
+		if inj.Fault == KillHook {
+			return r.hookCell(ctx, inj, c)
+		}
 		return r.upCell(ctx, inj, c)
 	case PhaseDown:
 		return r.downCell(ctx, inj, c)
@@ -185,6 +197,14 @@ func (r *runner) upCell(ctx context.Context, inj Injection, c Cell) (Cell, error
 	if err != nil {
 		return c, err
 	}
+	return r.recoverUpgrade(ctx, c, m, dirty)
+}
+
+// recoverUpgrade re-runs the upgrade after a fault in m's up file and,
+// when golang-migrate left the version dirty and the re-run failed,
+// forces the version back (as its docs tell operators) and re-runs again.
+func (r *runner) recoverUpgrade(ctx context.Context, c Cell, m *migrate.Migration, dirty bool) (Cell, error) {
+	pc, bk := r.pc, r.bookkeeping()
 	ok, why, err := r.retryUpgrade(ctx, &c)
 	if err != nil {
 		return c, err
@@ -433,7 +453,7 @@ func (r *runner) procedureCell(ctx context.Context, inj Injection, c Cell, p pro
 		return c, err
 	}
 	real := pc.Env
-	fe := &faultyEnv{Environment: real, fault: inj.Fault, health: pc.Checks.Health}
+	fe := &faultyEnv{Environment: real, fault: inj.Fault, health: pc.Checks.Health, deletePod: r.deletePostgresPod}
 	pc.Env = fe
 	cleanup := func() {}
 	if inj.Point.Phase == PhaseBackup && p.Name == "full-restore" {
@@ -489,7 +509,11 @@ func (r *runner) procedureCell(ctx context.Context, inj Injection, c Cell, p pro
 	}
 	c.StateFound = stateAfterProcedure(res, untouched, why) + restored + "; " + c.Bookkeeping
 	if inj.Point.Phase == PhaseRestore && res.FailedStep() == nil {
-		c.StateFound = "PostgreSQL crashed as pg_restore was finishing and the restore still completed; " + c.StateFound
+		what := "PostgreSQL crashed"
+		if inj.Fault == KillPostgresPod {
+			what = "PostgreSQL's pod was deleted"
+		}
+		c.StateFound = what + " as pg_restore was finishing and the restore still completed; " + c.StateFound
 	}
 	c.Detail = describe(res)
 	noticed := noticedFault(inj, p, res)
@@ -589,7 +613,7 @@ func (r *runner) downCell(ctx context.Context, inj Injection, c Cell) (Cell, err
 	landed := false
 	var injectErr error
 	p := sp.Procedure()
-	pc.DownHook = downHook(ctx, m, inj, r.bkTable(), e.AdminDSN, &before, &at, &landed, &injectErr)
+	pc.DownHook = downHook(ctx, m, inj, r.bkTable(), r.killer(inj.Fault), &before, &at, &landed, &injectErr)
 	res, err := procedure.Run(ctx, p, pc)
 	pc.DownHook = nil
 	if err != nil {
@@ -616,7 +640,7 @@ func (r *runner) downCell(ctx context.Context, inj Injection, c Cell) (Cell, err
 // downHook builds the per-statement hook of m's down file: at the fault's
 // boundary it records the state before the file and the state the
 // session sees, then kills the session.
-func downHook(ctx context.Context, m *migrate.Migration, inj Injection, bkTable string, admin dsnFunc, before, at *probe, landed *bool, injectErr *error) func(*migrate.Migration, *pgx.Conn) migrate.Hook {
+func downHook(ctx context.Context, m *migrate.Migration, inj Injection, bkTable string, kill func(context.Context, uint32) error, before, at *probe, landed *bool, injectErr *error) func(*migrate.Migration, *pgx.Conn) migrate.Hook {
 	return func(dm *migrate.Migration, conn *pgx.Conn) migrate.Hook {
 		if dm != m {
 			return nil
@@ -636,7 +660,7 @@ func downHook(ctx context.Context, m *migrate.Migration, inj Injection, bkTable 
 				*injectErr = err
 				return err
 			}
-			if err := killSession(ctx, inj.Fault, admin, conn.PgConn().PID()); err != nil {
+			if err := kill(ctx, conn.PgConn().PID()); err != nil {
 				*injectErr = err
 				return err
 			}

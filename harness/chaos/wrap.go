@@ -2,9 +2,12 @@ package chaos
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/rehearse-dev/rehearse/harness/env"
 )
@@ -21,6 +24,8 @@ type faultyEnv struct {
 	err    error  // a failure of the injection itself
 	// health bounds the wait for the server to be up before it is killed.
 	health env.HealthOptions
+	// deletePod deletes PostgreSQL's pod (kill-postgres-pod).
+	deletePod func(context.Context) error
 }
 
 // Backup breaks the dump as the fault says.
@@ -36,14 +41,45 @@ func (f *faultyEnv) Backup(ctx context.Context, path string) error {
 		f.landed = true
 		f.err = breakDump(path, f.fault)
 		return nil
+	case KillPostgresPod:
+		return f.during(ctx, "pg_dump", func() error { return f.Environment.Backup(ctx, path) })
 	}
 	return f.Environment.Backup(ctx, path)
 }
 
-// Restore crashes PostgreSQL while pg_restore runs.
-func (f *faultyEnv) Restore(ctx context.Context, path string) error {
-	if f.fault != KillPostgres {
-		return f.Environment.Restore(ctx, path)
+// during runs work (a backup or restore run by application app) while a
+// watcher kills PostgreSQL (crash, or its pod deleted) once app's session
+// shows up. The watcher connects before work starts: a cluster backend
+// holds its own lock while a backup or restore runs.
+func (f *faultyEnv) during(ctx context.Context, app string, work func() error) error {
+	dsn, err := f.Environment.AdminDSN(ctx)
+	if err != nil {
+		return err
+	}
+	watch, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return fmt.Errorf("connect to watch %s: %w", app, err)
+	}
+	kill := func(ctx context.Context, pid uint32) error {
+		if f.fault == KillPostgresPod {
+			return f.deletePod(ctx)
+		}
+		return crash(ctx, f.Environment.AdminDSN, pid)
+	}
+	// pg_dump starts by locking every table it dumps (ACCESS SHARE): a
+	// table held ACCESS EXCLUSIVE holds it there, so the fault lands while
+	// it runs, not by luck before it finishes (pg_restore writes into new
+	// tables, so it is only watched for).
+	var blocker uint32
+	var hold *pgx.Conn
+	if app == "pg_dump" {
+		if hold, err = holdATable(ctx, f.Environment); err != nil {
+			watch.Close(context.Background())
+			return err
+		}
+		if hold != nil {
+			blocker = hold.PgConn().PID()
+		}
 	}
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
@@ -51,12 +87,25 @@ func (f *faultyEnv) Restore(ctx context.Context, path string) error {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		f.landed, f.err = crashDuringRestore(wctx, f.Environment.AdminDSN, stop)
+		defer watch.Close(context.Background())
+		f.landed, f.err = killDuring(wctx, watch, app, blocker, stop, kill)
+		if hold != nil {
+			// Released however the watch ended, so pg_dump never waits forever.
+			hold.Close(context.Background())
+		}
 	}()
-	err := f.Environment.Restore(ctx, path)
+	err = work()
 	close(stop)
 	<-done
 	return err
+}
+
+// Restore crashes PostgreSQL (or deletes its pod) while pg_restore runs.
+func (f *faultyEnv) Restore(ctx context.Context, path string) error {
+	if f.fault != KillPostgres && f.fault != KillPostgresPod {
+		return f.Environment.Restore(ctx, path)
+	}
+	return f.during(ctx, "pg_restore", func() error { return f.Environment.Restore(ctx, path) })
 }
 
 // Rollback starts release N, then (crash-loop) kills its server once.
@@ -117,4 +166,31 @@ func breakDump(path, fault string) error {
 		return fmt.Errorf("break the dump: %w", err)
 	}
 	return nil
+}
+
+// holdATable takes ACCESS EXCLUSIVE on one table of the current database
+// in a transaction left open on the returned connection (nil: no table).
+func holdATable(ctx context.Context, e env.Environment) (*pgx.Conn, error) {
+	dsn, err := e.DSN(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("connect to hold a table: %w", err)
+	}
+	var table string
+	err = conn.QueryRow(ctx, `SELECT format('%I.%I', schemaname, tablename) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema') AND schemaname NOT LIKE '\_rehearse%' ORDER BY 1 LIMIT 1`).Scan(&table)
+	if errors.Is(err, pgx.ErrNoRows) {
+		conn.Close(context.Background())
+		return nil, nil
+	}
+	if err == nil {
+		_, err = conn.Exec(ctx, `BEGIN; LOCK TABLE `+table+` IN ACCESS EXCLUSIVE MODE`)
+	}
+	if err != nil {
+		conn.Close(context.Background())
+		return nil, fmt.Errorf("hold a table for pg_dump to wait on: %w", err)
+	}
+	return conn, nil
 }

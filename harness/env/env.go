@@ -210,3 +210,26 @@ func CheckUpgrade(installed *Release, r Release) error {
 	}
 	return nil
 }
+
+// PodDeleter is a cluster backend: it can delete the chart's pods through
+// the Kubernetes API, as an eviction or an operator would. The cluster
+// chaos faults (kill-hook, kill-postgres-pod) need it and are reported as
+// skipped on backends without it.
+type PodDeleter interface {
+	// HookPods lists the pods of the chart's migration hook Job that run
+	// now, with their IPs (the client address their sessions show in
+	// pg_stat_activity). It must not wait on a rollout in progress.
+	HookPods(ctx context.Context) ([]Pod, error)
+	// DeletePod deletes pod name and returns once its containers are
+	// dead (not only once the API object is marked for deletion).
+	DeletePod(ctx context.Context, name string) error
+	// DeleteDatabasePod deletes PostgreSQL's pod and returns once its
+	// controller has started a new one and it is ready; it says what
+	// happened (pod names, seconds).
+	DeleteDatabasePod(ctx context.Context) (string, error)
+}
+
+// Pod is one pod as PodDeleter lists it.
+type Pod struct {
+	Name, IP string
+}

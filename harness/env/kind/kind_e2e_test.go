@@ -182,7 +182,7 @@ func rehearse(t *testing.T, st *stages, label string, e env.Environment, sm *sam
 	var progress strings.Builder
 	pc := &procedure.Context{
 		Env: e, From: sm.from, To: sm.to, Base: sm.base, Next: sm.next, Bookkeeping: sm.bk,
-		WorkDir: t.TempDir(), Progress: &progress,
+		WorkDir: t.TempDir(), Progress: &progress, SavePreUpgrade: len(faults) > 0, // upgrade faults start there
 		Checks: procedure.CheckOptions{Health: health, Smoke: sm.smoke},
 	}
 	t.Cleanup(func() { t.Logf("%s progress:\n%s", label, progress.String()) })

@@ -31,6 +31,7 @@ import (
 // dbInfo is how to reach the chart's PostgreSQL.
 type dbInfo struct {
 	pod, container           string
+	uid                      types.UID // a pod re-created under the same name is another pod
 	user, password, database string
 	port                     int
 }
@@ -47,7 +48,7 @@ func (e *Environment) database(ctx context.Context) (*dbInfo, error) {
 	}
 	if e.db != nil {
 		p, err := e.cluster.Clientset.CoreV1().Pods(e.ns).Get(ctx, e.db.pod, metav1.GetOptions{})
-		if err == nil && p.DeletionTimestamp == nil && podReady(p) {
+		if err == nil && p.UID == e.db.uid && p.DeletionTimestamp == nil && podReady(p) {
 			return e.db, nil
 		}
 		e.db = nil
@@ -84,7 +85,7 @@ func (e *Environment) database(ctx context.Context) (*dbInfo, error) {
 // official postgres image defines them.
 func (e *Environment) dbFromPod(ctx context.Context, p *corev1.Pod) (*dbInfo, error) {
 	c := p.Spec.Containers[0]
-	db := &dbInfo{pod: p.Name, container: c.Name, user: "postgres", port: 5432}
+	db := &dbInfo{pod: p.Name, uid: p.UID, container: c.Name, user: "postgres", port: 5432}
 	for _, port := range c.Ports {
 		if port.Name == "postgresql" || port.Name == "postgres" || port.ContainerPort == 5432 {
 			db.port = int(port.ContainerPort)
@@ -123,12 +124,13 @@ func (e *Environment) dsn(ctx context.Context, database string) (string, error) 
 	if err != nil {
 		return "", err
 	}
-	if e.pgFwd == nil || !e.pgFwd.alive() || e.pgFwd.pod != db.pod {
+	if e.pgFwd == nil || !e.pgFwd.alive() || e.pgFwd.pod != db.pod || e.pgFwd.uid != db.uid {
 		e.closeForward()
 		f, err := startForward(ctx, e.cluster.Config, e.cluster.Clientset, e.ns, db.pod, db.port)
 		if err != nil {
 			return "", err
 		}
+		f.uid = db.uid
 		e.pgFwd = f
 	}
 	u := url.URL{

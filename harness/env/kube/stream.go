@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"k8s.io/apimachinery/pkg/types"
 	"net/http"
 	"strings"
 	"sync"
@@ -22,6 +23,7 @@ import (
 // `kubectl port-forward` does. It dies with its pod; alive tells.
 type forward struct {
 	pod   string
+	uid   types.UID // of the pod forwarded to, set by the caller that knows it
 	port  int
 	stop  chan struct{}
 	done  chan struct{}
