@@ -18,7 +18,7 @@ build:
 
 # The test command of the README and of .ci/run.
 test: setup
-	$(GO) test -count=1 -timeout 45m ./...
+	$(GO) test -count=1 -timeout 70m ./...
 
 # The bundled example: the sample app's releases 1.0 -> 1.1 and 1.1 -> 1.2,
 # reports in reports/sample-1.0-1.1/ and reports/sample-1.1-1.2/. Exit 1 from
