@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -197,19 +198,38 @@ func (m *Mark) Touched(ctx context.Context, q schema.Querier, before, after *sch
 		}
 		rest = kept
 	}
-	for _, name := range rest {
+	if len(rest) == 0 {
+		return out, nil
+	}
+	// One statement for all tables: a round trip each would cost more
+	// than the scans on a busy server.
+	parts := make([]string, len(rest))
+	for i, name := range rest {
 		t := after.Tables[name]
+		parts[i] = fmt.Sprintf(`SELECT %d AS i, count(*) AS n, count(*) FILTER (WHERE %s) AS written FROM %s%s r, m`,
+			i, writtenSince, only(t), pgx.Identifier{t.Schema, t.Name}.Sanitize())
+	}
+	rows, err := q.Query(ctx, "WITH m AS "+markRel+"\n"+strings.Join(parts, "\nUNION ALL\n"), m.snapshot)
+	if err != nil {
+		return nil, fmt.Errorf("touched: count rows written since the mark: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var i int
 		var n, written int64
-		if err := q.QueryRow(ctx, fmt.Sprintf(`SELECT count(*), count(*) FILTER (WHERE %s) FROM %s%s r, %s`,
-			writtenSince, only(t), pgx.Identifier{t.Schema, t.Name}.Sanitize(), markCols), m.snapshot).Scan(&n, &written); err != nil {
-			return nil, fmt.Errorf("touched %s: count rows written since the mark: %w", name, err)
+		if err := rows.Scan(&i, &n, &written); err != nil {
+			return nil, fmt.Errorf("touched: count rows written since the mark: %w", err)
 		}
+		t := after.Tables[rest[i]]
 		switch {
 		case written > 0:
-			out[name] = fmt.Sprintf("%d rows written", written)
+			out[rest[i]] = fmt.Sprintf("%d rows written", written)
 		case n != m.rows[t.OID]:
-			out[name] = fmt.Sprintf("rows deleted (%d -> %d)", m.rows[t.OID], n)
+			out[rest[i]] = fmt.Sprintf("rows deleted (%d -> %d)", m.rows[t.OID], n)
 		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("touched: count rows written since the mark: %w", err)
 	}
 	return out, nil
 }
@@ -219,7 +239,8 @@ func (m *Mark) Touched(ctx context.Context, q schema.Querier, before, after *sch
 // a row (aliased r) written by a transaction the snapshot did not see as
 // committed. age() is modular, so xid wraparound is no matter.
 const (
-	markCols     = `(SELECT age(pg_snapshot_xmax(s)::xid) AS a, ARRAY(SELECT x::xid FROM pg_snapshot_xip(s) x) AS xip FROM (SELECT $1::text::pg_snapshot AS s) q) m`
+	markRel      = `(SELECT age(pg_snapshot_xmax(s)::xid) AS a, ARRAY(SELECT x::xid FROM pg_snapshot_xip(s) x) AS xip FROM (SELECT $1::text::pg_snapshot AS s) q)`
+	markCols     = markRel + ` m`
 	writtenSince = `age(r.xmin) <= m.a OR r.xmin = ANY (m.xip)`
 )
 
