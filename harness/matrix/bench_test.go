@@ -194,6 +194,7 @@ func runBenchMatrix(b *testing.B, ctx context.Context, set *migrate.Set, prefix 
 		require.Equal(b, matrix.StatusOK, r.Checks.DownOnData.Status, "%s: %s", r.Name, r.Checks.DownOnData.Error)
 	}
 	printPhases(rep)
+	printFingerprints(rep)
 	require.NotNil(b, rep.Stats)
 	return benchRun{seconds: secs, peakRSS: peakRSSBytes(), startDisk: start, peakDisk: peak, stats: *rep.Stats}
 }
@@ -209,6 +210,20 @@ func printPhases(rep *matrix.Report) {
 		fmt.Fprintf(os.Stderr, " %s %.1fs", p, rep.PhaseSeconds[p])
 	}
 	fmt.Fprintln(os.Stderr)
+}
+
+// printFingerprints prints how many tables the matrix fingerprinted and
+// how many fingerprints it reused (nothing changed them since).
+func printFingerprints(rep *matrix.Report) {
+	var took, reused [3]int
+	for _, r := range rep.Results {
+		for i, c := range []matrix.TableCounts{r.Fingerprints.AfterUp, r.Fingerprints.State, r.Fingerprints.AfterDown} {
+			took[i] += c.Fingerprinted
+			reused[i] += c.Reused
+		}
+	}
+	fmt.Fprintf(os.Stderr, "tables fingerprinted/reused: after up %d/%d, state %d/%d, after down %d/%d\n",
+		took[0], reused[0], took[1], reused[1], took[2], reused[2])
 }
 
 // naiveReplay measures what the matrix measures without reusing states:

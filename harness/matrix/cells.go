@@ -164,8 +164,8 @@ func (r *runner) downOnDataCell(ctx context.Context, l *lease, k int, prev, cur 
 	t1 := time.Now()
 	nTables := present(after, keys(prevOld))
 	xTables := presentByOID(after, cur.snap, keys(curNew))
-	bySteps, err := fingerprint.TakeSteps(ctx, conn, after, union(nTables, xTables)...)
-	r.timed("fingerprint", t1)
+	bySteps, counts, err := r.stepsSince(ctx, conn, cur, after, union(nTables, xTables))
+	res.Fingerprints.AfterDown = counts
 	if err != nil {
 		return "", fmt.Errorf("fingerprint data after down: %w", err)
 	}

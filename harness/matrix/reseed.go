@@ -118,7 +118,7 @@ func (r *runner) reseed(ctx context.Context, k int) (*dataState, error) {
 	if err != nil {
 		return nil, fmt.Errorf("snapshot the re-seeded state after %s: %w", m.Up.File, err)
 	}
-	st, err := r.measureState(ctx, conn, name, snap)
+	st, _, err := r.measureState(ctx, conn, name, snap, nil)
 	if err != nil {
 		return nil, fmt.Errorf("measure the re-seeded state after %s: %w", m.Up.File, err)
 	}

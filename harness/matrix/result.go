@@ -165,6 +165,9 @@ type MigrationResult struct {
 	// Comment is the migration file's leading comment, shown in reports.
 	Comment string `json:"comment,omitempty"`
 	Checks  Checks `json:"checks"`
+	// Fingerprints counts the tables each data measurement fingerprinted
+	// and reused (see touched.go).
+	Fingerprints FingerprintCounts `json:"fingerprints"`
 }
 
 // TableSeed says how a table was seeded, so a cell computed without data

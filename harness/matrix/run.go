@@ -522,6 +522,9 @@ type dataState struct {
 	// reseededNote is set when this state descends from a re-seeded one
 	// (an earlier up failed on data), for the notes of later migrations.
 	reseededNote string
+	// mark is what bySteps depend on, so the next measurement can reuse
+	// the fingerprints of the tables nothing changed since.
+	mark *fingerprint.Mark
 }
 
 // all is the fingerprint of every row of the state.
@@ -613,7 +616,7 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 		conn.Close(ctx)
 		return fmt.Errorf("snapshot N-era state: %w", err)
 	}
-	prev, err := r.measureState(ctx, conn, d0, snapD0)
+	prev, _, err := r.measureState(ctx, conn, d0, snapD0, nil)
 	if err != nil {
 		conn.Close(ctx)
 		return err
@@ -720,12 +723,21 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 			conn.Close(ctx)
 			return fmt.Errorf("snapshot after %s: %w", m.Up.File, err)
 		}
-		afterAll, err := r.fingerprint(ctx, conn, after, fingerprint.All, present(after, r.userTables(before)))
-		prevAll := prev.all()
+		// Only the tables the up can have changed are fingerprinted again.
+		take, reuse, why, err := r.touched(ctx, conn, prev, after, present(after, r.userTables(before)))
+		var afterAll fingerprint.Set
+		if err == nil {
+			afterAll, err = r.fingerprint(ctx, conn, after, fingerprint.All, take)
+		}
 		if err != nil {
 			conn.Close(ctx)
 			return fmt.Errorf("fingerprint after %s: %w", m.Up.File, err)
 		}
+		prevAll := prev.all()
+		for _, name := range reuse {
+			afterAll[name] = prevAll[name]
+		}
+		res.Fingerprints.AfterUp = tableCounts(take, reuse, why)
 		diff := schema.Diff(before, after)
 		changed := dataChanged(prevAll, renamedLike(afterAll, after, before), diff)
 		res.Class = schema.Classify(diff, changed)
@@ -763,7 +775,8 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 			return err
 		}
 		// Seeding writes rows, never schema: the snapshot after the up stands.
-		cur, err := r.measureState(ctx, conn, name, after)
+		cur, counts, err := r.measureState(ctx, conn, name, after, prev)
+		res.Fingerprints.State = counts
 		if err == nil {
 			tProbe := time.Now()
 			r.probes.states[k], err = r.probe(ctx, conn)
@@ -855,28 +868,30 @@ func (r *runner) markNotReached(k int) {
 
 // measureState fingerprints a finished state of the data chain (N-era and
 // N+1-era rows in one scan per table) and records each table's row count in
-// snap, for the rewrite report of the next up.
-func (r *runner) measureState(ctx context.Context, conn *pgx.Conn, db string, snap *schema.Snapshot) (*dataState, error) {
+// snap, for the rewrite report of the next up. Tables nothing can have
+// changed since state since (nil: none) keep their fingerprints.
+func (r *runner) measureState(ctx context.Context, conn *pgx.Conn, db string, snap *schema.Snapshot, since *dataState) (*dataState, TableCounts, error) {
 	st := &dataState{db: db, snap: snap, nonNull: map[string]int64{}}
 	tables := r.userTables(snap)
-	if len(tables) > 0 {
-		t0 := time.Now()
-		var err error
-		st.bySteps, err = fingerprint.TakeSteps(ctx, conn, snap, tables...)
-		r.timed("fingerprint", t0)
-		if err != nil {
-			return nil, err
-		}
-	} else {
-		st.bySteps = map[string]fingerprint.Set{"": {}}
+	// The mark comes first: a write after it is seen by the next measurement.
+	mark, err := r.mark(ctx, conn, snap, tables)
+	if err != nil {
+		return nil, TableCounts{}, err
 	}
-	for name, fp := range st.all() {
+	bySteps, counts, err := r.stepsSince(ctx, conn, since, snap, tables)
+	if err != nil {
+		return nil, TableCounts{}, err
+	}
+	st.bySteps, st.mark = bySteps, mark
+	all := st.all()
+	mark.Counted(all)
+	for name, fp := range all {
 		snap.Tables[name].Rows = fp.Rows
 		for col, n := range fp.NonNull {
 			st.nonNull[name+"."+col] = n
 		}
 	}
-	return st, nil
+	return st, counts, nil
 }
 
 // userTables lists the tables whose data is judged: all but the bookkeeping
