@@ -3,20 +3,15 @@ package kind_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"sigs.k8s.io/kind/pkg/cluster"
 
 	"github.com/rehearse-dev/rehearse/harness/chaos"
 	"github.com/rehearse-dev/rehearse/harness/env"
-	"github.com/rehearse-dev/rehearse/harness/env/kind"
 	"github.com/rehearse-dev/rehearse/harness/env/kube"
 	"github.com/rehearse-dev/rehearse/harness/procedure"
 	"github.com/rehearse-dev/rehearse/harness/seed"
@@ -36,35 +31,12 @@ func TestKindAtomicAndNodeRestart(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 
-	bins := map[string]string{}
-	build := t.TempDir()
-	st.do("build the sample server images 1.0 and 1.1", func() {
-		for _, rel := range []string{"1.0", "1.1"} {
-			bins[rel] = buildAppImage(t, rel, build)
-		}
-	})
-	home := t.TempDir()
-	t.Setenv("HOME", home)
-	t.Setenv("KUBECONFIG", "")
-
 	runID := fmt.Sprintf("e2eatomic%d", time.Now().UnixNano()%1e6)
-	sm := loadSample(t, true, bins)
-	var e *kind.Environment
-	st.do("create the kind cluster and load the images", func() {
-		var err error
-		e, err = kind.New(ctx, kind.Options{
-			Options:   env.Options{RunID: runID},
-			NodeImage: nodeImage,
-			Images:    []string{pgImage, sm.from.Image, sm.to.Image},
-		})
-		require.NoError(t, err)
-	})
-	name, dir := e.ClusterName(), filepath.Dir(e.Kubeconfig())
-	closed := false
-	t.Cleanup(func() {
-		if !closed {
-			assert.NoError(t, e.Close(context.Background()))
-		}
+	c := newE2ECluster(t, ctx, st, nodeImage, runID, pgImage)
+	e, name := c.Environment, c.name
+	sm := loadSample(t, true, c.bins)
+	st.do("load the sample images 1.0 and 1.1", func() {
+		require.NoError(t, e.LoadImages(ctx, sm.from.Image, sm.to.Image))
 	})
 
 	health := env.HealthOptions{Timeout: 40 * time.Second, Grace: 3 * time.Second}
@@ -100,20 +72,7 @@ func TestKindAtomicAndNodeRestart(t *testing.T) {
 	assert.Contains(t, kcells[chaos.RestartNode].Detail, "the kube backend cannot reach the cluster's nodes")
 	require.NoError(t, ke.Close(ctx))
 
-	st.do("teardown: delete the cluster", func() {
-		require.NoError(t, e.Close(ctx))
-		closed = true
-	})
-	clusters, err := cluster.NewProvider(cluster.ProviderWithDocker()).List()
-	require.NoError(t, err)
-	assert.NotContains(t, clusters, name)
-	ps, err := exec.Command("docker", "ps", "-aq", "--filter", "label=io.x-k8s.kind.cluster="+name).Output()
-	require.NoError(t, err)
-	assert.Empty(t, strings.TrimSpace(string(ps)), "node containers left")
-	assert.NoDirExists(t, dir)
-	left, _ := filepath.Glob(filepath.Join(os.TempDir(), "rehearse-"+runID+"*"))
-	assert.Empty(t, left, "temp dirs left")
-	assert.NoFileExists(t, filepath.Join(home, ".kube", "config"))
+	c.teardown(t, ctx, st)
 }
 
 // upgradeFaults prepares the sample on e (install 1.0 with the migration

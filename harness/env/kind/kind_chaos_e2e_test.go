@@ -3,20 +3,15 @@ package kind_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"sigs.k8s.io/kind/pkg/cluster"
 
 	"github.com/rehearse-dev/rehearse/harness/chaos"
 	"github.com/rehearse-dev/rehearse/harness/env"
-	"github.com/rehearse-dev/rehearse/harness/env/kind"
 	"github.com/rehearse-dev/rehearse/harness/scenario"
 )
 
@@ -32,31 +27,9 @@ func TestKindClusterChaos(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
 	defer cancel()
 
-	bins := map[string]string{}
-	build := t.TempDir()
-	st.do("build the sample server images 1.0 and 1.1", func() {
-		for _, rel := range []string{"1.0", "1.1"} {
-			bins[rel] = buildAppImage(t, rel, build)
-		}
-	})
-	home := t.TempDir()
-	t.Setenv("HOME", home)
-	t.Setenv("KUBECONFIG", "")
-
 	runID := fmt.Sprintf("cc%d", time.Now().UnixNano()%1e6)
-	var e *kind.Environment
-	st.do("create the kind cluster and load "+pgImage, func() {
-		var err error
-		e, err = kind.New(ctx, kind.Options{Options: env.Options{RunID: runID}, NodeImage: nodeImage, Images: []string{pgImage}})
-		require.NoError(t, err)
-	})
-	name, dir := e.ClusterName(), filepath.Dir(e.Kubeconfig())
-	closed := false
-	t.Cleanup(func() {
-		if !closed {
-			assert.NoError(t, e.Close(context.Background()))
-		}
-	})
+	c := newE2ECluster(t, ctx, st, nodeImage, runID, pgImage)
+	e, bins := c.Environment, c.bins
 	// The sample's releases in hook mode, with the cluster-chaos scenario's
 	// procedures and data.
 	sm := loadSample(t, true, bins)
@@ -89,20 +62,7 @@ func TestKindClusterChaos(t *testing.T) {
 	// step restores again on the new pod.
 	assert.Equal(t, chaos.VerdictRecovered, out["chaos kill-postgres-pod@restore"].Verdict)
 
-	st.do("teardown: delete the cluster", func() {
-		require.NoError(t, e.Close(ctx))
-		closed = true
-	})
-	clusters, err := cluster.NewProvider(cluster.ProviderWithDocker()).List()
-	require.NoError(t, err)
-	assert.NotContains(t, clusters, name)
-	ps, err := exec.Command("docker", "ps", "-aq", "--filter", "label=io.x-k8s.kind.cluster="+name).Output()
-	require.NoError(t, err)
-	assert.Empty(t, strings.TrimSpace(string(ps)), "node containers left")
-	assert.NoDirExists(t, dir)
-	left, _ := filepath.Glob(filepath.Join(os.TempDir(), "rehearse-"+runID+"*"))
-	assert.Empty(t, left, "temp dirs left")
-	assert.NoFileExists(t, filepath.Join(home, ".kube", "config"))
+	c.teardown(t, ctx, st)
 }
 
 // clusterChaosPlan is the cluster-chaos scenario's pod-deletion cells, read

@@ -14,7 +14,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/kind/pkg/cluster"
 
 	"github.com/rehearse-dev/rehearse/harness/chaos"
 	"github.com/rehearse-dev/rehearse/harness/env"
@@ -242,38 +241,11 @@ func TestKindRehearsal(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 
-	bins := map[string]string{}
-	build := t.TempDir()
-	st.do("build the sample server images 1.0 and 1.1", func() {
-		for _, rel := range []string{"1.0", "1.1"} {
-			bins[rel] = buildAppImage(t, rel, build)
-		}
-	})
-
 	// The user's kubeconfig must never be touched: HOME points at an empty
 	// folder while the cluster exists.
-	home := t.TempDir()
-	t.Setenv("HOME", home)
-	t.Setenv("KUBECONFIG", "")
-
 	runID := fmt.Sprintf("e2e%d", time.Now().UnixNano()%1e6)
-	var e *kind.Environment
-	st.do("create the kind cluster and load "+pgImage, func() {
-		var err error
-		e, err = kind.New(ctx, kind.Options{
-			Options:   env.Options{RunID: runID},
-			NodeImage: nodeImage,
-			Images:    []string{pgImage},
-		})
-		require.NoError(t, err)
-	})
-	name, dir := e.ClusterName(), filepath.Dir(e.Kubeconfig())
-	closed := false
-	t.Cleanup(func() {
-		if !closed {
-			assert.NoError(t, e.Close(context.Background()))
-		}
-	})
+	c := newE2ECluster(t, ctx, st, nodeImage, runID, pgImage)
+	e, bins, name, home := c.Environment, c.bins, c.name, c.home
 	for _, s := range e.Stages() {
 		t.Logf("kind stage: %-40s %5.1fs", s.Name, s.Seconds)
 	}
@@ -357,21 +329,7 @@ func TestKindRehearsal(t *testing.T) {
 		_, err := e.Cluster().Clientset.CoreV1().Namespaces().Get(ctx, hookNS, metav1.GetOptions{})
 		assert.Error(t, err, "namespace %s is gone", hookNS)
 	})
-	st.do("teardown: delete the cluster", func() {
-		require.NoError(t, e.Close(ctx))
-		closed = true
-	})
-	// Nothing left behind: no cluster, no node container, no temp dir.
-	clusters, err := cluster.NewProvider(cluster.ProviderWithDocker()).List()
-	require.NoError(t, err)
-	assert.NotContains(t, clusters, name)
-	ps, err := exec.Command("docker", "ps", "-aq", "--filter", "label=io.x-k8s.kind.cluster="+name).Output()
-	require.NoError(t, err)
-	assert.Empty(t, strings.TrimSpace(string(ps)), "node containers left")
-	assert.NoDirExists(t, dir)
-	left, _ := filepath.Glob(filepath.Join(os.TempDir(), "rehearse-"+runID+"*"))
-	assert.Empty(t, left, "temp dirs left")
-	assert.NoFileExists(t, filepath.Join(home, ".kube", "config"))
+	c.teardown(t, ctx, st)
 }
 
 // checkHelm checks the Helm timeline: the migration Job ran as a
