@@ -143,15 +143,11 @@ func (r *runner) hookCell(ctx context.Context, inj Injection, c Cell) (Cell, err
 		c.Recovery = "the hook Job's retry (backoffLimit) completed the upgrade, but: " + why
 		return r.finish(c), nil
 	}
-	dirty, err := r.measureHook(ctx, &c, m.Up, refs)
-	if err != nil {
+	if _, err := r.measureHook(ctx, &c, m.Up, refs); err != nil {
 		return c, err
 	}
 	c.Recovery = "the hook Job's retry (backoffLimit) did not recover: " + flat(got.upgradeErr) + "; "
-	prefix := c.Recovery
-	c, err = r.recoverUpgrade(ctx, c, m, dirty)
-	c.Recovery = prefix + c.Recovery
-	return c, err
+	return r.rerunUpgrade(ctx, c)
 }
 
 // prepareHook applies N+1's migrations before m, and measures the

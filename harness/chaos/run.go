@@ -193,61 +193,10 @@ func (r *runner) upCell(ctx context.Context, inj Injection, c Cell) (Cell, error
 		return c, nil
 	}
 	before, at := in.before, in.at
-	dirty, err := r.measure(ctx, &c, m.Up, before, at)
-	if err != nil {
+	if _, err := r.measure(ctx, &c, m.Up, before, at); err != nil {
 		return c, err
 	}
-	return r.recoverUpgrade(ctx, c, m, dirty)
-}
-
-// recoverUpgrade re-runs the upgrade after a fault in m's up file and,
-// when golang-migrate left the version dirty and the re-run failed,
-// forces the version back (as its docs tell operators) and re-runs again.
-func (r *runner) recoverUpgrade(ctx context.Context, c Cell, m *migrate.Migration, dirty bool) (Cell, error) {
-	pc, bk := r.pc, r.bookkeeping()
-	ok, why, err := r.retryUpgrade(ctx, &c)
-	if err != nil {
-		return c, err
-	}
-	if ok {
-		c.Recovered, c.Recovery = true, "re-running the upgrade recovered: "+why
-		return r.finish(c), nil
-	}
-	c.Recovery = "re-running the upgrade failed: " + why
-	if bk.Name() != "golang-migrate" || !dirty {
-		return r.finish(c), nil
-	}
-	// golang-migrate refuses a dirty version until `migrate force`; it
-	// changed nothing when it refused, so the force goes on this state.
-	var prev *migrate.Migration
-	all := append(append([]*migrate.Migration{}, pc.Base...), pc.Next...)
-	if i := slices.Index(all, m); i > 0 {
-		prev = all[i-1]
-	}
-	fconn, err := procedure.Connect(ctx, r.pc)
-	if err != nil {
-		return c, err
-	}
-	err = bk.AfterDown(ctx, fconn, m, prev)
-	fconn.Close(context.Background())
-	if err != nil {
-		return c, fmt.Errorf("migrate force: %w", err)
-	}
-	force := "migrate force -1"
-	if prev != nil {
-		force = "migrate force " + strings.TrimLeft(prev.Version, "0")
-	}
-	ok, why, err = r.retryUpgrade(ctx, &c)
-	if err != nil {
-		return c, err
-	}
-	if ok {
-		c.Recovered = true
-		c.Recovery += fmt.Sprintf("; after `%s` (the version before the dirty one) the re-run upgrade recovered: %s", force, why)
-	} else {
-		c.Recovery += fmt.Sprintf("; after `%s` the re-run upgrade failed too: %s", force, why)
-	}
-	return r.finish(c), nil
+	return r.rerunUpgrade(ctx, c)
 }
 
 // interruption is what a fault inside a script saw.
