@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -147,7 +148,50 @@ func (r *runner) hookCell(ctx context.Context, inj Injection, c Cell) (Cell, err
 		return c, err
 	}
 	c.Recovery = "the hook Job's retry (backoffLimit) did not recover: " + flat(got.upgradeErr) + "; "
+	if err := r.proceduresFromFault(ctx, &c); err != nil {
+		return c, err
+	}
 	return r.rerunUpgrade(ctx, c)
+}
+
+// faultState keeps a fault's state while each procedure is rehearsed from it.
+const faultState = "chaos-fault"
+
+// proceduresFromFault rehearses every procedure of the scenario from the
+// state the fault left, as an operator who rolls back instead of
+// re-running the upgrade would, then puts that state back.
+func (r *runner) proceduresFromFault(ctx context.Context, c *Cell) error {
+	e := r.pc.Env
+	if err := e.SaveState(ctx, faultState); err != nil {
+		return fmt.Errorf("keep the fault's state: %w", err)
+	}
+	var parts []string
+	for _, name := range slices.Sorted(maps.Keys(r.cfg.Clean)) {
+		sp, ok := PlanOptions{Specs: r.cfg.Specs}.spec(name)
+		if !ok {
+			continue
+		}
+		if err := e.LoadState(ctx, faultState); err != nil {
+			return fmt.Errorf("%s from the fault's state: %w", name, err)
+		}
+		t0 := time.Now()
+		res, err := procedure.Run(ctx, sp.Procedure(), r.pc)
+		if err != nil {
+			return fmt.Errorf("%s from the fault's state: %w", name, err)
+		}
+		run := ProcedureRun{Procedure: name, Verdict: res.Verdict, Reasons: res.Reasons, WithoutFault: r.cleanVerdict(name), Seconds: time.Since(t0).Seconds()}
+		c.FromFault = append(c.FromFault, run)
+		parts = append(parts, fmt.Sprintf("%s %s (without the fault: %s)", name, run.Verdict, run.WithoutFault))
+		c.Detail = strings.TrimPrefix(c.Detail+"\nfrom the fault's state: "+describe(res), "\n")
+		fmt.Fprintf(r.cfg.Progress, "chaos: %s from the kill-hook state: %s (%.0fs)\n", name, res.Verdict, run.Seconds)
+	}
+	if len(parts) > 0 {
+		c.Recovery += "rolled back from the fault's state instead: " + strings.Join(parts, ", ") + "; "
+	}
+	if err := e.LoadState(ctx, faultState); err != nil {
+		return fmt.Errorf("put the fault's state back: %w", err)
+	}
+	return nil
 }
 
 // prepareHook applies N+1's migrations before m, and measures the

@@ -65,10 +65,18 @@ type Cell struct {
 	// Recovery says what was re-run and how it went.
 	Recovery  string `json:"recovery"`
 	Recovered bool   `json:"recovered"`
+	// ManualSteps are the operator's commands the recovery needed (e.g.
+	// `migrate force 10`, `helm rollback app 3`); with Recovered, the
+	// verdict is manual.
+	ManualSteps []string `json:"manualSteps,omitempty"`
 	// NEraKept: release N's data was intact at the end (fingerprints equal
 	// to the ones taken before the upgrade).
 	NEraKept bool   `json:"nEraKept"`
 	Verdict  string `json:"verdict"`
+	// FromFault are the scenario's procedures, each rehearsed from the
+	// state the fault left (kill-hook), as an operator who rolls back
+	// instead of re-running the upgrade would.
+	FromFault []ProcedureRun `json:"fromFault,omitempty"`
 	// Helm is the revisions a cluster upgrade fault made, with the hooks
 	// each ran (atomic-timeout: the failed upgrade's and Helm's automatic
 	// rollback's).
@@ -85,4 +93,14 @@ type Cell struct {
 // Failed reports whether the cell is a finding to act on.
 func (c Cell) Failed() bool {
 	return c.Verdict == VerdictUnrecovered || c.Verdict == VerdictDataLost || c.Verdict == VerdictError
+}
+
+// ProcedureRun is one procedure rehearsed from the state a fault left,
+// beside its verdict without the fault.
+type ProcedureRun struct {
+	Procedure    string   `json:"procedure"`
+	Verdict      string   `json:"verdict"`
+	Reasons      []string `json:"reasons,omitempty"`
+	WithoutFault string   `json:"withoutFault"`
+	Seconds      float64  `json:"seconds"`
 }

@@ -802,7 +802,7 @@ func (r *runner) finish(c Cell) Cell {
 	switch {
 	case !c.NEraKept:
 		c.Verdict = VerdictDataLost
-	case c.Recovered && strings.Contains(c.Recovery, "migrate force"):
+	case c.Recovered && len(c.ManualSteps) > 0:
 		c.Verdict = VerdictManual
 	case c.Recovered:
 		c.Verdict = VerdictRecovered

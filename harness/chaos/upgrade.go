@@ -83,7 +83,15 @@ func (r *runner) atomicCell(ctx context.Context, c Cell) (Cell, error) {
 	// Helm's rollback is done: only the checks remain (release N serves?
 	// N's data kept?), as after the standard procedure's helm rollback.
 	checks := procedure.Spec{Name: "helm upgrade --atomic", Description: "Helm's automatic rollback after a failed --atomic upgrade; checks only"}.Procedure()
-	again, err := procedure.Run(ctx, checks, pc)
+	// The upgrade never completed, so no N+1-era row was written in this
+	// cell: none can be lost.
+	npc := *pc
+	if pc.Baseline != nil {
+		b := *pc.Baseline
+		b.NextEra = nil
+		npc.Baseline = &b
+	}
+	again, err := procedure.Run(ctx, checks, &npc)
 	if err != nil {
 		return c, err
 	}
@@ -247,6 +255,16 @@ func (r *runner) upgradeState(ctx context.Context, c *Cell, before probe) (strin
 // golang-migrate version, it forces the version before it (what
 // golang-migrate's docs tell operators) and tries once more.
 func (r *runner) rerunUpgrade(ctx context.Context, c Cell) (Cell, error) {
+	if hl, ok := r.pc.Env.(env.HelmLockClearer); ok {
+		step, err := hl.ClearPendingRelease(ctx)
+		if err != nil {
+			return c, err
+		}
+		if step != "" {
+			c.ManualSteps = append(c.ManualSteps, step)
+			c.Recovery += "the fault left Helm's release locked (every upgrade refuses: another operation is in progress); `" + step + "` cleared it; "
+		}
+	}
 	ok, why, err := r.retryUpgrade(ctx, &c)
 	if err != nil {
 		return c, err
@@ -287,6 +305,7 @@ func (r *runner) rerunUpgrade(ctx context.Context, c Cell) (Cell, error) {
 	if err != nil {
 		return c, fmt.Errorf("migrate force: %w", err)
 	}
+	c.ManualSteps = append(c.ManualSteps, force)
 	ok, why, err = r.retryUpgrade(ctx, &c)
 	if err != nil {
 		return c, err

@@ -75,3 +75,16 @@ type NodeRestart struct {
 	APISeconds     float64 `json:"apiSeconds"`
 	ReadySeconds   float64 `json:"readySeconds"`
 }
+
+// HelmLockClearer is a backend whose release Helm locks while an action
+// runs (kind, kube). A client cut off mid-action (a node restart, a killed
+// helm) leaves the newest revision pending-install/upgrade/rollback, and
+// every later upgrade refuses with "another operation
+// (install/upgrade/rollback) is in progress".
+type HelmLockClearer interface {
+	// ClearPendingRelease does what operators do about it: when the
+	// newest revision is pending, `helm rollback` to the revision of the
+	// release that ran before (Helm's rollback does not check the lock).
+	// It returns the command run, or "" when nothing was pending.
+	ClearPendingRelease(ctx context.Context) (step string, err error)
+}

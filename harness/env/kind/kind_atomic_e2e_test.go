@@ -9,6 +9,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/storage"
+	"helm.sh/helm/v3/pkg/storage/driver"
 
 	"github.com/rehearse-dev/rehearse/harness/chaos"
 	"github.com/rehearse-dev/rehearse/harness/env"
@@ -70,6 +73,24 @@ func TestKindAtomicAndNodeRestart(t *testing.T) {
 	checkAtomic(t, kcells[chaos.AtomicTimeout], kclean, sm)
 	assert.Equal(t, chaos.VerdictSkipped, kcells[chaos.RestartNode].Verdict)
 	assert.Contains(t, kcells[chaos.RestartNode].Detail, "the kube backend cannot reach the cluster's nodes")
+
+	// A helm client cut off mid-upgrade (what the node restart can do)
+	// leaves the newest revision pending-upgrade: every upgrade refuses
+	// until an operator's `helm rollback` clears it.
+	st.do("kube: a release left pending-upgrade, cleared by helm rollback", func() {
+		require.NoError(t, ke.LoadState(ctx, procedure.PreUpgradeState))
+		step, err := ke.ClearPendingRelease(ctx)
+		require.NoError(t, err)
+		assert.Empty(t, step, "nothing pending yet")
+		pending := leavePending(t, ke)
+		err = ke.Upgrade(ctx, sm.to)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "another operation (install/upgrade/rollback) is in progress")
+		step, err = ke.ClearPendingRelease(ctx)
+		require.NoError(t, err)
+		assert.Contains(t, step, fmt.Sprintf("helm rollback app %d (revision %d was left pending-upgrade)", 1, pending))
+		require.NoError(t, ke.Upgrade(ctx, sm.to), "the upgrade runs once the lock is cleared")
+	})
 	require.NoError(t, ke.Close(ctx))
 
 	c.teardown(t, ctx, st)
@@ -156,4 +177,21 @@ func checkAtomic(t *testing.T, c chaos.Cell, clean map[string]*procedure.Result,
 		want = chaos.VerdictRecovered
 	}
 	assert.Equal(t, want, c.Verdict, "%s\n%s", c.Recovery, c.Detail)
+}
+
+// leavePending writes what a helm client cut off after it took the
+// release's lock leaves: a newer revision, copied from the newest, in
+// status pending-upgrade, through Helm's own Secret storage. It returns the
+// pending revision.
+func leavePending(t *testing.T, ke *kube.Environment) int {
+	t.Helper()
+	store := storage.Init(driver.NewSecrets(ke.Cluster().Clientset.CoreV1().Secrets(ke.Namespace())))
+	last, err := store.Last(ke.ReleaseName())
+	require.NoError(t, err)
+	p := *last
+	info := *last.Info
+	p.Info, p.Version = &info, last.Version+1
+	p.Info.Status, p.Info.Description = release.StatusPendingUpgrade, "Preparing upgrade"
+	require.NoError(t, store.Create(&p))
+	return p.Version
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/rehearse-dev/rehearse/harness/chaos"
 	"github.com/rehearse-dev/rehearse/harness/env"
+	"github.com/rehearse-dev/rehearse/harness/procedure"
 	"github.com/rehearse-dev/rehearse/harness/scenario"
 )
 
@@ -52,7 +53,17 @@ func TestKindClusterChaos(t *testing.T) {
 	// (gone with its pod) never marks the version clean; the Job's retry
 	// refuses the dirty version, and after `migrate force 8` the re-run
 	// hook applies 000009 again over the renamed column and fails.
-	assert.Equal(t, chaos.VerdictUnrecovered, out["chaos kill-hook@up:000009:0"].Verdict)
+	hook := out["chaos kill-hook@up:000009:0"]
+	assert.Equal(t, chaos.VerdictUnrecovered, hook.Verdict)
+	// Every procedure is also rehearsed from the state the deleted hook
+	// pod left, beside its verdict without the fault.
+	var ran []string
+	for _, p := range hook.FromFault {
+		ran = append(ran, p.Procedure)
+		assert.Contains(t, []string{procedure.VerdictRecovered, procedure.VerdictDegraded, procedure.VerdictFailed}, p.Verdict, "%s from the kill-hook state", p.Procedure)
+		assert.NotEmpty(t, p.WithoutFault)
+	}
+	assert.ElementsMatch(t, sm.s.ProcedureNames(), ran)
 	// schema-revert stops at 000008's down with or without the pod deleted.
 	assert.Equal(t, chaos.VerdictAsWithoutFault, out["chaos kill-postgres-pod@down:000011:0"].Verdict)
 	// pg_dump (in the pod) dies with it; schema-revert stops before

@@ -172,11 +172,12 @@ func loadSample(t *testing.T, viaHook bool, bins map[string]string) *sample {
 type outcome struct {
 	Verdict    string
 	FailedStep string
+	FromFault  []chaos.ProcedureRun
 }
 
 func rehearse(t *testing.T, st *stages, label string, e env.Environment, sm *sample, health env.HealthOptions, faults ...chaos.Injection) map[string]outcome {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
 	defer cancel()
 	var progress strings.Builder
 	pc := &procedure.Context{
@@ -217,7 +218,7 @@ func rehearse(t *testing.T, st *stages, label string, e env.Environment, sm *sam
 			cells, err := chaos.Run(ctx, chaos.Config{PC: pc, Plan: faults, Clean: clean, Progress: &progress})
 			require.NoError(t, err)
 			for _, c := range cells {
-				out["chaos "+c.Fault+"@"+c.Point] = outcome{Verdict: c.Verdict}
+				out["chaos "+c.Fault+"@"+c.Point] = outcome{Verdict: c.Verdict, FromFault: c.FromFault}
 				t.Logf("%s chaos %s@%s: %s: %s; %s\n%s", label, c.Fault, c.Point, c.Verdict, c.StateFound, c.Recovery, c.Detail)
 			}
 		})

@@ -107,6 +107,9 @@ type savedState struct {
 	release  *env.Release
 	revision int
 	replicas int
+	// unready: the server had not rolled out when the state was saved (a
+	// fault's state); loading it does not wait for a rollout either.
+	unready bool
 }
 
 var _ env.Environment = (*Environment)(nil)
@@ -501,6 +504,10 @@ func (e *Environment) SaveState(ctx context.Context, name string) error {
 	if err != nil {
 		return fmt.Errorf("save state %s: %w", name, err)
 	}
+	unready := false
+	if d, err := e.serverDeployment(ctx); err == nil {
+		unready = !rolledOut(d)
+	}
 	if err := e.scale(ctx, 0); err != nil {
 		return fmt.Errorf("save state %s: %w", name, err)
 	}
@@ -512,7 +519,7 @@ func (e *Environment) SaveState(ctx context.Context, name string) error {
 		return fmt.Errorf("save state %s: %w", name, err)
 	}
 	rel := *e.current
-	e.states[name] = savedState{db: copyName, release: &rel, revision: e.revisions[rel.Name], replicas: n}
+	e.states[name] = savedState{db: copyName, release: &rel, revision: e.revisions[rel.Name], replicas: n, unready: unready}
 	return e.scale(ctx, n)
 }
 
@@ -554,6 +561,10 @@ func (e *Environment) LoadState(ctx context.Context, name string) error {
 		return fmt.Errorf("load state %s: %w", name, err)
 	}
 	if st.replicas == 0 {
+		return nil
+	}
+	if st.unready {
+		e.opts.Logger.Info("the server had not rolled out when this state was saved; not waiting for it", "state", name)
 		return nil
 	}
 	if err := e.waitRollout(ctx, e.opts.ReadyTimeout); err != nil {

@@ -330,12 +330,7 @@ func (e *Environment) waitRollout(ctx context.Context, timeout time.Duration) er
 	for {
 		d, err := e.serverDeployment(ctx)
 		if err == nil {
-			want := int32(1)
-			if d.Spec.Replicas != nil {
-				want = *d.Spec.Replicas
-			}
-			s := d.Status
-			if s.ObservedGeneration >= d.Generation && s.UpdatedReplicas == want && s.Replicas == want && s.AvailableReplicas == want {
+			if rolledOut(d) {
 				return nil
 			}
 		}
@@ -662,4 +657,15 @@ func (e *Environment) restartRollout(ctx context.Context) error {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// rolledOut: the Deployment's current template runs on every replica it
+// wants, all available.
+func rolledOut(d *appsv1.Deployment) bool {
+	want := int32(1)
+	if d.Spec.Replicas != nil {
+		want = *d.Spec.Replicas
+	}
+	s := d.Status
+	return s.ObservedGeneration >= d.Generation && s.UpdatedReplicas == want && s.Replicas == want && s.AvailableReplicas == want
 }
