@@ -144,7 +144,7 @@ func (r *runner) hookCell(ctx context.Context, inj Injection, c Cell) (Cell, err
 		c.Recovery = "the hook Job's retry (backoffLimit) completed the upgrade, but: " + why
 		return r.finish(c), nil
 	}
-	if _, err := r.measureHook(ctx, &c, m.Up, refs); err != nil {
+	if err := r.measureHook(ctx, &c, m.Up, refs); err != nil {
 		return c, err
 	}
 	c.Recovery = "the hook Job's retry (backoffLimit) did not recover: " + flat(got.upgradeErr) + "; "
@@ -411,15 +411,15 @@ func sessionEnd(ctx context.Context, watch *pgx.Conn, pid int32) string {
 // measureHook fills StateFound, Effective, HalfApplied and Bookkeeping
 // after a kill-hook: the file's effect compared with the states before
 // it, after statements 1..K and after all of them.
-func (r *runner) measureHook(ctx context.Context, c *Cell, s *migrate.Script, refs hookRefs) (bool, error) {
+func (r *runner) measureHook(ctx context.Context, c *Cell, s *migrate.Script, refs hookRefs) error {
 	conn, err := procedure.Connect(ctx, r.pc)
 	if err != nil {
-		return false, err
+		return err
 	}
 	defer conn.Close(context.Background())
 	now, err := takeProbe(ctx, conn, r.bkTable())
 	if err != nil {
-		return false, err
+		return err
 	}
 	file := s.File
 	if i := strings.LastIndexByte(file, '/'); i >= 0 {
@@ -451,13 +451,13 @@ func (r *runner) measureHook(ctx context.Context, c *Cell, s *migrate.Script, re
 	}
 	c.NEraKept = c.Effective >= 0
 	c.HalfApplied = c.Effective > 0 && c.Effective < total
-	bkText, dirty, err := bookkeepingText(ctx, conn, r.bookkeeping())
+	bkText, _, err := bookkeepingText(ctx, conn, r.bookkeeping())
 	if err != nil {
-		return false, err
+		return err
 	}
 	c.Bookkeeping = bkText
 	c.StateFound += "; " + bkText
-	return dirty, nil
+	return nil
 }
 
 // flat is a multi-line error (Helm's hook failures) on one line.

@@ -193,7 +193,7 @@ func (r *runner) upCell(ctx context.Context, inj Injection, c Cell) (Cell, error
 		return c, nil
 	}
 	before, at := in.before, in.at
-	if _, err := r.measure(ctx, &c, m.Up, before, at); err != nil {
+	if err := r.measure(ctx, &c, m.Up, before, at); err != nil {
 		return c, err
 	}
 	return r.rerunUpgrade(ctx, c)
@@ -233,16 +233,16 @@ func interruptUp(ctx context.Context, conn *pgx.Conn, admin dsnFunc, m *migrate.
 }
 
 // measure fills StateFound, Effective, HalfApplied and Bookkeeping after a
-// fault inside script s, and reports the dirty flag.
-func (r *runner) measure(ctx context.Context, c *Cell, s *migrate.Script, before, at probe) (bool, error) {
+// fault inside script s.
+func (r *runner) measure(ctx context.Context, c *Cell, s *migrate.Script, before, at probe) error {
 	conn, err := procedure.Connect(ctx, r.pc)
 	if err != nil {
-		return false, err
+		return err
 	}
 	defer conn.Close(context.Background())
 	now, err := takeProbe(ctx, conn, r.bkTable())
 	if err != nil {
-		return false, err
+		return err
 	}
 	st := measureScript(s, c.Statements, before, at, now)
 	c.Effective = st.effective
@@ -250,14 +250,14 @@ func (r *runner) measure(ctx context.Context, c *Cell, s *migrate.Script, before
 	// (before it, or as its session saw them), nothing else was lost.
 	c.NEraKept = st.effective >= 0
 	c.HalfApplied = st.effective > 0 && st.effective < c.Total
-	bkText, dirty, err := bookkeepingText(ctx, conn, r.bookkeeping())
+	bkText, _, err := bookkeepingText(ctx, conn, r.bookkeeping())
 	if err != nil {
-		return false, err
+		return err
 	}
 	c.Bookkeeping = bkText
 	c.StateFound = st.text + "; " + bkText
 	c.Detail = st.detail
-	return dirty, nil
+	return nil
 }
 
 // retryUpgrade rolls release N+1 out again on the current database and
@@ -576,7 +576,7 @@ func (r *runner) downCell(ctx context.Context, inj Injection, c Cell) (Cell, err
 		c.Detail = name + " did not reach statement " + fmt.Sprint(inj.Point.After+1) + " of " + m.Down.File + ": " + describe(res)
 		return c, nil
 	}
-	if _, err := r.measure(ctx, &c, m.Down, before, at); err != nil {
+	if err := r.measure(ctx, &c, m.Down, before, at); err != nil {
 		return c, err
 	}
 	again, err := procedure.Resume(ctx, p, pc, procedure.DownStep(m))
