@@ -162,7 +162,11 @@ const faultState = "chaos-fault"
 // re-running the upgrade would, then puts that state back.
 func (r *runner) proceduresFromFault(ctx context.Context, c *Cell) error {
 	e := r.pc.Env
-	if err := e.SaveState(ctx, faultState); err != nil {
+	save := e.SaveState
+	if fs, ok := e.(env.FaultStateSaver); ok {
+		save = fs.SaveFaultState
+	}
+	if err := save(ctx, faultState); err != nil {
 		return fmt.Errorf("keep the fault's state: %w", err)
 	}
 	var parts []string

@@ -88,3 +88,11 @@ type HelmLockClearer interface {
 	// It returns the command run, or "" when nothing was pending.
 	ClearPendingRelease(ctx context.Context) (step string, err error)
 }
+
+// FaultStateSaver is a backend whose LoadState waits for the server to roll
+// out (kind, kube). A fault's state may hold a server that never becomes
+// ready again; saved this way, loading it starts the server without waiting,
+// and the procedure run from it measures readiness itself.
+type FaultStateSaver interface {
+	SaveFaultState(ctx context.Context, name string) error
+}

@@ -107,8 +107,8 @@ type savedState struct {
 	release  *env.Release
 	revision int
 	replicas int
-	// unready: the server had not rolled out when the state was saved (a
-	// fault's state); loading it does not wait for a rollout either.
+	// unready: a fault's state (SaveFaultState), whose server may never
+	// become ready again; loading it does not wait for the rollout.
 	unready bool
 }
 
@@ -504,10 +504,6 @@ func (e *Environment) SaveState(ctx context.Context, name string) error {
 	if err != nil {
 		return fmt.Errorf("save state %s: %w", name, err)
 	}
-	unready := false
-	if d, err := e.serverDeployment(ctx); err == nil {
-		unready = !rolledOut(d)
-	}
 	if err := e.scale(ctx, 0); err != nil {
 		return fmt.Errorf("save state %s: %w", name, err)
 	}
@@ -519,8 +515,22 @@ func (e *Environment) SaveState(ctx context.Context, name string) error {
 		return fmt.Errorf("save state %s: %w", name, err)
 	}
 	rel := *e.current
-	e.states[name] = savedState{db: copyName, release: &rel, revision: e.revisions[rel.Name], replicas: n, unready: unready}
+	e.states[name] = savedState{db: copyName, release: &rel, revision: e.revisions[rel.Name], replicas: n}
 	return e.scale(ctx, n)
+}
+
+// SaveFaultState implements env.FaultStateSaver: SaveState, but loading
+// it does not wait for the rollout.
+func (e *Environment) SaveFaultState(ctx context.Context, name string) error {
+	if err := e.SaveState(ctx, name); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	st := e.states[name]
+	st.unready = true
+	e.states[name] = st
+	return nil
 }
 
 // LoadState implements env.Environment: server to 0, the database
@@ -564,7 +574,7 @@ func (e *Environment) LoadState(ctx context.Context, name string) error {
 		return nil
 	}
 	if st.unready {
-		e.opts.Logger.Info("the server had not rolled out when this state was saved; not waiting for it", "state", name)
+		e.opts.Logger.Info("a fault's state: not waiting for the server's rollout", "state", name)
 		return nil
 	}
 	if err := e.waitRollout(ctx, e.opts.ReadyTimeout); err != nil {

@@ -340,7 +340,10 @@ func (e *Environment) waitRollout(ctx context.Context, timeout time.Duration) er
 			if _, pods, perr := e.currentPods(context.WithoutCancel(ctx)); perr == nil {
 				detail = describePods(pods)
 			}
-			return fmt.Errorf("server rollout not ready after %s: %v%s", timeout, err, detail)
+			if err != nil {
+				detail = ": " + err.Error() + detail
+			}
+			return fmt.Errorf("server rollout not ready after %s%s", timeout, detail)
 		case <-time.After(time.Second):
 		}
 	}
