@@ -22,13 +22,16 @@ const maxAttempts = 25
 // seeded from the run's seed and the table's name, so the data does not
 // depend on which tables load in parallel.
 type tableGen struct {
-	plan        *tablePlan
-	r           *rand.Rand
-	f           *gofakeit.Faker
-	weird       float64
-	weirdRow    bool
-	vals        []string
-	nulls       []bool
+	plan     *tablePlan
+	r        *rand.Rand
+	f        *gofakeit.Faker
+	weird    float64
+	weirdRow bool
+	vals     []string
+	nulls    []bool
+	bin      []byte // a binary COPY row being encoded
+	// binaryMiss: a value did not fit binary COPY (see copybin.go).
+	binaryMiss  bool
 	keys        []keyHash
 	keyOK       []bool
 	dropped     int
