@@ -2,6 +2,7 @@ package seed
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -69,5 +70,21 @@ func TestAppendNumeric(t *testing.T) {
 	for _, in := range []string{"", "-", "1e5", "NaN", " 1", "1.2.3", "."} {
 		_, ok := appendNumeric(nil, in)
 		assert.False(t, ok, in)
+	}
+}
+
+// TestParseTimeFastPath: the generator's shapes parse as time.Parse reads
+// them.
+func TestParseTimeFastPath(t *testing.T) {
+	for _, s := range []string{"2024-02-29 23:59:59.999999+00", "1999-12-31 00:00:00.000001", "0001-01-01 00:00:00.000000+00",
+		"9999-12-31 23:59:59.500000", "2023-02-29 00:00:00.000000+00", "0000-01-01 00:00:00.000000"} {
+		got, gotOK := parseTime(cTSTZ, s)
+		layout := tsLayout
+		if len(s) == len(tstzLayout) {
+			layout = tstzLayout
+		}
+		want, err := time.Parse(layout, s)
+		assert.Equal(t, err == nil, gotOK, s)
+		assert.True(t, want.Equal(got), "%s: %v != %v", s, got, want)
 	}
 }
