@@ -1,6 +1,9 @@
 package seed
 
 import (
+	"math"
+	"math/rand/v2"
+	"strconv"
 	"testing"
 	"time"
 
@@ -86,5 +89,29 @@ func TestParseTimeFastPath(t *testing.T) {
 		want, err := time.Parse(layout, s)
 		assert.Equal(t, err == nil, gotOK, s)
 		assert.True(t, want.Equal(got), "%s: %v != %v", s, got, want)
+	}
+}
+
+// TestParseDecimalMatchesParseFloat: the fast path reads what ParseFloat
+// reads, bit for bit, and leaves other shapes to it.
+func TestParseDecimalMatchesParseFloat(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	cases := []string{"0", "-0", "0.1", "-0.01", "12.50", "999999999999.99", "123456789012345", "0.000000000000001", ".5", "5."}
+	for range 100000 {
+		ip := strconv.FormatInt(r.Int64N(1_000_000_000), 10)
+		fp := strconv.FormatInt(r.Int64N(1_000_000), 10)
+		cases = append(cases, ip+"."+fp, "-"+ip+"."+fp[:len(fp)/2+1], ip)
+	}
+	for _, s := range cases {
+		want, err := strconv.ParseFloat(s, 64)
+		got, ok := parseDecimal(s)
+		if ok {
+			require.NoError(t, err, s)
+			require.Equal(t, math.Float64bits(want), math.Float64bits(got), s)
+		}
+	}
+	for _, s := range []string{"", "-", ".", "1e5", "1.2.3", " 1", "NaN", "1234567890123456"} {
+		_, ok := parseDecimal(s)
+		assert.False(t, ok, s)
 	}
 }
