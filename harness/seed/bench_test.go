@@ -139,9 +139,10 @@ func runPgbench(b *testing.B, scale int) float64 {
 	return secs
 }
 
-// BenchmarkGenerate measures row generation alone (no COPY), per table of
-// the BenchmarkLoad schema, starting over (fresh plan, no unique values
-// seen) every BenchmarkLoad row count.
+// BenchmarkGenerate measures row generation and encoding (in the format
+// Base writes) alone, no COPY, per table of the BenchmarkLoad schema,
+// starting over (fresh plan, no unique values seen) every BenchmarkLoad row
+// count.
 func BenchmarkGenerate(b *testing.B) {
 	dsn := schemaDB(b, benchSchema)
 	snap := take(b, dsn)
@@ -149,6 +150,7 @@ func BenchmarkGenerate(b *testing.B) {
 	for _, name := range []string{"customers", "products", "orders", "order_items", "payments"} {
 		b.Run(name, func(b *testing.B) {
 			var g *tableGen
+			var bin bool // the format Base writes the table in
 			fresh := func() {
 				p, err := s.planTable(snap, snap.Tables["public."+name], nil)
 				require.NoError(b, err)
@@ -160,6 +162,7 @@ func BenchmarkGenerate(b *testing.B) {
 					fk.keys = listKeys(list)
 				}
 				g = newTableGen(1, "", p, 0.1)
+				bin = binaryCopyable(p)
 			}
 			fresh()
 			w := bufio.NewWriter(io.Discard)
@@ -171,7 +174,11 @@ func BenchmarkGenerate(b *testing.B) {
 					b.StartTimer()
 				}
 				if ok, _ := g.next(i % benchRows[name]); ok {
-					g.writeRow(w)
+					if bin {
+						g.writeRowBinary(w)
+					} else {
+						g.writeRow(w)
+					}
 				}
 			}
 		})

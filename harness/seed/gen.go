@@ -22,13 +22,16 @@ const maxAttempts = 25
 // seeded from the run's seed and the table's name, so the data does not
 // depend on which tables load in parallel.
 type tableGen struct {
-	plan        *tablePlan
-	r           *rand.Rand
-	f           *gofakeit.Faker
-	weird       float64
-	weirdRow    bool
-	vals        []string
-	nulls       []bool
+	plan     *tablePlan
+	r        *rand.Rand
+	f        *gofakeit.Faker
+	weird    float64
+	weirdRow bool
+	vals     []string
+	nulls    []bool
+	bin      []byte // a binary COPY row being encoded
+	// binaryMiss: a value did not fit binary COPY (see copybin.go).
+	binaryMiss  bool
 	keys        []keyHash
 	keyOK       []bool
 	dropped     int
@@ -344,9 +347,12 @@ func (g *tableGen) lookup(name string) (value, error) {
 	case cp.col.IsArray:
 		return value{k: vStr, s: s}, nil
 	case cp.class.numeric():
-		f, err := strconv.ParseFloat(s, 64)
-		if err != nil {
-			return value{}, errOpaque
+		f, ok := parseDecimal(s)
+		if !ok {
+			var err error
+			if f, err = strconv.ParseFloat(s, 64); err != nil {
+				return value{}, errOpaque
+			}
 		}
 		return value{k: vNum, n: f}, nil
 	case cp.class == cBool:
@@ -544,4 +550,43 @@ func (g *tableGen) unsatisfiedColumns() []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// float64pow10 are the powers of ten a float64 holds exactly.
+var float64pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// parseDecimal reads [-]digits[.digits] of at most 15 digits, the shape of
+// generated integers and numerics, with the arithmetic strconv.ParseFloat
+// uses for them (an exact mantissa divided by an exact power of ten), so
+// the result is the same; ok is false for any other shape.
+func parseDecimal(s string) (float64, bool) {
+	neg := len(s) > 0 && s[0] == '-'
+	if neg {
+		s = s[1:]
+	}
+	var mant uint64
+	digits, frac, dot := 0, 0, false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+			mant = mant*10 + uint64(c-'0')
+			digits++
+			if dot {
+				frac++
+			}
+		case c == '.' && !dot:
+			dot = true
+		default:
+			return 0, false
+		}
+	}
+	if digits == 0 || digits > 15 {
+		return 0, false
+	}
+	f := float64(mant) / float64pow10[frac]
+	if neg {
+		f = -f
+	}
+	return f, true
 }

@@ -289,6 +289,11 @@ func (r *run) fill(ctx context.Context, p *tablePlan, salt string, early bool, s
 		r.publishKeys(p)
 		return nil
 	})
+	if g.binaryMiss {
+		r.s.log.Debug("seed: a value does not fit binary COPY, starting over in text", "table", p.name)
+		p.textCopy = true
+		return res, true
+	}
 	if guessed {
 		r.s.log.Debug("seed: a parent dropped rows, starting over", "table", p.name)
 		return res, true
@@ -693,17 +698,31 @@ func copyRows(ctx context.Context, conn *pgx.Conn, p *tablePlan, g *tableGen, wr
 		defer conn.Exec(context.Background(), "DROP TABLE IF EXISTS seed_stage")
 		dest = "seed_stage"
 	}
+	bin := binaryCopyable(p)
+	format := ""
+	if bin {
+		format = " (FORMAT binary)"
+	}
 	pr, pw := io.Pipe()
 	genDone := make(chan error, 1)
 	go func() {
 		bw := bufio.NewWriterSize(pw, 256<<10)
 		var err error
+		if bin {
+			_, err = bw.Write(copyBinaryHeader)
+		}
 		for row := 0; row < p.rows && err == nil; row++ {
 			ok, stop := g.next(row)
 			if stop {
 				break
 			}
-			if ok {
+			switch {
+			case ok && bin:
+				if ok, err = g.writeRowBinary(bw); err == nil && !ok {
+					g.binaryMiss = true
+					err = errBinaryMiss
+				}
+			case ok:
 				err = g.writeRow(bw)
 			}
 			if row%4096 == 4095 {
@@ -716,13 +735,16 @@ func copyRows(ctx context.Context, conn *pgx.Conn, p *tablePlan, g *tableGen, wr
 		if err == nil {
 			err = generated()
 		}
+		if err == nil && bin {
+			_, err = bw.Write([]byte{0xff, 0xff}) // the trailer: -1 fields
+		}
 		if err == nil {
 			err = bw.Flush()
 		}
 		pw.CloseWithError(err)
 		genDone <- err
 	}()
-	tag, err := conn.PgConn().CopyFrom(ctx, pr, fmt.Sprintf("COPY %s (%s) FROM STDIN", dest, strings.Join(cols, ", ")))
+	tag, err := conn.PgConn().CopyFrom(ctx, pr, fmt.Sprintf("COPY %s (%s) FROM STDIN%s", dest, strings.Join(cols, ", "), format))
 	pr.CloseWithError(errors.New("copy ended"))
 	genErr := <-genDone
 	if err != nil {

@@ -3,6 +3,7 @@ package seed
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -132,13 +133,13 @@ var nameRules = []nameRule{
 	rule(`price|amount|total|cost|balance|fee|salary`, []class{cNumeric, cMoney, cFloat}, "Price", func(g *tableGen, c *colPlan) string {
 		return formatNumeric(g.f.Price(1, 2000), c.col.Precision, c.col.Scale)
 	}),
-	rule(`^age$`, []class{cInt}, "IntRange(18, 90)", func(g *tableGen, c *colPlan) string { return fmt.Sprint(g.f.IntRange(18, 90)) }),
-	rule(`year`, []class{cInt}, "IntRange(1990, 2030)", func(g *tableGen, c *colPlan) string { return fmt.Sprint(g.f.IntRange(1990, 2030)) }),
-	rule(`(^|_)port$`, []class{cInt}, "IntRange(1, 65535)", func(g *tableGen, c *colPlan) string { return fmt.Sprint(g.f.IntRange(1, 65535)) }),
-	rule(`days`, []class{cInt}, "IntRange(1, 365)", func(g *tableGen, c *colPlan) string { return fmt.Sprint(g.f.IntRange(1, 365)) }),
-	rule(`qty|quantity|count|^n_`, []class{cInt}, "IntRange(1, 100)", func(g *tableGen, c *colPlan) string { return fmt.Sprint(g.f.IntRange(1, 100)) }),
-	rule(`priority|rank|level|score`, []class{cInt}, "IntRange(1, 10)", func(g *tableGen, c *colPlan) string { return fmt.Sprint(g.f.IntRange(1, 10)) }),
-	rule(`percent|pct|ratio`, []class{cInt, cNumeric, cFloat}, "IntRange(0, 100)", func(g *tableGen, c *colPlan) string { return fmt.Sprint(g.f.IntRange(0, 100)) }),
+	rule(`^age$`, []class{cInt}, "IntRange(18, 90)", func(g *tableGen, c *colPlan) string { return strconv.Itoa(g.f.IntRange(18, 90)) }),
+	rule(`year`, []class{cInt}, "IntRange(1990, 2030)", func(g *tableGen, c *colPlan) string { return strconv.Itoa(g.f.IntRange(1990, 2030)) }),
+	rule(`(^|_)port$`, []class{cInt}, "IntRange(1, 65535)", func(g *tableGen, c *colPlan) string { return strconv.Itoa(g.f.IntRange(1, 65535)) }),
+	rule(`days`, []class{cInt}, "IntRange(1, 365)", func(g *tableGen, c *colPlan) string { return strconv.Itoa(g.f.IntRange(1, 365)) }),
+	rule(`qty|quantity|count|^n_`, []class{cInt}, "IntRange(1, 100)", func(g *tableGen, c *colPlan) string { return strconv.Itoa(g.f.IntRange(1, 100)) }),
+	rule(`priority|rank|level|score`, []class{cInt}, "IntRange(1, 10)", func(g *tableGen, c *colPlan) string { return strconv.Itoa(g.f.IntRange(1, 10)) }),
+	rule(`percent|pct|ratio`, []class{cInt, cNumeric, cFloat}, "IntRange(0, 100)", func(g *tableGen, c *colPlan) string { return strconv.Itoa(g.f.IntRange(0, 100)) }),
 	// Time: past for what happened, future for what expires; pairs are
 	// ordered afterwards (see pairRules).
 	rule(`deleted_at|archived_at|revoked_at`, []class{cTS, cTSTZ, cDate}, "past 1y (mostly NULL)", func(g *tableGen, c *colPlan) string { return pastWithin(g, c, 365*day) }),

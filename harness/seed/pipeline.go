@@ -30,6 +30,9 @@ var speculate = true
 // errSpeculation: a parent's keys were not the predicted sequence.
 var errSpeculation = errors.New("parent keys differ from the predicted sequence")
 
+// errBinaryMiss: a value did not fit binary COPY (see copybin.go).
+var errBinaryMiss = errors.New("a value does not fit binary COPY")
+
 // errParentFailed: a parent whose keys a child started on was not filled.
 var errParentFailed = errors.New("parent not filled")
 

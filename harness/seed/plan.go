@@ -97,6 +97,8 @@ type tablePlan struct {
 	// kept as rows are generated, so children need not read them back.
 	exports  []*exportKeys
 	wasEmpty bool
+	// textCopy: a value did not fit binary COPY, the rows go in as text.
+	textCopy bool
 	// hasTriggers: the table has user triggers, so COPY keeps all triggers on.
 	hasTriggers bool
 	updateCols  []string

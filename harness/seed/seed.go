@@ -4,8 +4,9 @@
 //
 // Data is deterministic: the same seed and schema give the same bytes. Each
 // table has its own random source (seed + table name), so loading tables in
-// parallel does not change what is generated. Rows are written with COPY in
-// text format while they are generated.
+// parallel does not change what is generated. Rows are written with COPY
+// while they are generated: in binary format when every column's type
+// allows (see copybin.go), in text otherwise.
 package seed
 
 import (

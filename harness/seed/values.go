@@ -179,6 +179,13 @@ func appendTime(b []byte, c class, t time.Time) []byte {
 func append2(b []byte, n int) []byte { return append(b, byte('0'+n/10), byte('0'+n%10)) }
 
 func parseTime(c class, s string) (time.Time, bool) {
+	// The generator's own shapes (tstzLayout, tsLayout) without time.Parse,
+	// which costs more than making the value.
+	if len(s) == len(tstzLayout) && strings.HasSuffix(s, "+00") && s[19] == '.' || len(s) == len(tsLayout) && s[19] == '.' {
+		if us, ok := parseTimestamp(s, len(s) == len(tstzLayout)); ok {
+			return time.UnixMicro(us + pgEpochDays*86400*1000000).UTC(), true
+		}
+	}
 	for _, layout := range []string{tstzLayout, tsLayout, dateLayout, "15:04:05+00", "15:04:05", "2006-01-02 15:04:05+00", "2006-01-02 15:04:05"} {
 		if t, err := time.Parse(layout, s); err == nil {
 			return t, true
