@@ -244,31 +244,29 @@ func (e *Environment) Upgrade(ctx context.Context, r env.Release) error {
 	if r.Chart == "" {
 		return fmt.Errorf("upgrade to release %s: no chart (set the release's chart.path in the scenario)", r.Name)
 	}
-	gen := int64(-1)
-	if d, err := e.serverDeployment(ctx); err == nil {
-		gen = d.Generation
-	}
+	start := time.Now()
 	res, err := e.helm.Upgrade(ctx, e.opts.ReleaseName, r.Chart, releaseValues(r, false), helmrun.Options{Wait: true, Timeout: e.opts.HelmTimeout})
 	e.record(res)
 	if err != nil {
 		return fmt.Errorf("upgrade to release %s: %w", r.Name, err)
 	}
 	e.deployed(r, res)
-	return e.freshIfKept(ctx, gen)
+	return e.freshIfKept(ctx, start)
 }
 
-// freshIfKept starts new server pods when an upgrade changed no pod
-// template (a failed earlier attempt had applied it) and the pods it kept
-// restarted (e.g. a node restart): Kubernetes keeps them with their
-// restart history, which the health check would take for a crash loop. An
-// upgrade is a fresh start, as a rollback to the running release is.
-func (e *Environment) freshIfKept(ctx context.Context, genBefore int64) error {
-	d, pods, err := e.currentPods(ctx)
-	if err != nil || d.Generation != genBefore {
+// freshIfKept starts new server pods when the upgrade kept pods from
+// before it (its template was applied by a failed earlier attempt, so
+// Kubernetes reuses that ReplicaSet and its pods) and they had restarted
+// (e.g. a node restart): with their restart history, the health check
+// would take them for a crash loop. An upgrade is a fresh start, as a
+// rollback to the running release is.
+func (e *Environment) freshIfKept(ctx context.Context, start time.Time) error {
+	_, pods, err := e.currentPods(ctx)
+	if err != nil {
 		return nil
 	}
 	for i := range pods {
-		if readPod(&pods[i]).restarts > 0 {
+		if pods[i].CreationTimestamp.Time.Before(start.Truncate(time.Second)) && readPod(&pods[i]).restarts > 0 {
 			e.opts.Logger.Info("the upgrade kept server pods that had restarted; starting new ones", "pod", pods[i].Name)
 			return e.restartRollout(ctx)
 		}
