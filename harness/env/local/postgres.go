@@ -63,6 +63,9 @@ type Options struct {
 	// harness can record the SQL an application runs. Start fails when the
 	// library is not installed (check with HasStatements first).
 	Statements bool
+	// TempDir is where the server's temp dir (data directory and socket)
+	// is made; empty means os.TempDir().
+	TempDir string
 }
 
 // Server is a running PostgreSQL owned by the harness.
@@ -177,7 +180,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		}
 		opts.Settings = settings
 	}
-	dir, err := os.MkdirTemp("", TempPrefix+"*")
+	dir, err := os.MkdirTemp(opts.TempDir, TempPrefix+"*")
 	if err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
