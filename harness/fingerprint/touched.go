@@ -206,7 +206,7 @@ func (m *Mark) Touched(ctx context.Context, q schema.Querier, before, after *sch
 	parts := make([]string, len(rest))
 	for i, name := range rest {
 		t := after.Tables[name]
-		parts[i] = fmt.Sprintf(`SELECT %d AS i, count(*) AS n, count(*) FILTER (WHERE %s) AS written FROM %s%s r, m`,
+		parts[i] = fmt.Sprintf(`SELECT %d AS i, count(*) AS n, count(*) FILTER (WHERE %s) AS written FROM %s%s r`,
 			i, writtenSince, only(t), pgx.Identifier{t.Schema, t.Name}.Sanitize())
 	}
 	rows, err := q.Query(ctx, "WITH m AS "+markRel+"\n"+strings.Join(parts, "\nUNION ALL\n"), m.snapshot)
@@ -234,14 +234,17 @@ func (m *Mark) Touched(ctx context.Context, q schema.Querier, before, after *sch
 	return out, nil
 }
 
-// markCols is a one-row relation (aliased m) with the mark's snapshot ($1)
-// as the age of its xmax and its in-progress xids; writtenSince is true for
-// a row (aliased r) written by a transaction the snapshot did not see as
-// committed. age() is modular, so xid wraparound is no matter.
+// markRel is a one-row relation (the CTE m) with the mark's snapshot ($1):
+// a and b the ages of its xmax and xmin, xip its in-progress xids.
+// writtenSince is true for a row (aliased r) written by a transaction the
+// snapshot did not see as committed: xmax or later, or one of xip. Every
+// xid of xip lies between xmin and xmax, so xip is searched only for rows
+// that young, not for every row, and m is read through scalar subqueries
+// (evaluated once) rather than joined to every row: the scan then costs
+// half as much. age() is modular, so xid wraparound is no matter.
 const (
-	markRel      = `(SELECT age(pg_snapshot_xmax(s)::xid) AS a, ARRAY(SELECT x::xid FROM pg_snapshot_xip(s) x) AS xip FROM (SELECT $1::text::pg_snapshot AS s) q)`
-	markCols     = markRel + ` m`
-	writtenSince = `age(r.xmin) <= m.a OR r.xmin = ANY (m.xip)`
+	markRel      = `(SELECT age(pg_snapshot_xmax(s)::xid) AS a, age(pg_snapshot_xmin(s)::xid) AS b, ARRAY(SELECT x::xid FROM pg_snapshot_xip(s) x) AS xip FROM (SELECT $1::text::pg_snapshot AS s) q)`
+	writtenSince = `age(r.xmin) <= (SELECT a FROM m) OR (age(r.xmin) <= (SELECT b FROM m) AND r.xmin = ANY ((SELECT xip FROM m)::xid[]))`
 )
 
 func only(t *schema.Table) string {
@@ -315,7 +318,7 @@ func eraCounts(ctx context.Context, q schema.Querier, snapshot string, f func(re
 	sql := `SELECT rel, count(*), 0::bigint FROM ` + era.RowsTable + ` GROUP BY rel`
 	var args []any
 	if snapshot != "" {
-		sql = `SELECT rel, count(*), count(*) FILTER (WHERE ` + writtenSince + `) FROM ` + era.RowsTable + ` r, ` + markCols + ` GROUP BY rel`
+		sql = `WITH m AS ` + markRel + ` SELECT rel, count(*), count(*) FILTER (WHERE ` + writtenSince + `) FROM ` + era.RowsTable + ` r GROUP BY rel`
 		args = append(args, snapshot)
 	}
 	rows, err := q.Query(ctx, sql, args...)
