@@ -40,7 +40,7 @@ func chaosEmoji(v string) string {
 // a hand, or was never tried).
 func chaosNeedsDetail(c *chaos.Cell) bool {
 	if len(c.Helm) > 0 || c.Node != nil || len(c.ManualSteps) > 0 || len(c.FromFault) > 0 {
-		return true // a cluster fault's evidence is its point
+		return true // a cluster fault's evidence (history, times, what was run) is its point
 	}
 	switch c.Verdict {
 	case chaos.VerdictUnrecovered, chaos.VerdictDataLost, chaos.VerdictManual, chaos.VerdictSkipped, chaos.VerdictNotReached, chaos.VerdictError:
@@ -126,11 +126,4 @@ func ChaosMarkdown(cells []chaos.Cell) string {
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	writeChaosMarkdown(p, &matrix.Report{Chaos: cells})
 	return b.String()
-}
-
-func reasonsText(reasons []string) string {
-	if len(reasons) == 0 {
-		return ""
-	}
-	return ": " + strings.Join(reasons, "; ")
 }

@@ -93,20 +93,17 @@ func TestChaosMarkdown(t *testing.T) {
 		{name: "cluster evidence", rows: 1, boxes: 1,
 			report: func() *matrix.Report {
 				r := sampleReport()
-				r.Chaos = []chaos.Cell{{Fault: chaos.RestartNode, Point: "upgrade", StateFound: "node restarted",
-					Recovered: true, NEraKept: true, Verdict: chaos.VerdictRecovered, Seconds: 49,
-					ManualSteps: []string{"helm rollback app 1 (revision 6 was left pending-upgrade)"},
-					FromFault:   []chaos.ProcedureRun{{Procedure: "standard", Verdict: "failed", Reasons: []string{"serverReady: not ready"}, WithoutFault: "failed"}},
-					Helm:        []env.HelmRevision{{Revision: 4, Action: "upgrade", Status: "failed", Description: "Upgrade failed", Hooks: []string{"Job/app-migrate (pre-upgrade) succeeded"}}},
-					Node:        &env.NodeRestart{Nodes: []string{"n1"}, RestartSeconds: 3.8, APISeconds: 16.3, ReadySeconds: 16.4}}}
+				r.Chaos = []chaos.Cell{{Fault: chaos.RestartNode, Point: "upgrade",
+					StateFound: "node n1 restarted (restart 3.8s, API answered after 16.3s, Ready after 16.4s)",
+					Recovery:   "`helm rollback app 1` cleared it; re-running the upgrade recovered",
+					Recovered:  true, NEraKept: true, Verdict: chaos.VerdictRecovered, Seconds: 49,
+					Node: &env.NodeRestart{Nodes: []string{"n1"}, RestartSeconds: 3.8, APISeconds: 16.3, ReadySeconds: 16.4}}}
 				return r
 			},
+			// A recovered cell gets its details when it holds cluster evidence.
 			want: []string{
 				"<summary>✅ recovered: restart-node @ upgrade</summary>",
-				"- standard from the fault's state: failed (without the fault: failed): serverReady: not ready\n",
-				"- manual step: `helm rollback app 1 (revision 6 was left pending-upgrade)`\n",
-				"- helm revision 4: upgrade failed, Upgrade failed (hooks: Job/app-migrate (pre-upgrade) succeeded)\n",
-				"- node restart: n1 restarted in 3.8s, API after 16.3s, Ready after 16.4s\n",
+				"- state found: node n1 restarted (restart 3.8s, API answered after 16.3s, Ready after 16.4s)\n",
 			},
 		},
 	}

@@ -338,22 +338,6 @@ func writeChaosMarkdown(p func(string, ...any), r *matrix.Report) {
 		if c.Recovery != "" {
 			p("- recovery: %s\n", mdInline(c.Recovery))
 		}
-		for _, pr := range c.FromFault {
-			p("- %s from the fault's state: %s (without the fault: %s)%s\n", mdInline(pr.Procedure), mdInline(pr.Verdict), mdInline(pr.WithoutFault), mdInline(reasonsText(pr.Reasons)))
-		}
-		for _, s := range c.ManualSteps {
-			p("- manual step: `%s`\n", mdCode(s))
-		}
-		for _, rv := range c.Helm {
-			hooks := "no hook ran"
-			if len(rv.Hooks) > 0 {
-				hooks = "hooks: " + strings.Join(rv.Hooks, "; ")
-			}
-			p("- helm revision %d: %s %s, %s (%s)\n", rv.Revision, mdInline(rv.Action), mdInline(rv.Status), mdInline(rv.Description), mdInline(hooks))
-		}
-		if n := c.Node; n != nil {
-			p("- node restart: %s restarted in %.1fs, API after %.1fs, Ready after %.1fs\n", mdInline(strings.Join(n.Nodes, ", ")), n.RestartSeconds, n.APISeconds, n.ReadySeconds)
-		}
 		p("- took: %.2fs\n", c.Seconds)
 		if c.Detail != "" {
 			detail := clip(strings.TrimRight(c.Detail, "\n"), maxDetailLines, maxDetailBytes)
