@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-
-	"github.com/rehearse-dev/rehearse/harness/pgadmin"
 )
 
 // Early drops bound the disk a run needs: a state database is dropped as
@@ -60,7 +58,7 @@ func (r *runner) dropSoon(db string) {
 		defer r.timed("drop (background)", time.Now())
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		if err := pgadmin.Drop(ctx, r.cfg.AdminDSN, db); err != nil {
+		if err := r.admin.Drop(ctx, db); err != nil {
 			r.cfg.Logger.Warn("drop database early", "db", db, "err", err)
 			return
 		}

@@ -46,6 +46,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	r := &runner{cfg: cfg, base: base, next: next, releases: releases, releaseIdx: releaseIdx}
 	r.refsChanged = sync.NewCond(&r.mu)
+	// Two connections: the chain's clones and the background drops.
+	r.admin = pgadmin.NewPool(cfg.AdminDSN, 2)
+	defer r.admin.Close()
 	defer func() {
 		r.drops.Wait()
 		if !cfg.Keep && !cfg.Disposable {
@@ -99,6 +102,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		r.wg.Wait()
 		return nil, r.blame(err)
 	}
+	r.timed("T pristine chain", start)
 	if err := r.buildData(ctx, rep); err != nil {
 		r.launch()
 		r.wg.Wait()
@@ -164,6 +168,9 @@ type runner struct {
 	// releases groups next; releaseIdx[i] is next[i]'s group.
 	releases   *Releases
 	releaseIdx []int
+
+	// admin creates and drops the run's databases.
+	admin *pgadmin.Pool
 
 	mu  sync.Mutex
 	dbs []string
@@ -248,7 +255,7 @@ func (r *runner) dsn(db string) string {
 // remembers it for cleanup.
 func (r *runner) create(ctx context.Context, name, template string) error {
 	defer r.timed("clone", time.Now())
-	if err := pgadmin.Create(ctx, r.cfg.AdminDSN, name, template); err != nil {
+	if err := r.admin.Create(ctx, name, template); err != nil {
 		return err
 	}
 	r.mu.Lock()
@@ -273,7 +280,7 @@ func (r *runner) drop(name string) {
 	defer r.timed("drop", time.Now())
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := pgadmin.Drop(ctx, r.cfg.AdminDSN, name); err != nil {
+	if err := r.admin.Drop(ctx, name); err != nil {
 		r.cfg.Logger.Warn("drop database", "db", name, "err", err)
 		return
 	}
@@ -542,6 +549,7 @@ func (s *dataState) split(newSteps map[string]bool) (old, new fingerprint.Set) {
 // buildData seeds N-era data on D0, then builds D1..Dn (up, N+1-era writes)
 // and starts each migration's cells as soon as its states exist.
 func (r *runner) buildData(ctx context.Context, rep *Report) error {
+	start0 := time.Now()
 	n := len(r.next)
 	d0 := r.dbName("d", 0)
 	// The builder holds each state until the next one was cloned from it and
@@ -596,6 +604,7 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 		return fmt.Errorf("seed N-era data: %w", err)
 	}
 	r.timed("seed N-era", seedStart)
+	r.timed("T until N-era seeded", start0)
 	r.addSeeding("n", "", res)
 	r.cfg.Logger.Info("seeded N-era data", "seconds", time.Since(seedStart).Seconds())
 
@@ -642,6 +651,7 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 	}
 	letGo(r.pristine[0])
 
+	r.timed("T D0 done", start0)
 	r.upUnmatched = make([][]string, n+1)
 	// The cells of step k start once state k+1 was cloned from state k, so
 	// they may work on state k itself instead of on a copy.
@@ -655,6 +665,8 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 		m := r.next[k-1]
 		res := &r.results[k-1]
 		name := r.dbName("d", k)
+		lt := time.Now()
+		lap := func(p string) { r.timed("chain "+p, lt); lt = time.Now() }
 		if err := r.create(ctx, name, prev.db); err != nil {
 			return err
 		}
@@ -666,6 +678,7 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 		letGo(prev.db)
 		letGo(r.pristine[k-1])
 		r.launch()
+		lap("create")
 		conn, err := r.connect(ctx, name)
 		if err != nil {
 			return err
@@ -674,7 +687,9 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 		// so the previous state's snapshot is this one's "before".
 		before := prev.snap
 		r.reseeded[k] = prev.reseededNote
+		lap("connect")
 		r.upUnmatched[k] = r.unmatched(ctx, conn, m.Up)
+		lap("unmatched")
 		var upErr error
 		var upTook time.Duration
 		if err := r.withRoles(ctx, name, r.rolesOf(prev.db), func() error {
@@ -714,6 +729,7 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 			prev = cur
 			continue
 		}
+		lap("up")
 		res.Checks.Up = checkFromErr(nil, upTook)
 		if prev.reseededNote != "" {
 			res.Checks.Up.Notes = append(res.Checks.Up.Notes, prev.reseededNote)
@@ -723,6 +739,7 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 			conn.Close(ctx)
 			return fmt.Errorf("snapshot after %s: %w", m.Up.File, err)
 		}
+		lap("snapshot")
 		// Only the tables the up can have changed are fingerprinted again.
 		take, reuse, why, err := r.touched(ctx, conn, prev, after, present(after, r.userTables(before)))
 		var afterAll fingerprint.Set
@@ -733,6 +750,7 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 			conn.Close(ctx)
 			return fmt.Errorf("fingerprint after %s: %w", m.Up.File, err)
 		}
+		lap("touched+fp")
 		prevAll := prev.all()
 		for _, name := range reuse {
 			afterAll[name] = prevAll[name]
@@ -760,31 +778,40 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 		if len(res.Rewrites) > 0 {
 			res.Checks.Up.Notes = append(res.Checks.Up.Notes, rewriteNote(res.Rewrites))
 		}
-		conn.Close(ctx)
+		lap("diff")
 
+		// The seeder works on this connection and leaves it for measuring.
 		tSeed := time.Now()
-		seedRes, err := r.cfg.Seeder.NextInRelease(ctx, r.dsn(name), m.Version+"_"+m.Name, before, after, r.endSnapshot(k, after))
+		seedRes, err := r.cfg.Seeder.NextInRelease(seed.WithConn(ctx, conn), r.dsn(name), m.Version+"_"+m.Name, before, after, r.endSnapshot(k, after))
 		if err != nil {
+			conn.Close(ctx)
 			return fmt.Errorf("seed N+1-era data after %s: %w", m.Up.File, err)
 		}
 		r.timed("seed N+1-era", tSeed)
 		r.addSeeding("next", m.Version+"_"+m.Name, seedRes)
-
-		conn, err = r.connect(ctx, name)
-		if err != nil {
-			return err
+		lap("seed")
+		if conn.IsClosed() || conn.PgConn().TxStatus() != 'I' {
+			conn.Close(ctx)
+			if conn, err = r.connect(ctx, name); err != nil {
+				return err
+			}
 		}
 		// Seeding writes rows, never schema: the snapshot after the up stands.
 		cur, counts, err := r.measureState(ctx, conn, name, after, prev)
 		res.Fingerprints.State = counts
+		lap("measure")
 		if err == nil {
 			tProbe := time.Now()
 			r.probes.states[k], err = r.probe(ctx, conn)
 			r.timed("probes", tProbe)
+			lap("probe")
 			r.contractState(ctx, conn, k, after, diff)
+			lap("contract")
 			r.noteStateSize(ctx, conn)
+			lap("size")
 		}
 		conn.Close(ctx)
+		lap("close")
 		if err != nil {
 			return fmt.Errorf("measure state after %s: %w", m.Up.File, err)
 		}

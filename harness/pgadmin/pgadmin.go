@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -52,16 +54,26 @@ func CreateWithStrategy(ctx context.Context, adminDSN, name, template, strategy 
 		return fmt.Errorf("connect to create database %s: %w", name, err)
 	}
 	defer conn.Close(ctx)
+	if strategy == "auto" {
+		strategy = autoStrategy(ctx, conn)
+	}
+	return create(ctx, conn, name, template, strategy)
+}
+
+// autoStrategy is FILE_COPY where the server has it (15+), else the
+// server's default.
+func autoStrategy(ctx context.Context, conn *pgx.Conn) string {
+	var num int
+	if err := conn.QueryRow(ctx, "SELECT current_setting('server_version_num')::int").Scan(&num); err == nil && num >= 150000 {
+		return "FILE_COPY"
+	}
+	return ""
+}
+
+func create(ctx context.Context, conn *pgx.Conn, name, template, strategy string) error {
 	sql := "CREATE DATABASE " + pgx.Identifier{name}.Sanitize()
 	if template != "" {
 		sql += " TEMPLATE " + pgx.Identifier{template}.Sanitize()
-		if strategy == "auto" {
-			strategy = ""
-			var num int
-			if err := conn.QueryRow(ctx, "SELECT current_setting('server_version_num')::int").Scan(&num); err == nil && num >= 150000 {
-				strategy = "FILE_COPY"
-			}
-		}
 		if strategy != "" {
 			sql += " STRATEGY " + strategy
 		}
@@ -82,10 +94,130 @@ func Drop(ctx context.Context, adminDSN, name string) error {
 		return fmt.Errorf("connect to drop database %s: %w", name, err)
 	}
 	defer conn.Close(ctx)
+	return drop(ctx, conn, name)
+}
+
+func drop(ctx context.Context, conn *pgx.Conn, name string) error {
 	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
 		return fmt.Errorf("drop database %s: %w", name, err)
 	}
 	return nil
+}
+
+// Pool creates and drops databases on a few admin connections kept open:
+// a run that clones hundreds of states would otherwise pay a new backend
+// and an authentication for each CREATE and DROP. Safe for concurrent use.
+type Pool struct {
+	dsn  string
+	idle chan *pgx.Conn
+
+	mu       sync.Mutex
+	strategy *string // "auto" resolved on the first clone
+}
+
+// NewPool returns a pool on adminDSN keeping at most size idle connections.
+func NewPool(adminDSN string, size int) *Pool {
+	return &Pool{dsn: adminDSN, idle: make(chan *pgx.Conn, max(size, 1))}
+}
+
+// Create is the package's Create on a pooled connection.
+func (p *Pool) Create(ctx context.Context, name, template string) error {
+	return p.with(ctx, "create database "+name, func(conn *pgx.Conn) error {
+		strategy := ""
+		if template != "" {
+			p.mu.Lock()
+			if p.strategy == nil {
+				s := autoStrategy(ctx, conn)
+				p.strategy = &s
+			}
+			strategy = *p.strategy
+			p.mu.Unlock()
+		}
+		waitSessionsGone(ctx, conn, template)
+		return create(ctx, conn, name, template, strategy)
+	})
+}
+
+// Drop is the package's Drop on a pooled connection.
+func (p *Pool) Drop(ctx context.Context, name string) error {
+	return p.with(ctx, "drop database "+name, func(conn *pgx.Conn) error {
+		waitSessionsGone(ctx, conn, name)
+		return drop(ctx, conn, name)
+	})
+}
+
+// waitSessionsGone waits, briefly, until no session is on database db. A
+// client's Close does not wait for its backend to exit, and CREATE
+// DATABASE (for its template) and DROP DATABASE re-check a database they
+// find in use only every 100 ms: right after the last Close, a pooled
+// connection would hit that every time (a fresh one spent the time
+// connecting). A session that stays is left to the statement's own error.
+func waitSessionsGone(ctx context.Context, conn *pgx.Conn, db string) {
+	if db == "" {
+		return
+	}
+	deadline := time.Now().Add(time.Second)
+	for time.Now().Before(deadline) {
+		var n int
+		if err := conn.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE datname = $1", db).Scan(&n); err != nil || n == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Millisecond):
+		}
+	}
+}
+
+// with runs fn on an idle connection or a new one, and keeps it for the
+// next call unless it broke (a migration may terminate the admin
+// database's sessions) or the pool is full.
+func (p *Pool) with(ctx context.Context, what string, fn func(*pgx.Conn) error) error {
+	var conn *pgx.Conn
+	select {
+	case conn = <-p.idle:
+	default:
+	}
+	if conn != nil {
+		err := fn(conn)
+		if !conn.IsClosed() {
+			p.keep(conn)
+			return err
+		}
+		// Its session was ended while it was idle: try once on a new one.
+	}
+	conn, err := pgx.Connect(ctx, p.dsn)
+	if err != nil {
+		return fmt.Errorf("connect to %s: %w", what, err)
+	}
+	err = fn(conn)
+	p.keep(conn)
+	return err
+}
+
+func (p *Pool) keep(conn *pgx.Conn) {
+	if conn.IsClosed() || conn.PgConn().TxStatus() != 'I' {
+		conn.Close(context.Background())
+		return
+	}
+	select {
+	case p.idle <- conn:
+	default:
+		conn.Close(context.Background())
+	}
+}
+
+// Close closes the idle connections.
+func (p *Pool) Close() {
+	for {
+		select {
+		case conn := <-p.idle:
+			conn.Close(context.Background())
+		default:
+			return
+		}
+	}
 }
 
 // Name makes a valid database name from parts (lower case, at most 63 bytes).

@@ -25,12 +25,14 @@ const tableTimeout = 30 * time.Minute
 // run is one Base or Next call: its connection settings, results and the
 // parent keys read so far.
 type run struct {
-	s       *seeder
-	dsn     string
-	ctl     *pgx.Conn // control connection (catalog reads, deferred updates)
-	mu      sync.Mutex
-	results map[string]*TableResult
-	keys    map[string]*keyEntry
+	s   *seeder
+	dsn string
+	ctl *pgx.Conn // control connection (catalog reads, deferred updates)
+	// borrowed: ctl is the caller's (WithConn), left open.
+	borrowed bool
+	mu       sync.Mutex
+	results  map[string]*TableResult
+	keys     map[string]*keyEntry
 	// written and tablesDone feed the progress lines (see progress).
 	written    atomic.Int64
 	tablesDone atomic.Int64
@@ -49,6 +51,9 @@ type keyEntry struct {
 }
 
 func (s *seeder) newRun(ctx context.Context, dsn string) (*run, error) {
+	if conn, ok := ctx.Value(ctlConnKey{}).(*pgx.Conn); ok && conn != nil {
+		return &run{s: s, dsn: dsn, ctl: conn, borrowed: true, results: map[string]*TableResult{}, keys: map[string]*keyEntry{}}, nil
+	}
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	conn, err := pgx.Connect(cctx, dsn)
@@ -58,7 +63,23 @@ func (s *seeder) newRun(ctx context.Context, dsn string) (*run, error) {
 	return &run{s: s, dsn: dsn, ctl: conn, results: map[string]*TableResult{}, keys: map[string]*keyEntry{}}, nil
 }
 
-func (r *run) close() { r.ctl.Close(context.Background()) }
+func (r *run) close() {
+	if !r.borrowed {
+		r.ctl.Close(context.Background())
+	}
+}
+
+type ctlConnKey struct{}
+
+// WithConn returns ctx under which Base and Next run their control
+// statements (catalog and key reads, updates, the N+1-era bookkeeping) on
+// conn, an idle connection to the database they are given, instead of
+// opening one; tables still load on connections of their own. conn stays
+// open and idle for the caller: a rehearsal that measures the database
+// right after seeding saves a new backend and its cold catalog caches.
+func WithConn(ctx context.Context, conn *pgx.Conn) context.Context {
+	return context.WithValue(ctx, ctlConnKey{}, conn)
+}
 
 // partitions maps each partition's OID to its partitioned parent: rows go
 // in through the parent, so the partition itself is not filled.
