@@ -102,7 +102,6 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		r.wg.Wait()
 		return nil, r.blame(err)
 	}
-	r.timed("T pristine chain", start)
 	if err := r.buildData(ctx, rep); err != nil {
 		r.launch()
 		r.wg.Wait()
@@ -549,7 +548,6 @@ func (s *dataState) split(newSteps map[string]bool) (old, new fingerprint.Set) {
 // buildData seeds N-era data on D0, then builds D1..Dn (up, N+1-era writes)
 // and starts each migration's cells as soon as its states exist.
 func (r *runner) buildData(ctx context.Context, rep *Report) error {
-	start0 := time.Now()
 	n := len(r.next)
 	d0 := r.dbName("d", 0)
 	// The builder holds each state until the next one was cloned from it and
@@ -604,7 +602,6 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 		return fmt.Errorf("seed N-era data: %w", err)
 	}
 	r.timed("seed N-era", seedStart)
-	r.timed("T until N-era seeded", start0)
 	r.addSeeding("n", "", res)
 	r.cfg.Logger.Info("seeded N-era data", "seconds", time.Since(seedStart).Seconds())
 
@@ -651,48 +648,42 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 	}
 	letGo(r.pristine[0])
 
-	r.timed("T D0 done", start0)
 	r.upUnmatched = make([][]string, n+1)
-	// The cells of step k start once state k+1 was cloned from state k, so
-	// they may work on state k itself instead of on a copy.
-	var pending func()
-	defer func() {
-		if pending != nil {
-			pending()
-		}
-	}()
+	// State k is measured (fingerprints, probes, contract) in the
+	// background once state k+1 was cloned from it, while the chain runs
+	// the next up and seeds; its cells start on it when that is done, so
+	// they may work on state k itself instead of on a copy (see measuring).
+	var background sync.WaitGroup
+	defer background.Wait()
+	prevM := measured(prev)
+	prevDB, prevSnap, prevNote := prev.db, prev.snap, prev.reseededNote
+	var startPrev func() // run once state k-1 served as a template
 	for k := 1; k <= n; k++ {
 		m := r.next[k-1]
 		res := &r.results[k-1]
 		name := r.dbName("d", k)
-		lt := time.Now()
-		lap := func(p string) { r.timed("chain "+p, lt); lt = time.Now() }
-		if err := r.create(ctx, name, prev.db); err != nil {
+		if err := r.create(ctx, name, prevDB); err != nil {
 			return err
 		}
 		hold(name)
-		if pending != nil {
-			pending()
-			pending = nil
+		if startPrev != nil {
+			startPrev()
+			startPrev = nil
 		}
-		letGo(prev.db)
 		letGo(r.pristine[k-1])
 		r.launch()
-		lap("create")
 		conn, err := r.connect(ctx, name)
 		if err != nil {
 			return err
 		}
 		// A clone has its template's catalog, OIDs and relfilenodes included,
 		// so the previous state's snapshot is this one's "before".
-		before := prev.snap
-		r.reseeded[k] = prev.reseededNote
-		lap("connect")
+		before := prevSnap
+		r.reseeded[k] = prevNote
 		r.upUnmatched[k] = r.unmatched(ctx, conn, m.Up)
-		lap("unmatched")
 		var upErr error
 		var upTook time.Duration
-		if err := r.withRoles(ctx, name, r.rolesOf(prev.db), func() error {
+		if err := r.withRoles(ctx, name, r.rolesOf(prevDB), func() error {
 			t0 := time.Now()
 			upErr = r.up(ctx, conn, m)
 			upTook = time.Since(t0)
@@ -704,7 +695,13 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 		if upErr != nil {
 			conn.Close(ctx)
 			letGo(name)
-			res.Checks.Up = r.upFailCheck(k, before, upErr, upTook, prev.reseededNote)
+			// The re-seed measures and probes on the chain: state k-1's
+			// measuring must be over.
+			prevSt, err := prevM.wait()
+			if err != nil {
+				return err
+			}
+			res.Checks.Up = r.upFailCheck(k, prevSt.snap, upErr, upTook, prevNote)
 			res.Class = r.pristineClass(k)
 			if r.pristine[k] == "" {
 				// No state k exists at all: nothing later can run.
@@ -725,37 +722,62 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 			}
 			r.progress(fmt.Sprintf("%s_%s up: %s (%s); data chain re-seeded from the schema after it", m.Version, m.Name, res.Checks.Up.Status, oneline.First(res.Checks.Up.Error)))
 			k, cur := k, cur
-			pending = func() { r.startCells(ctx, k, nil, cur) }
-			prev = cur
+			startPrev = func() {
+				r.startCells(ctx, k, nil, cur)
+				letGo(cur.db)
+			}
+			prevM = measured(cur)
+			prevDB, prevSnap, prevNote = cur.db, cur.snap, cur.reseededNote
 			continue
 		}
-		lap("up")
 		res.Checks.Up = checkFromErr(nil, upTook)
-		if prev.reseededNote != "" {
-			res.Checks.Up.Notes = append(res.Checks.Up.Notes, prev.reseededNote)
+		if prevNote != "" {
+			res.Checks.Up.Notes = append(res.Checks.Up.Notes, prevNote)
 		}
 		after, err := r.snapshot(ctx, conn, schema.Options{})
 		if err != nil {
 			conn.Close(ctx)
 			return fmt.Errorf("snapshot after %s: %w", m.Up.File, err)
 		}
-		lap("snapshot")
-		// Only the tables the up can have changed are fingerprinted again.
-		take, reuse, why, err := r.touched(ctx, conn, prev, after, present(after, r.userTables(before)))
-		var afterAll fingerprint.Set
-		if err == nil {
-			afterAll, err = r.fingerprint(ctx, conn, after, fingerprint.All, take)
-		}
+		// What the up changed is measured beside the seeding, in a snapshot
+		// taken before it; only the tables the up can have changed are
+		// fingerprinted again.
+		au, err := r.startAfterUp(ctx, name, prevM, after, present(after, r.userTables(before)), &background)
 		if err != nil {
 			conn.Close(ctx)
 			return fmt.Errorf("fingerprint after %s: %w", m.Up.File, err)
 		}
-		lap("touched+fp")
-		prevAll := prev.all()
-		for _, name := range reuse {
+
+		// The seeder works on this connection and leaves it for the mark.
+		tSeed := time.Now()
+		seedRes, err := r.cfg.Seeder.NextInRelease(seed.WithConn(ctx, conn), r.dsn(name), m.Version+"_"+m.Name, before, after, r.endSnapshot(k, after))
+		if err != nil {
+			conn.Close(ctx)
+			return fmt.Errorf("seed N+1-era data after %s: %w", m.Up.File, err)
+		}
+		r.timed("seed N+1-era", tSeed)
+		r.addSeeding("next", m.Version+"_"+m.Name, seedRes)
+		if conn.IsClosed() || conn.PgConn().TxStatus() != 'I' {
+			conn.Close(ctx)
+			if conn, err = r.connect(ctx, name); err != nil {
+				return err
+			}
+		}
+
+		<-au.done
+		if au.err != nil {
+			conn.Close(ctx)
+			return fmt.Errorf("fingerprint after %s: %w", m.Up.File, au.err)
+		}
+		// au waited for state k-1's measuring.
+		prevSt := prevM.st
+		before = prevSt.snap
+		afterAll := au.all
+		prevAll := prevSt.all()
+		for _, name := range au.reuse {
 			afterAll[name] = prevAll[name]
 		}
-		res.Fingerprints.AfterUp = tableCounts(take, reuse, why)
+		res.Fingerprints.AfterUp = tableCounts(au.take, au.reuse, au.why)
 		diff := schema.Diff(before, after)
 		changed := dataChanged(prevAll, renamedLike(afterAll, after, before), diff)
 		res.Class = schema.Classify(diff, changed)
@@ -778,49 +800,166 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 		if len(res.Rewrites) > 0 {
 			res.Checks.Up.Notes = append(res.Checks.Up.Notes, rewriteNote(res.Rewrites))
 		}
-		lap("diff")
 
-		// The seeder works on this connection and leaves it for measuring.
-		tSeed := time.Now()
-		seedRes, err := r.cfg.Seeder.NextInRelease(seed.WithConn(ctx, conn), r.dsn(name), m.Version+"_"+m.Name, before, after, r.endSnapshot(k, after))
-		if err != nil {
-			conn.Close(ctx)
-			return fmt.Errorf("seed N+1-era data after %s: %w", m.Up.File, err)
-		}
-		r.timed("seed N+1-era", tSeed)
-		r.addSeeding("next", m.Version+"_"+m.Name, seedRes)
-		lap("seed")
-		if conn.IsClosed() || conn.PgConn().TxStatus() != 'I' {
-			conn.Close(ctx)
-			if conn, err = r.connect(ctx, name); err != nil {
-				return err
-			}
-		}
-		// Seeding writes rows, never schema: the snapshot after the up stands.
-		cur, counts, err := r.measureState(ctx, conn, name, after, prev)
-		res.Fingerprints.State = counts
-		lap("measure")
-		if err == nil {
-			tProbe := time.Now()
-			r.probes.states[k], err = r.probe(ctx, conn)
-			r.timed("probes", tProbe)
-			lap("probe")
-			r.contractState(ctx, conn, k, after, diff)
-			lap("contract")
-			r.noteStateSize(ctx, conn)
-			lap("size")
-		}
+		// Seeding writes rows, never schema: the snapshot after the up
+		// stands. The mark is taken here, the fingerprints on state k once
+		// state k+1 was cloned from it (nothing writes in between).
+		mark, err := r.mark(ctx, conn, after, r.userTables(after))
 		conn.Close(ctx)
-		lap("close")
 		if err != nil {
 			return fmt.Errorf("measure state after %s: %w", m.Up.File, err)
 		}
-		cur.reseededNote = prev.reseededNote
-		k, last, cur := k, prev, cur
-		pending = func() { r.startCells(ctx, k, last, cur) }
-		prev = cur
+		mk := &measuring{done: make(chan struct{})}
+		k, since, note := k, prevSt, prevNote
+		startPrev = func() {
+			// The holds on the state and on its pristine twin (kept for
+			// cells the data chain starts) pass to the measuring, which
+			// starts the cells.
+			holds := []string{name}
+			if p := r.pristine[k]; held[p] {
+				holds = append(holds, p)
+			}
+			for _, db := range holds {
+				delete(held, db)
+			}
+			background.Add(1)
+			go func() {
+				defer background.Done()
+				r.measureInBackground(ctx, mk, k, name, after, diff, since, mark, note, holds)
+			}()
+		}
+		prevM = mk
+		prevDB, prevSnap = name, after
 	}
-	return nil
+	if startPrev != nil {
+		startPrev()
+	}
+	_, err = prevM.wait()
+	return err
+}
+
+// measuring is a data state measured in the background: st and err are
+// set once done is closed.
+type measuring struct {
+	done chan struct{}
+	st   *dataState
+	err  error
+}
+
+// measured is a state measured already.
+func measured(st *dataState) *measuring {
+	m := &measuring{done: make(chan struct{}), st: st}
+	close(m.done)
+	return m
+}
+
+func (m *measuring) wait() (*dataState, error) {
+	<-m.done
+	return m.st, m.err
+}
+
+// measureInBackground measures state k (database db, marked with mark when
+// the chain left it; since is state k-1) on its own connection: the
+// fingerprints, release N's probes, the contract probes and the size;
+// then it starts the state's cells and lets go of holds. A failure fails
+// the run.
+func (r *runner) measureInBackground(ctx context.Context, mk *measuring, k int, db string, after *schema.Snapshot, diff *schema.Changeset, since *dataState, mark *fingerprint.Mark, note string, holds []string) {
+	letGo := func() {
+		for _, h := range holds {
+			r.letGo(h)
+		}
+		holds = nil
+	}
+	defer letGo()
+	m := r.next[k-1]
+	fail := func(err error) {
+		err = fmt.Errorf("measure state after %s: %w", m.Up.File, err)
+		r.fail(err)
+		if mk.st == nil {
+			mk.err = err
+			close(mk.done)
+		}
+	}
+	conn, err := r.connect(ctx, db)
+	if err != nil {
+		fail(err)
+		return
+	}
+	defer conn.Close(context.Background())
+	st, counts, err := r.measureMarked(ctx, conn, db, after, since, mark)
+	if err != nil {
+		fail(err)
+		return
+	}
+	r.results[k-1].Fingerprints.State = counts
+	st.reseededNote = note
+	mk.st = st
+	// The chain's next measurement needs only the fingerprints and the
+	// mark's counts; the probes and the cells follow.
+	close(mk.done)
+	tProbe := time.Now()
+	r.probes.states[k], err = r.probe(ctx, conn)
+	r.timed("probes", tProbe)
+	if err != nil {
+		fail(err)
+		return
+	}
+	r.contractState(ctx, conn, k, st.snap, diff)
+	r.noteStateSize(ctx, conn)
+	conn.Close(ctx)
+	r.startCells(ctx, k, since, st)
+	letGo()
+	r.launch()
+}
+
+// startAfterUp measures, in the background, what the up left on database
+// db (after: its catalog now) against state since: which of tables it can
+// have changed, and their fingerprints. Its transaction's snapshot is taken
+// before it returns, so the N+1-era rows the seeder then writes are not
+// seen. wg counts it.
+func (r *runner) startAfterUp(ctx context.Context, db string, since *measuring, after *schema.Snapshot, tables []string, wg *sync.WaitGroup) (*afterUp, error) {
+	conn, err := r.connect(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	// REPEATABLE READ: every statement sees the snapshot the first took.
+	if _, err := conn.Exec(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ"); err == nil {
+		_, err = conn.Exec(ctx, "SELECT 1")
+	}
+	if err != nil {
+		conn.Close(ctx)
+		return nil, fmt.Errorf("take a snapshot after the up: %w", err)
+	}
+	a := &afterUp{done: make(chan struct{})}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(a.done)
+		// Closing ends the transaction; it must be gone before the state is
+		// cloned (a template has no connection), which waits for done.
+		defer conn.Close(context.Background())
+		st, err := since.wait()
+		if err != nil {
+			a.err = err
+			return
+		}
+		if a.take, a.reuse, a.why, a.err = r.touched(ctx, conn, st, after, tables); a.err != nil {
+			return
+		}
+		a.all, a.err = r.fingerprint(ctx, conn, after, fingerprint.All, a.take)
+	}()
+	return a, nil
+}
+
+// afterUp is startAfterUp's measurement: all fingerprints the tables of
+// take (the others, reuse, are unchanged since the state before; why says
+// why each was taken).
+type afterUp struct {
+	done        chan struct{}
+	all         fingerprint.Set
+	take, reuse []string
+	why         map[string]string
+	err         error
 }
 
 // endSnapshot returns the schema at the end of migration k's release (from
@@ -894,30 +1033,44 @@ func (r *runner) markNotReached(k int) {
 }
 
 // measureState fingerprints a finished state of the data chain (N-era and
-// N+1-era rows in one scan per table) and records each table's row count in
-// snap, for the rewrite report of the next up. Tables nothing can have
-// changed since state since (nil: none) keep their fingerprints.
+// N+1-era rows in one scan per table); see measureMarked.
 func (r *runner) measureState(ctx context.Context, conn *pgx.Conn, db string, snap *schema.Snapshot, since *dataState) (*dataState, TableCounts, error) {
-	st := &dataState{db: db, snap: snap, nonNull: map[string]int64{}}
-	tables := r.userTables(snap)
 	// The mark comes first: a write after it is seen by the next measurement.
-	mark, err := r.mark(ctx, conn, snap, tables)
+	mark, err := r.mark(ctx, conn, snap, r.userTables(snap))
 	if err != nil {
 		return nil, TableCounts{}, err
 	}
-	bySteps, counts, err := r.stepsSince(ctx, conn, since, snap, tables)
+	return r.measureMarked(ctx, conn, db, snap, since, mark)
+}
+
+// measureMarked fingerprints state db, marked with mark (on it or on the
+// database it was cloned from, with no write since), and records each
+// table's row count in a copy of snap, for the rewrite report of the next
+// up. Tables nothing can have changed since state since (nil: none) keep
+// their fingerprints.
+func (r *runner) measureMarked(ctx context.Context, conn *pgx.Conn, db string, snap *schema.Snapshot, since *dataState, mark *fingerprint.Mark) (*dataState, TableCounts, error) {
+	st := &dataState{db: db, nonNull: map[string]int64{}}
+	bySteps, counts, err := r.stepsSince(ctx, conn, since, snap, r.userTables(snap))
 	if err != nil {
 		return nil, TableCounts{}, err
 	}
 	st.bySteps, st.mark = bySteps, mark
 	all := st.all()
 	mark.Counted(all)
+	// A copy: the chain reads snap while this runs in the background.
+	cp := *snap
+	cp.Tables = make(map[string]*schema.Table, len(snap.Tables))
+	for name, t := range snap.Tables {
+		tc := *t
+		cp.Tables[name] = &tc
+	}
 	for name, fp := range all {
-		snap.Tables[name].Rows = fp.Rows
+		cp.Tables[name].Rows = fp.Rows
 		for col, n := range fp.NonNull {
 			st.nonNull[name+"."+col] = n
 		}
 	}
+	st.snap = &cp
 	return st, counts, nil
 }
 
