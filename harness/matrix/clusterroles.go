@@ -64,25 +64,27 @@ type roleInfo struct {
 
 // clusterRoles returns every role of the server.
 func (r *runner) clusterRoles(ctx context.Context) (map[string]roleInfo, error) {
-	conn, err := pgx.Connect(ctx, r.cfg.AdminDSN)
-	if err != nil {
-		return nil, fmt.Errorf("list roles: %w", err)
-	}
-	defer conn.Close(context.Background())
-	rows, err := conn.Query(ctx, rolesQuery)
-	if err != nil {
-		return nil, fmt.Errorf("list roles: %w", err)
-	}
 	out := map[string]roleInfo{}
-	for rows.Next() {
-		var name string
-		var ri roleInfo
-		if err := rows.Scan(&name, &ri.oid, &ri.attrs); err != nil {
-			return nil, fmt.Errorf("list roles: %w", err)
+	err := r.admin.Do(ctx, "list roles", func(conn *pgx.Conn) error {
+		rows, err := conn.Query(ctx, rolesQuery)
+		if err != nil {
+			return err
 		}
-		out[name] = ri
+		for rows.Next() {
+			var name string
+			var ri roleInfo
+			if err := rows.Scan(&name, &ri.oid, &ri.attrs); err != nil {
+				rows.Close()
+				return err
+			}
+			out[name] = ri
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list roles: %w", err)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // startRoles records the roles that exist before the run.

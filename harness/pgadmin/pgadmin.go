@@ -208,6 +208,12 @@ func (p *Pool) keep(conn *pgx.Conn) {
 	}
 }
 
+// Do runs fn on a pooled connection to the admin database; fn must leave
+// it idle (no open transaction, no changed setting).
+func (p *Pool) Do(ctx context.Context, what string, fn func(*pgx.Conn) error) error {
+	return p.with(ctx, what, fn)
+}
+
 // Close closes the idle connections.
 func (p *Pool) Close() {
 	for {
