@@ -85,12 +85,61 @@ func (m *Mark) Counted(set Set) {
 // written or deleted. When unsure (no mark, a table the mark did not
 // record) a table counts as touched.
 func (m *Mark) Touched(ctx context.Context, q schema.Querier, before, after *schema.Snapshot, tables []string) (map[string]string, error) {
+	t, err := m.TouchedSoFar(ctx, q, before, after, tables)
+	if err != nil {
+		return nil, err
+	}
+	return t.Settle(), nil
+}
+
+// Touching is what Touched measured before the mark's row counts are
+// needed: the tables known touched, and the row count of the others (the
+// mark's counts may still be being taken on a clone of the state).
+type Touching struct {
+	m   *Mark
+	Why map[string]string
+	// counted: tables not touched so far, with their row count now;
+	// candidates: the tables measured against the mark (by OID).
+	counted    map[string]rowCount
+	candidates map[string]uint32
+}
+
+type rowCount struct {
+	oid uint32
+	n   int64
+}
+
+// Settle returns Touched's answer: Why plus the tables whose row count
+// differs from the mark's (rows deleted) or which the mark did not count.
+// Call it once the mark's Counted was called.
+func (t *Touching) Settle() map[string]string {
+	out := make(map[string]string, len(t.Why)+len(t.counted))
+	for name, why := range t.Why {
+		out[name] = why
+	}
+	for name, c := range t.counted {
+		if was, ok := t.m.rows[c.oid]; ok && c.n != was {
+			out[name] = fmt.Sprintf("rows deleted (%d -> %d)", was, c.n)
+		}
+	}
+	for name, oid := range t.candidates {
+		if _, ok := t.m.rows[oid]; !ok {
+			out[name] = "not measured at the mark"
+		}
+	}
+	return out
+}
+
+// TouchedSoFar is the part of Touched that does not read the mark's row
+// counts; Settle finishes it.
+func (m *Mark) TouchedSoFar(ctx context.Context, q schema.Querier, before, after *schema.Snapshot, tables []string) (*Touching, error) {
 	out := map[string]string{}
-	all := func(why string) (map[string]string, error) {
+	res := &Touching{m: m, Why: out, counted: map[string]rowCount{}, candidates: map[string]uint32{}}
+	all := func(why string) (*Touching, error) {
 		for _, name := range tables {
 			out[name] = why
 		}
-		return out, nil
+		return res, nil
 	}
 	if m == nil || before == nil {
 		return all("no earlier fingerprints")
@@ -142,7 +191,6 @@ func (m *Mark) Touched(ctx context.Context, q schema.Querier, before, after *sch
 		}
 		bt := byOID[at.OID]
 		_, marked := m.storage[at.OID]
-		_, counted := m.rows[at.OID]
 		switch {
 		case bt == nil:
 			out[name] = "new table"
@@ -154,14 +202,15 @@ func (m *Mark) Touched(ctx context.Context, q schema.Querier, before, after *sch
 			out[name] = "primary key changed (N+1-era keys)"
 		case moved(at):
 			out[name] = "user-defined column types, catalog changed"
-		case !marked || !counted:
+		case !marked:
 			out[name] = "not measured at the mark"
 		default:
 			candidates = append(candidates, name)
+			res.candidates[name] = at.OID
 		}
 	}
 	if len(candidates) == 0 {
-		return out, nil
+		return res, nil
 	}
 	now, err := storage(ctx, q, after, candidates)
 	if err != nil {
@@ -199,7 +248,7 @@ func (m *Mark) Touched(ctx context.Context, q schema.Querier, before, after *sch
 		rest = kept
 	}
 	if len(rest) == 0 {
-		return out, nil
+		return res, nil
 	}
 	// One statement for all tables: a round trip each would cost more
 	// than the scans on a busy server.
@@ -220,18 +269,16 @@ func (m *Mark) Touched(ctx context.Context, q schema.Querier, before, after *sch
 		if err := rows.Scan(&i, &n, &written); err != nil {
 			return nil, fmt.Errorf("touched: count rows written since the mark: %w", err)
 		}
-		t := after.Tables[rest[i]]
-		switch {
-		case written > 0:
+		if written > 0 {
 			out[rest[i]] = fmt.Sprintf("%d rows written", written)
-		case n != m.rows[t.OID]:
-			out[rest[i]] = fmt.Sprintf("rows deleted (%d -> %d)", m.rows[t.OID], n)
+			continue
 		}
+		res.counted[rest[i]] = rowCount{oid: after.Tables[rest[i]].OID, n: n}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("touched: count rows written since the mark: %w", err)
 	}
-	return out, nil
+	return res, nil
 }
 
 // markRel is a one-row relation (the CTE m) with the mark's snapshot ($1):

@@ -656,7 +656,7 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 	var background sync.WaitGroup
 	defer background.Wait()
 	prevM := measured(prev)
-	prevDB, prevSnap, prevNote := prev.db, prev.snap, prev.reseededNote
+	prevDB, prevSnap, prevNote, prevMark := prev.db, prev.snap, prev.reseededNote, prev.mark
 	var startPrev func() // run once state k-1 served as a template
 	for k := 1; k <= n; k++ {
 		m := r.next[k-1]
@@ -727,7 +727,7 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 				letGo(cur.db)
 			}
 			prevM = measured(cur)
-			prevDB, prevSnap, prevNote = cur.db, cur.snap, cur.reseededNote
+			prevDB, prevSnap, prevNote, prevMark = cur.db, cur.snap, cur.reseededNote, cur.mark
 			continue
 		}
 		res.Checks.Up = checkFromErr(nil, upTook)
@@ -742,7 +742,7 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 		// What the up changed is measured beside the seeding, in a snapshot
 		// taken before it; only the tables the up can have changed are
 		// fingerprinted again.
-		au, err := r.startAfterUp(ctx, name, prevM, after, present(after, r.userTables(before)), &background)
+		au, err := r.startAfterUp(ctx, name, prevM, prevMark, before, after, present(after, r.userTables(before)), &background)
 		if err != nil {
 			conn.Close(ctx)
 			return fmt.Errorf("fingerprint after %s: %w", m.Up.File, err)
@@ -829,7 +829,7 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 			}()
 		}
 		prevM = mk
-		prevDB, prevSnap = name, after
+		prevDB, prevSnap, prevMark = name, after, mark
 	}
 	if startPrev != nil {
 		startPrev()
@@ -913,11 +913,12 @@ func (r *runner) measureInBackground(ctx context.Context, mk *measuring, k int, 
 }
 
 // startAfterUp measures, in the background, what the up left on database
-// db (after: its catalog now) against state since: which of tables it can
-// have changed, and their fingerprints. Its transaction's snapshot is taken
-// before it returns, so the N+1-era rows the seeder then writes are not
-// seen. wg counts it.
-func (r *runner) startAfterUp(ctx context.Context, db string, since *measuring, after *schema.Snapshot, tables []string, wg *sync.WaitGroup) (*afterUp, error) {
+// db (after: its catalog now; before: the catalog mark was taken on)
+// against state since: which of tables it can have changed, and their
+// fingerprints. Its transaction's snapshot is taken before it returns, so
+// the N+1-era rows the seeder then writes are not seen. It waits for
+// since's measuring only for the row counts. wg counts it.
+func (r *runner) startAfterUp(ctx context.Context, db string, since *measuring, mark *fingerprint.Mark, before, after *schema.Snapshot, tables []string, wg *sync.WaitGroup) (*afterUp, error) {
 	conn, err := r.connect(ctx, db)
 	if err != nil {
 		return nil, err
@@ -938,17 +939,45 @@ func (r *runner) startAfterUp(ctx context.Context, db string, since *measuring, 
 		// Closing ends the transaction; it must be gone before the state is
 		// cloned (a template has no connection), which waits for done.
 		defer conn.Close(context.Background())
-		st, err := since.wait()
-		if err != nil {
-			a.err = err
-			return
-		}
-		if a.take, a.reuse, a.why, a.err = r.touched(ctx, conn, st, after, tables); a.err != nil {
-			return
-		}
-		a.all, a.err = r.fingerprint(ctx, conn, after, fingerprint.All, a.take)
+		a.err = r.measureAfterUp(ctx, conn, a, since, mark, before, after, tables)
 	}()
 	return a, nil
+}
+
+func (r *runner) measureAfterUp(ctx context.Context, conn *pgx.Conn, a *afterUp, since *measuring, mark *fingerprint.Mark, before, after *schema.Snapshot, tables []string) error {
+	t0 := time.Now()
+	touching, err := mark.TouchedSoFar(ctx, conn, before, after, tables)
+	r.timed("touched", t0)
+	if err != nil {
+		return fmt.Errorf("measure what changed since the state before: %w", err)
+	}
+	first, _ := fingerprint.Split(tables, touching.Why)
+	all, err := r.fingerprint(ctx, conn, after, fingerprint.All, first)
+	if err != nil {
+		return err
+	}
+	if _, err := since.wait(); err != nil {
+		return err
+	}
+	why := touching.Settle()
+	take, reuse := fingerprint.Split(tables, why)
+	var more []string
+	for _, name := range take {
+		if _, ok := all[name]; !ok {
+			more = append(more, name)
+		}
+	}
+	if len(more) > 0 {
+		got, err := r.fingerprint(ctx, conn, after, fingerprint.All, more)
+		if err != nil {
+			return err
+		}
+		for name, fp := range got {
+			all[name] = fp
+		}
+	}
+	a.all, a.take, a.reuse, a.why = all, take, reuse, why
+	return nil
 }
 
 // afterUp is startAfterUp's measurement: all fingerprints the tables of
