@@ -622,29 +622,21 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 		conn.Close(ctx)
 		return fmt.Errorf("snapshot N-era state: %w", err)
 	}
-	prev, _, err := r.measureState(ctx, conn, d0, snapD0, nil)
+	// The mark is taken now, the rest of the measuring once state 1 was
+	// cloned from this one (see measuring).
+	mark0, err := r.mark(ctx, conn, snapD0, r.userTables(snapD0))
+	conn.Close(ctx)
 	if err != nil {
-		conn.Close(ctx)
 		return err
 	}
 	r.probes.probes = r.cfg.Probes
 	r.probes.states = make([][]ProbeOutcome, n+1)
-	if r.probes.states[0], err = r.probe(ctx, conn); err != nil {
-		conn.Close(ctx)
-		return err
-	}
-	r.contractBase(ctx, conn, snapD0)
 	if r.cfg.ServerProbe != nil {
 		r.serverStates = make([][]ProbeOutcome, n+1)
-		r.spawnServerProbe(ctx, 0, d0)
 	}
-	conn.Close(ctx)
 	r.reseeded = make([]string, n+1)
-	if r.boot != nil {
-		r.spawnBoot(ctx, 0, bootData, d0, snapD0)
-		if !r.pristineStarted[0] {
-			r.spawnBoot(ctx, 0, bootSchema, r.pristine[0], r.pristineSnap[0])
-		}
+	if r.boot != nil && !r.pristineStarted[0] {
+		r.spawnBoot(ctx, 0, bootSchema, r.pristine[0], r.pristineSnap[0])
 	}
 	letGo(r.pristine[0])
 
@@ -655,9 +647,18 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 	// they may work on state k itself instead of on a copy (see measuring).
 	var background sync.WaitGroup
 	defer background.Wait()
-	prevM := measured(prev)
-	prevDB, prevSnap, prevNote, prevMark := prev.db, prev.snap, prev.reseededNote, prev.mark
-	var startPrev func() // run once state k-1 served as a template
+	prevM := &measuring{done: make(chan struct{})}
+	prevDB, prevSnap, prevNote, prevMark := d0, snapD0, "", mark0
+	// startPrev runs once state k-1 served as the template of state k.
+	startPrev := func() {
+		delete(held, d0)
+		m0 := prevM
+		background.Add(1)
+		go func() {
+			defer background.Done()
+			r.measureBase(ctx, m0, d0, snapD0, mark0)
+		}()
+	}
 	for k := 1; k <= n; k++ {
 		m := r.next[k-1]
 		res := &r.results[k-1]
@@ -856,6 +857,51 @@ func measured(st *dataState) *measuring {
 func (m *measuring) wait() (*dataState, error) {
 	<-m.done
 	return m.st, m.err
+}
+
+// measureBase measures the N-era state d0 (marked with mark) as
+// measureInBackground does a later one, and synthesizes the contract
+// probes from it: done closes only after them, so every later state's
+// measuring finds them.
+func (r *runner) measureBase(ctx context.Context, mk *measuring, d0 string, snap *schema.Snapshot, mark *fingerprint.Mark) {
+	holding := true
+	defer func() {
+		if holding {
+			r.letGo(d0)
+		}
+	}()
+	defer close(mk.done)
+	fail := func(err error) {
+		mk.err = fmt.Errorf("measure the N-era state: %w", err)
+		r.fail(mk.err)
+	}
+	conn, err := r.connect(ctx, d0)
+	if err != nil {
+		fail(err)
+		return
+	}
+	defer conn.Close(context.Background())
+	st, _, err := r.measureMarked(ctx, conn, d0, snap, nil, mark)
+	if err != nil {
+		fail(err)
+		return
+	}
+	if r.probes.states[0], err = r.probe(ctx, conn); err != nil {
+		fail(err)
+		return
+	}
+	r.contractBase(ctx, conn, snap)
+	conn.Close(ctx)
+	mk.st = st
+	if r.cfg.ServerProbe != nil {
+		r.spawnServerProbe(ctx, 0, d0)
+	}
+	if r.boot != nil {
+		r.spawnBoot(ctx, 0, bootData, d0, st.snap)
+	}
+	holding = false
+	r.letGo(d0)
+	r.launch()
 }
 
 // measureInBackground measures state k (database db, marked with mark when
