@@ -210,6 +210,12 @@ type runner struct {
 	pristineStarted []bool
 	lazyPristine    bool
 	pristineSnap    []*schema.Snapshot
+	// pristineJobs are the lazy chain's background snapshots and cell
+	// starts (see pristineDone); pristineSnapped is closed when the last
+	// one started so far is done; pristineJobErr is their first error.
+	pristineJobs    sync.WaitGroup
+	pristineSnapped chan struct{}
+	pristineJobErr  error
 	pristineErr     []error
 
 	// upUnmatched[k] lists migration k's UPDATE/DELETE ... WHERE that
@@ -384,7 +390,9 @@ func (r *runner) buildPristine(ctx context.Context) error {
 			return err
 		}
 		upErr := r.up(ctx, conn, m)
-		if upErr == nil {
+		// While the chain is lazy, the snapshot is taken beside it, once
+		// the next state was cloned (see pristineDone).
+		if upErr == nil && !r.lazyPristine {
 			r.pristineSnap[k], err = r.snapshot(ctx, conn, schema.Options{})
 		}
 		if err == nil {
@@ -403,9 +411,32 @@ func (r *runner) buildPristine(ctx context.Context) error {
 		r.pristine[k] = name
 		r.keepPristine(k)
 		r.checkPristineRoles()
+		if r.pristineSnap[k] == nil && !r.lazyPristine {
+			// The chain stopped being lazy at this state.
+			if r.pristineSnap[k], err = r.snapPristine(ctx, k); err != nil {
+				return err
+			}
+		}
 	}
 	r.pristineDone(ctx, n)
-	return nil
+	r.pristineJobs.Wait()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.pristineJobErr
+}
+
+// snapPristine takes the catalog snapshot of pristine state k.
+func (r *runner) snapPristine(ctx context.Context, k int) (*schema.Snapshot, error) {
+	conn, err := r.connect(ctx, r.pristine[k])
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close(context.Background())
+	snap, err := r.snapshot(ctx, conn, schema.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("snapshot after %s: %w", r.next[k-1].Up.File, err)
+	}
+	return snap, nil
 }
 
 // applyBase applies release N's migrations on an empty database.
@@ -437,6 +468,7 @@ func (r *runner) checkPristineRoles() {
 		return
 	}
 	r.lazyPristine = false
+	r.pristineJobs.Wait()
 	r.launch()
 	r.wg.Wait()
 }
@@ -449,6 +481,39 @@ func (r *runner) pristineDone(ctx context.Context, k int) {
 	if !r.lazyPristine {
 		return
 	}
+	// In the background: the snapshot of state k, then (after state k-1's,
+	// which its cell compares with) the cells.
+	before := r.pristineSnapped
+	done := make(chan struct{})
+	r.pristineSnapped = done
+	r.pristineJobs.Add(1)
+	go func() {
+		defer r.pristineJobs.Done()
+		defer close(done)
+		if k >= 1 && r.pristine[k] != "" && r.pristineSnap[k] == nil {
+			snap, err := r.snapPristine(ctx, k)
+			if err != nil {
+				r.mu.Lock()
+				if r.pristineJobErr == nil {
+					r.pristineJobErr = err
+				}
+				r.mu.Unlock()
+				// No cell can compare with a state it could not read.
+				r.pristineKept[k] = false
+				r.letGo(r.pristine[k])
+				return
+			}
+			r.pristineSnap[k] = snap
+		}
+		if before != nil {
+			<-before
+		}
+		r.startPristine(ctx, k)
+	}()
+}
+
+// startPristine starts the cells of pristine state k and lets go of it.
+func (r *runner) startPristine(ctx context.Context, k int) {
 	if k >= 1 && r.next[k-1].Down != nil {
 		r.spawnPristine(ctx, k)
 	}
