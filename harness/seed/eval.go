@@ -105,15 +105,34 @@ func asNum(v value) (float64, error) {
 var numericTypes = map[string]bool{"integer": true, "bigint": true, "smallint": true, "numeric": true, "real": true,
 	"double precision": true, "int": true, "int2": true, "int4": true, "int8": true, "float4": true, "float8": true, "decimal": true}
 
+// evaluator reads a row's columns through row, or, for a generator's
+// CHECKs, straight from g by the column index bound at planning (bindColumns).
+type evaluator struct {
+	row rowLookup
+	g   *tableGen
+}
+
 // eval evaluates n over a row with SQL's three-valued logic.
-func eval(n *node, row rowLookup) (value, error) {
+func eval(n *node, row rowLookup) (value, error) { return evaluator{row: row}.eval(n) }
+
+func (ev evaluator) eval(n *node) (value, error) {
 	if n.konst != nil {
 		return *n.konst, nil
 	}
-	switch n.op {
-	case "col":
-		return row(n.name)
-	case "lit":
+	// CHECKs run for every generated row: dispatch on the opcode fold set,
+	// not on the operator's name.
+	switch n.code() {
+	case opCol:
+		if g := ev.g; g != nil {
+			if n.slot > 0 && n.slot <= len(g.plan.cols) {
+				if cp := g.plan.cols[n.slot-1]; cp.col.Name == n.name {
+					return g.colValue(cp)
+				}
+			}
+			return g.lookup(n.name)
+		}
+		return ev.row(n.name)
+	case opLit:
 		if n.num {
 			f, err := strconv.ParseFloat(n.val, 64)
 			if err != nil {
@@ -122,90 +141,81 @@ func eval(n *node, row rowLookup) (value, error) {
 			return value{k: vNum, n: f}, nil
 		}
 		return value{k: vStr, s: n.val}, nil
-	case "null":
+	case opNull:
 		return value{}, nil
-	case "bool":
+	case opBool:
 		return value{k: vBool, b: n.val == "true"}, nil
-	case "cast":
-		v, err := eval(n.args[0], row)
+	case opCast:
+		v, err := ev.eval(n.args[0])
 		if err != nil || v.k == vNull {
 			return v, err
 		}
-		t := strings.TrimSuffix(n.name, "[]")
-		switch {
-		case numericTypes[t]:
+		switch n.castKind() {
+		case castNum:
 			f, err := asNum(v)
 			return value{k: vNum, n: f}, err
-		case t == "text" || t == "character varying" || t == "varchar" || t == "bpchar" || t == "character" || t == "name" || t == "citext":
+		case castText, castTime, castLabel:
 			return value{k: vStr, s: asText(v)}, nil
-		case t == "boolean" || t == "bool":
+		case castBool:
 			if v.k == vBool {
 				return v, nil
 			}
 			return value{k: vBool, b: strings.HasPrefix(strings.ToLower(asText(v)), "t")}, nil
-		case t == "date" || strings.HasPrefix(t, "timestamp") || strings.HasPrefix(t, "time"):
-			// Timestamps compare correctly as text in the fixed format the
-			// seeder writes.
-			return value{k: vStr, s: asText(v)}, nil
-		}
-		// An enum or other user type: its label.
-		if n.name != "" && !strings.Contains(n.name, " ") {
-			return value{k: vStr, s: asText(v)}, nil
 		}
 		return value{}, errOpaque
-	case "and", "or":
-		a, err := eval(n.args[0], row)
+	case opAnd, opOr:
+		a, err := ev.eval(n.args[0])
 		if err != nil {
 			return value{}, err
 		}
-		if n.op == "and" && a.k == vBool && !a.b {
+		if n.code() == opAnd && a.k == vBool && !a.b {
 			return a, nil
 		}
-		if n.op == "or" && a.k == vBool && a.b {
+		if n.code() == opOr && a.k == vBool && a.b {
 			return a, nil
 		}
-		b, err := eval(n.args[1], row)
+		b, err := ev.eval(n.args[1])
 		if err != nil {
 			return value{}, err
 		}
-		if n.op == "and" && b.k == vBool && !b.b || n.op == "or" && b.k == vBool && b.b {
+		if n.code() == opAnd && b.k == vBool && !b.b || n.code() == opOr && b.k == vBool && b.b {
 			return b, nil
 		}
 		if a.k == vNull || b.k == vNull {
 			return value{}, nil
 		}
 		return b, nil
-	case "not":
-		a, err := eval(n.args[0], row)
+	case opNot:
+		a, err := ev.eval(n.args[0])
 		if err != nil || a.k == vNull {
 			return a, err
 		}
 		return value{k: vBool, b: !a.b}, nil
-	case "isnull", "notnull":
-		a, err := eval(n.args[0], row)
+	case opIsNull, opNotNull:
+		a, err := ev.eval(n.args[0])
 		if err != nil {
 			return a, err
 		}
-		return value{k: vBool, b: (a.k == vNull) == (n.op == "isnull")}, nil
-	case "istrue":
-		a, err := eval(n.args[0], row)
+		return value{k: vBool, b: (a.k == vNull) == (n.code() == opIsNull)}, nil
+	case opIsTrue:
+		a, err := ev.eval(n.args[0])
 		if err != nil {
 			return a, err
 		}
 		r := a.k == vBool && a.b == (n.val == "true")
 		return value{k: vBool, b: r != n.neg}, nil
-	case "cmp":
-		a, err := eval(n.args[0], row)
+	case opCmp:
+		a, err := ev.eval(n.args[0])
 		if err != nil {
 			return value{}, err
 		}
-		b, err := eval(n.args[1], row)
+		b, err := ev.eval(n.args[1])
 		if err != nil {
 			return value{}, err
 		}
 		return compare(n.name, a, b)
-	case "any", "all":
-		a, err := eval(n.args[0], row)
+	case opAny, opAll:
+		a, err := ev.eval(n.args[0])
 		if err != nil {
 			return value{}, err
 		}
@@ -215,7 +225,7 @@ func eval(n *node, row rowLookup) (value, error) {
 		}
 		sawNull := false
 		for _, e := range arr.args {
-			b, err := eval(e, row)
+			b, err := ev.eval(e)
 			if err != nil {
 				return value{}, err
 			}
@@ -227,23 +237,23 @@ func eval(n *node, row rowLookup) (value, error) {
 				sawNull = true
 				continue
 			}
-			if n.op == "any" && r.b {
+			if n.code() == opAny && r.b {
 				return r, nil
 			}
-			if n.op == "all" && !r.b {
+			if n.code() == opAll && !r.b {
 				return r, nil
 			}
 		}
 		if sawNull || a.k == vNull {
 			return value{}, nil
 		}
-		return value{k: vBool, b: n.op == "all"}, nil
-	case "regex", "like":
-		a, err := eval(n.args[0], row)
+		return value{k: vBool, b: n.code() == opAll}, nil
+	case opRegex, opLike:
+		a, err := ev.eval(n.args[0])
 		if err != nil {
 			return value{}, err
 		}
-		b, err := eval(n.args[1], row)
+		b, err := ev.eval(n.args[1])
 		if err != nil {
 			return value{}, err
 		}
@@ -259,12 +269,12 @@ func eval(n *node, row rowLookup) (value, error) {
 			return value{}, err
 		}
 		return value{k: vBool, b: re.MatchString(asText(a)) != n.neg}, nil
-	case "arith":
-		a, err := eval(n.args[0], row)
+	case opArith:
+		a, err := ev.eval(n.args[0])
 		if err != nil {
 			return value{}, err
 		}
-		b, err := eval(n.args[1], row)
+		b, err := ev.eval(n.args[1])
 		if err != nil {
 			return value{}, err
 		}
@@ -301,16 +311,16 @@ func eval(n *node, row rowLookup) (value, error) {
 			return value{k: vNum, n: math.Mod(x, y)}, nil
 		}
 		return value{}, errOpaque
-	case "func":
-		return evalFunc(n, row)
+	case opFunc:
+		return ev.evalFunc(n)
 	}
 	return value{}, errOpaque
 }
 
-func evalFunc(n *node, row rowLookup) (value, error) {
+func (ev evaluator) evalFunc(n *node) (value, error) {
 	args := make([]value, len(n.args))
 	for i, a := range n.args {
-		v, err := eval(a, row)
+		v, err := ev.eval(a)
 		if err != nil {
 			return value{}, err
 		}
@@ -413,6 +423,38 @@ func compare(op string, a, b value) (value, error) {
 		return value{}, errOpaque
 	}
 	return value{k: vBool, b: r}, nil
+}
+
+// castKind is what a cast to type name yields in eval.
+type castKind uint8
+
+const (
+	castOpaque castKind = iota + 1
+	castNum
+	castText
+	castBool
+	// castTime: timestamps compare correctly as text in the fixed format
+	// the seeder writes.
+	castTime
+	// castLabel: an enum or other user type, as its label.
+	castLabel
+)
+
+func castKindOf(name string) castKind {
+	t := strings.TrimSuffix(name, "[]")
+	switch {
+	case numericTypes[t]:
+		return castNum
+	case t == "text" || t == "character varying" || t == "varchar" || t == "bpchar" || t == "character" || t == "name" || t == "citext":
+		return castText
+	case t == "boolean" || t == "bool":
+		return castBool
+	case t == "date" || strings.HasPrefix(t, "timestamp") || strings.HasPrefix(t, "time"):
+		return castTime
+	case name != "" && !strings.Contains(name, " "):
+		return castLabel
+	}
+	return castOpaque
 }
 
 // passes reports whether a CHECK result lets the row in (true or NULL).

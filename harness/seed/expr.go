@@ -149,12 +149,70 @@ type node struct {
 	// konst is the value of a constant (column-free) literal or cast,
 	// computed once by fold: a CHECK is evaluated for every generated row.
 	konst *value
+	// opc and cast are op and, for a cast, its kind, set by fold; zero
+	// (a node made elsewhere) means work them out from op and name.
+	opc  opcode
+	cast castKind
+	// slot is 1 + the index of column name in the plan whose CHECK this
+	// is (bindColumns), 0 when unbound.
+	slot int
+}
+
+type opcode uint8
+
+const (
+	opUnknown opcode = iota
+	opCol
+	opLit
+	opNull
+	opBool
+	opAnd
+	opOr
+	opNot
+	opIsNull
+	opNotNull
+	opIsTrue
+	opCmp
+	opArith
+	opFunc
+	opAny
+	opAll
+	opArray
+	opCast
+	opLike
+	opRegex
+	opOther
+)
+
+var opcodes = map[string]opcode{"col": opCol, "lit": opLit, "null": opNull, "bool": opBool, "and": opAnd, "or": opOr,
+	"not": opNot, "isnull": opIsNull, "notnull": opNotNull, "istrue": opIsTrue, "cmp": opCmp, "arith": opArith,
+	"func": opFunc, "any": opAny, "all": opAll, "array": opArray, "cast": opCast, "like": opLike, "regex": opRegex}
+
+func (n *node) code() opcode {
+	if n.opc != opUnknown {
+		return n.opc
+	}
+	if c, ok := opcodes[n.op]; ok {
+		return c
+	}
+	return opOther
+}
+
+func (n *node) castKind() castKind {
+	if n.cast != 0 {
+		return n.cast
+	}
+	return castKindOf(n.name)
 }
 
 // fold precomputes the constant literals and casts of n's tree.
 func fold(n *node) {
 	for _, a := range n.args {
 		fold(a)
+	}
+	n.opc = n.code()
+	if n.opc == opCast {
+		n.cast = castKindOf(n.name)
 	}
 	switch n.op {
 	case "lit", "null", "bool", "cast":

@@ -316,7 +316,7 @@ func (g *tableGen) verifyColumn(cp *colPlan) bool {
 		if !slices.Contains(ck.cols, cp.col.Name) {
 			continue
 		}
-		res, err := eval(ck.expr, g.lookup)
+		res, err := evaluator{g: g}.eval(ck.expr)
 		if err != nil || !passes(res) {
 			return false
 		}
@@ -329,7 +329,7 @@ func (g *tableGen) verifyColumn(cp *colPlan) bool {
 func (g *tableGen) rejects(ck *check, cp *colPlan, v string) bool {
 	old, oldNull := g.vals[cp.i], g.nulls[cp.i]
 	g.vals[cp.i], g.nulls[cp.i] = v, false
-	res, err := eval(ck.expr, g.lookup)
+	res, err := evaluator{g: g}.eval(ck.expr)
 	g.vals[cp.i], g.nulls[cp.i] = old, oldNull
 	return err == nil && !passes(res)
 }
@@ -339,6 +339,11 @@ func (g *tableGen) lookup(name string) (value, error) {
 	if cp == nil {
 		return value{}, errOpaque
 	}
+	return g.colValue(cp)
+}
+
+// colValue is column cp of the current row as eval sees it.
+func (g *tableGen) colValue(cp *colPlan) (value, error) {
 	if g.nulls[cp.i] {
 		return value{}, nil
 	}
@@ -414,7 +419,7 @@ func (g *tableGen) orderPairs() {
 // verify returns the first CHECK the row breaks, nil when it passes.
 func (g *tableGen) verify() *check {
 	for _, ck := range g.plan.checks {
-		res, err := eval(ck.expr, g.lookup)
+		res, err := evaluator{g: g}.eval(ck.expr)
 		if err != nil || !passes(res) {
 			return ck
 		}

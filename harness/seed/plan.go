@@ -339,6 +339,7 @@ func (p *tablePlan) addCheck(name, def, self string, rules map[string]*colRule) 
 		renameCol(expr, "value", self)
 	}
 	ck.expr = expr
+	p.bindColumns(expr)
 	cols := map[string]bool{}
 	expr.columns(cols)
 	for c := range cols {
@@ -357,6 +358,19 @@ func (p *tablePlan) addCheck(name, def, self string, rules map[string]*colRule) 
 		return
 	}
 	p.checks = append(p.checks, ck)
+}
+
+// bindColumns records in each column reference of n its index in p, so the
+// generator's CHECKs read the row without a lookup by name.
+func (p *tablePlan) bindColumns(n *node) {
+	if n.op == "col" {
+		if cp := p.byName[n.name]; cp != nil {
+			n.slot = cp.i + 1
+		}
+	}
+	for _, a := range n.args {
+		p.bindColumns(a)
+	}
 }
 
 func renameCol(n *node, from, to string) {
