@@ -43,19 +43,69 @@ func binaryCopyable(p *tablePlan) bool {
 
 var copyBinaryHeader = []byte("PGCOPY\n\xff\r\n\x00\x00\x00\x00\x00\x00\x00\x00\x00")
 
+// binKind is how a column's values are encoded, decided once per table
+// from its base type rather than per value.
+type binKind uint8
+
+const (
+	binNone binKind = iota
+	binText
+	binInt2
+	binInt4
+	binInt8
+	binBool
+	binNumeric
+	binDate
+	binTimestamp
+	binTimestamptz
+	binUUID
+)
+
+func binKindOf(baseType string) binKind {
+	switch baseType {
+	case "text", "varchar", "bpchar":
+		return binText
+	case "int2":
+		return binInt2
+	case "int4":
+		return binInt4
+	case "int8":
+		return binInt8
+	case "bool":
+		return binBool
+	case "numeric":
+		return binNumeric
+	case "date":
+		return binDate
+	case "timestamp":
+		return binTimestamp
+	case "timestamptz":
+		return binTimestamptz
+	case "uuid":
+		return binUUID
+	}
+	return binNone
+}
+
 // writeRowBinary writes the current row as a binary COPY tuple; ok is false
 // when a value has a shape the encoders do not take (nothing is written).
 func (g *tableGen) writeRowBinary(w *bufio.Writer) (ok bool, err error) {
+	if len(g.binKinds) != len(g.plan.cols) {
+		g.binKinds = make([]binKind, len(g.plan.cols))
+		for i, cp := range g.plan.cols {
+			g.binKinds[i] = binKindOf(cp.baseType)
+		}
+	}
 	buf := g.bin[:0]
 	buf = binary.BigEndian.AppendUint16(buf, uint16(len(g.vals)))
-	for i, cp := range g.plan.cols {
+	for i, kind := range g.binKinds {
 		if g.nulls[i] {
 			buf = binary.BigEndian.AppendUint32(buf, math.MaxUint32) // -1
 			continue
 		}
 		at := len(buf)
 		buf = append(buf, 0, 0, 0, 0)
-		if buf, ok = appendBinaryValue(buf, cp.baseType, g.vals[i]); !ok {
+		if buf, ok = appendBinary(buf, kind, g.vals[i]); !ok {
 			g.bin = buf[:0]
 			return false, nil
 		}
@@ -67,29 +117,32 @@ func (g *tableGen) writeRowBinary(w *bufio.Writer) (ok bool, err error) {
 }
 
 func appendBinaryValue(b []byte, baseType, s string) ([]byte, bool) {
-	switch baseType {
-	case "text", "varchar", "bpchar":
+	return appendBinary(b, binKindOf(baseType), s)
+}
+
+func appendBinary(b []byte, kind binKind, s string) ([]byte, bool) {
+	switch kind {
+	case binText:
 		return append(b, s...), true
-	case "int2", "int4", "int8":
-		bits := 64
-		switch baseType {
-		case "int2":
-			bits = 16
-		case "int4":
-			bits = 32
-		}
-		v, err := strconv.ParseInt(s, 10, bits)
-		if err != nil {
+	case binInt2:
+		v, ok := parseInt(s, 16)
+		if !ok {
 			return b, false
 		}
-		switch bits {
-		case 16:
-			return binary.BigEndian.AppendUint16(b, uint16(v)), true
-		case 32:
-			return binary.BigEndian.AppendUint32(b, uint32(v)), true
+		return binary.BigEndian.AppendUint16(b, uint16(v)), true
+	case binInt4:
+		v, ok := parseInt(s, 32)
+		if !ok {
+			return b, false
+		}
+		return binary.BigEndian.AppendUint32(b, uint32(v)), true
+	case binInt8:
+		v, ok := parseInt(s, 64)
+		if !ok {
+			return b, false
 		}
 		return binary.BigEndian.AppendUint64(b, uint64(v)), true
-	case "bool":
+	case binBool:
 		switch s {
 		case "t", "true":
 			return append(b, 1), true
@@ -97,21 +150,21 @@ func appendBinaryValue(b []byte, baseType, s string) ([]byte, bool) {
 			return append(b, 0), true
 		}
 		return b, false
-	case "numeric":
+	case binNumeric:
 		return appendNumeric(b, s)
-	case "date":
+	case binDate:
 		days, ok := parseDate(s)
 		if !ok {
 			return b, false
 		}
 		return binary.BigEndian.AppendUint32(b, uint32(int32(days))), true
-	case "timestamp", "timestamptz":
-		us, ok := parseTimestamp(s, baseType == "timestamptz")
+	case binTimestamp, binTimestamptz:
+		us, ok := parseTimestamp(s, kind == binTimestamptz)
 		if !ok {
 			return b, false
 		}
 		return binary.BigEndian.AppendUint64(b, uint64(us)), true
-	case "uuid":
+	case binUUID:
 		if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
 			return b, false
 		}
@@ -123,6 +176,37 @@ func appendBinaryValue(b []byte, baseType, s string) ([]byte, bool) {
 		return append(b, raw[:]...), true
 	}
 	return b, false
+}
+
+// parseInt is strconv.ParseInt(s, 10, bits), without its generality for
+// the [-]digits every generated integer is; ok is false where ParseInt
+// fails (the caller then abandons binary COPY, nothing is written).
+func parseInt(s string, bits int) (int64, bool) {
+	d := s
+	neg := len(d) > 0 && d[0] == '-'
+	if neg {
+		d = d[1:]
+	}
+	if len(d) == 0 || len(d) > 18 {
+		v, err := strconv.ParseInt(s, 10, bits)
+		return v, err == nil
+	}
+	var v int64
+	for i := 0; i < len(d); i++ {
+		c := d[i] - '0'
+		if c > 9 {
+			v, err := strconv.ParseInt(s, 10, bits)
+			return v, err == nil
+		}
+		v = v*10 + int64(c)
+	}
+	if neg {
+		v = -v
+	}
+	if bits < 64 && (v < -(1<<(bits-1)) || v >= 1<<(bits-1)) {
+		return 0, false
+	}
+	return v, true
 }
 
 // appendNumeric encodes [-]digits[.digits] as numeric's binary form: base
@@ -143,7 +227,8 @@ func appendNumeric(b []byte, s string) ([]byte, bool) {
 	lead := (4 - len(ip)%4) % 4
 	trail := (4 - len(fp)%4) % 4
 	weight := (lead+len(ip))/4 - 1
-	digits := make([]int16, 0, (lead+len(ip)+len(fp)+trail)/4)
+	var small [16]int16 // a generated numeric's groups, without a heap slice
+	digits := small[:0]
 	group, n := 0, lead
 	add := func(c byte) {
 		group = group*10 + int(c-'0')

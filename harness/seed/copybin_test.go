@@ -115,3 +115,17 @@ func TestParseDecimalMatchesParseFloat(t *testing.T) {
 		assert.False(t, ok, s)
 	}
 }
+
+func TestParseIntMatchesStrconv(t *testing.T) {
+	for _, bits := range []int{16, 32, 64} {
+		for _, s := range []string{"0", "-0", "7", "-7", "007", "+5", "", "-", "1a", "32767", "32768", "-32768", "-32769",
+			"2147483647", "2147483648", "-2147483648", "-2147483649", "999999999999999999", "9223372036854775807",
+			"9223372036854775808", "-9223372036854775808", "-9223372036854775809", "1_000", " 1", "1 "} {
+			want, err := strconv.ParseInt(s, 10, bits)
+			got, ok := parseInt(s, bits)
+			if ok != (err == nil) || ok && got != want {
+				t.Errorf("parseInt(%q, %d) = %d, %v; strconv: %d, %v", s, bits, got, ok, want, err)
+			}
+		}
+	}
+}

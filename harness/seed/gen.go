@@ -30,8 +30,12 @@ type tableGen struct {
 	vals     []string
 	nulls    []bool
 	bin      []byte // a binary COPY row being encoded
+	binKinds []binKind
 	// binaryMiss: a value did not fit binary COPY (see copybin.go).
-	binaryMiss  bool
+	binaryMiss bool
+	// keyBuf holds a sequential parent key pickFK returns; the caller
+	// copies it out before the next pick.
+	keyBuf      [1]string
 	keys        []keyHash
 	keyOK       []bool
 	dropped     int
@@ -146,15 +150,15 @@ func (g *tableGen) pickFK(fk *fkPlan) (key []string, exhausted bool) {
 			return nil, !fk.nullable
 		}
 		fk.permPos++
-		return fk.keys.at(fk.perm[fk.permPos-1]), false
+		return fk.keys.atInto(fk.perm[fk.permPos-1], g.keyBuf[:]), false
 	case fk.uniform || n == 1:
-		return fk.keys.at(g.r.IntN(n)), false
+		return fk.keys.atInto(g.r.IntN(n), g.keyBuf[:]), false
 	}
 	// A few parents own many children, most own a few.
 	if fk.zipf == nil {
 		fk.zipf = rand.NewZipf(g.r, 1.1, 8, uint64(n-1))
 	}
-	return fk.keys.at(int(fk.zipf.Uint64())), false
+	return fk.keys.atInto(int(fk.zipf.Uint64()), g.keyBuf[:]), false
 }
 
 // value generates one column's value; null reports SQL NULL.
@@ -477,6 +481,11 @@ func (g *tableGen) uniqueKey(u *uniquePlan) (keyHash, bool) {
 
 func (g *tableGen) commit() {
 	for _, e := range g.plan.exports {
+		// The commonest export, a sequential key still without gaps, is
+		// kept as a range: no slice per row.
+		if e.seqCol && e.set.list == nil && len(e.cps) == 1 && !g.nulls[e.cps[0].i] && e.addSeq(g.vals[e.cps[0].i]) {
+			continue
+		}
 		key := make([]string, len(e.cps))
 		for j, cp := range e.cps {
 			if g.nulls[cp.i] {

@@ -28,6 +28,16 @@ func (k keySet) at(i int) []string {
 	return k.list[i]
 }
 
+// atInto is at, with a sequential key written into buf (length >= 1)
+// rather than a new slice: a child picks a parent for every row.
+func (k keySet) atInto(i int, buf []string) []string {
+	if k.seq {
+		buf[0] = strconv.FormatInt(k.start+int64(i), 10)
+		return buf[:1]
+	}
+	return k.list[i]
+}
+
 // equal reports whether k and o hold the same keys in the same order.
 func (k keySet) equal(o keySet) bool {
 	if k.len() != o.len() {
@@ -54,12 +64,7 @@ func (k keySet) equal(o keySet) bool {
 // the keys of a single integer column run on from start without a gap.
 func (e *exportKeys) add(key []string) {
 	if e.seqCol && e.set.list == nil {
-		if v, err := strconv.ParseInt(key[0], 10, 64); err == nil && (e.set.n == 0 || v == e.set.start+int64(e.set.n)) {
-			if e.set.n == 0 {
-				e.set.start = v
-			}
-			e.set.seq = true
-			e.set.n++
+		if e.addSeq(key[0]) {
 			return
 		}
 		// The run is broken: write the range out and go on as a list.
@@ -70,4 +75,19 @@ func (e *exportKeys) add(key []string) {
 		e.set = keySet{list: list}
 	}
 	e.set.list = append(e.set.list, key)
+}
+
+// addSeq extends the range of a sequential export with v; false when v does
+// not continue it (add then writes the range out as a list).
+func (e *exportKeys) addSeq(v string) bool {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || (e.set.n != 0 && n != e.set.start+int64(e.set.n)) {
+		return false
+	}
+	if e.set.n == 0 {
+		e.set.start = n
+	}
+	e.set.seq = true
+	e.set.n++
+	return true
 }
