@@ -311,9 +311,12 @@ func (r *colRule) solveBytes(g *tableGen, v string) string {
 }
 
 func (r *colRule) solveNumber(g *tableGen, c *colPlan, v string) string {
-	f, err := strconv.ParseFloat(v, 64)
-	if err != nil {
-		return v
+	f, ok := parseDecimal(v) // the same float as ParseFloat, without its generality
+	if !ok {
+		var err error
+		if f, err = strconv.ParseFloat(v, 64); err != nil {
+			return v
+		}
 	}
 	step := 1.0
 	if c.class == cNumeric || c.class == cFloat || c.class == cMoney {

@@ -213,7 +213,7 @@ func (ev evaluator) eval(n *node) (value, error) {
 		if err != nil {
 			return value{}, err
 		}
-		return compare(n.name, a, b)
+		return compareBy(n.cmpCode(), a, b)
 	case opAny, opAll:
 		a, err := ev.eval(n.args[0])
 		if err != nil {
@@ -229,7 +229,7 @@ func (ev evaluator) eval(n *node) (value, error) {
 			if err != nil {
 				return value{}, err
 			}
-			r, err := compare(n.name, a, b)
+			r, err := compareBy(n.cmpCode(), a, b)
 			if err != nil {
 				return value{}, err
 			}
@@ -372,7 +372,41 @@ func (ev evaluator) evalFunc(n *node) (value, error) {
 	return value{}, errOpaque
 }
 
-func compare(op string, a, b value) (value, error) {
+// cmpOp is a comparison operator, decided once per node (see fold).
+type cmpOp uint8
+
+const (
+	cmpUnknown cmpOp = iota
+	cmpEq
+	cmpNe
+	cmpLt
+	cmpLe
+	cmpGt
+	cmpGe
+	cmpOther
+)
+
+func cmpOpOf(op string) cmpOp {
+	switch op {
+	case "=":
+		return cmpEq
+	case "<>":
+		return cmpNe
+	case "<":
+		return cmpLt
+	case "<=":
+		return cmpLe
+	case ">":
+		return cmpGt
+	case ">=":
+		return cmpGe
+	}
+	return cmpOther
+}
+
+func compare(op string, a, b value) (value, error) { return compareBy(cmpOpOf(op), a, b) }
+
+func compareBy(op cmpOp, a, b value) (value, error) {
 	if a.k == vNull || b.k == vNull {
 		return value{}, nil
 	}
@@ -407,17 +441,17 @@ func compare(op string, a, b value) (value, error) {
 	}
 	var r bool
 	switch op {
-	case "=":
+	case cmpEq:
 		r = c == 0
-	case "<>":
+	case cmpNe:
 		r = c != 0
-	case "<":
+	case cmpLt:
 		r = c < 0
-	case "<=":
+	case cmpLe:
 		r = c <= 0
-	case ">":
+	case cmpGt:
 		r = c > 0
-	case ">=":
+	case cmpGe:
 		r = c >= 0
 	default:
 		return value{}, errOpaque

@@ -153,6 +153,7 @@ type node struct {
 	// (a node made elsewhere) means work them out from op and name.
 	opc  opcode
 	cast castKind
+	cmp  cmpOp // of a comparison ("cmp", "any", "all")
 	// slot is 1 + the index of column name in the plan whose CHECK this
 	// is (bindColumns), 0 when unbound.
 	slot int
@@ -198,6 +199,13 @@ func (n *node) code() opcode {
 	return opOther
 }
 
+func (n *node) cmpCode() cmpOp {
+	if n.cmp != cmpUnknown {
+		return n.cmp
+	}
+	return cmpOpOf(n.name)
+}
+
 func (n *node) castKind() castKind {
 	if n.cast != 0 {
 		return n.cast
@@ -211,8 +219,11 @@ func fold(n *node) {
 		fold(a)
 	}
 	n.opc = n.code()
-	if n.opc == opCast {
+	switch n.opc {
+	case opCast:
 		n.cast = castKindOf(n.name)
+	case opCmp, opAny, opAll:
+		n.cmp = cmpOpOf(n.name)
 	}
 	switch n.op {
 	case "lit", "null", "bool", "cast":
