@@ -41,6 +41,9 @@ type colRule struct {
 	notNull  bool
 	// mod, rem: col % mod = rem.
 	mod, rem int64
+	// allowed is allowedChoices, worked out once planning is done: solve
+	// runs for every generated row.
+	allowed []string
 }
 
 func newColRule() *colRule { return &colRule{minLen: -1, maxLen: -1} }
@@ -245,13 +248,22 @@ func analyze(expr *node, rules map[string]*colRule, pairs *[]pairRule) {
 
 // solve adjusts v (a generated value for column c) toward what the rule
 // allows. The caller still verifies the row.
+// allowedChoices are the listed values the rule does not also exclude.
+func (r *colRule) allowedChoices() []string {
+	allowed := make([]string, 0, len(r.choices))
+	for _, ch := range r.choices {
+		if !slices.Contains(r.exclude, ch) {
+			allowed = append(allowed, ch)
+		}
+	}
+	return allowed
+}
+
 func (r *colRule) solve(g *tableGen, c *colPlan, v string) string {
 	if len(r.choices) > 0 {
-		allowed := make([]string, 0, len(r.choices))
-		for _, ch := range r.choices {
-			if !slices.Contains(r.exclude, ch) {
-				allowed = append(allowed, ch)
-			}
+		allowed := r.allowed
+		if allowed == nil {
+			allowed = r.allowedChoices()
 		}
 		if len(allowed) > 0 && !slices.Contains(allowed, v) {
 			return pickSkewed(g, allowed)

@@ -305,9 +305,13 @@ func (s *seeder) planTable(snap *schema.Snapshot, t *schema.Table, future *schem
 			p.addCheck(con.Name, con.Def, "", rules)
 		}
 	}
+	for _, ck := range p.checks {
+		p.bindColumns(ck.expr)
+	}
 	for name, r := range rules {
 		if cp := p.byName[name]; cp != nil {
 			cp.rule = r
+			r.allowed = r.allowedChoices()
 			if r.notNull {
 				cp.nullable = false
 			}
@@ -339,7 +343,6 @@ func (p *tablePlan) addCheck(name, def, self string, rules map[string]*colRule) 
 		renameCol(expr, "value", self)
 	}
 	ck.expr = expr
-	p.bindColumns(expr)
 	cols := map[string]bool{}
 	expr.columns(cols)
 	for c := range cols {
