@@ -721,7 +721,7 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 		background.Add(1)
 		go func() {
 			defer background.Done()
-			r.measureBase(ctx, m0, d0, snapD0, mark0)
+			r.measureInBackground(ctx, m0, 0, d0, snapD0, nil, nil, mark0, "", []string{d0})
 		}()
 	}
 	for k := 1; k <= n; k++ {
@@ -924,56 +924,11 @@ func (m *measuring) wait() (*dataState, error) {
 	return m.st, m.err
 }
 
-// measureBase measures the N-era state d0 (marked with mark) as
-// measureInBackground does a later one, and synthesizes the contract
-// probes from it: done closes only after them, so every later state's
-// measuring finds them.
-func (r *runner) measureBase(ctx context.Context, mk *measuring, d0 string, snap *schema.Snapshot, mark *fingerprint.Mark) {
-	holding := true
-	defer func() {
-		if holding {
-			r.letGo(d0)
-		}
-	}()
-	defer close(mk.done)
-	fail := func(err error) {
-		mk.err = fmt.Errorf("measure the N-era state: %w", err)
-		r.fail(mk.err)
-	}
-	conn, err := r.connect(ctx, d0)
-	if err != nil {
-		fail(err)
-		return
-	}
-	defer conn.Close(context.Background())
-	st, _, err := r.measureMarked(ctx, conn, d0, snap, nil, mark)
-	if err != nil {
-		fail(err)
-		return
-	}
-	if r.probes.states[0], err = r.probe(ctx, conn); err != nil {
-		fail(err)
-		return
-	}
-	r.contractBase(ctx, conn, snap)
-	conn.Close(ctx)
-	mk.st = st
-	if r.cfg.ServerProbe != nil {
-		r.spawnServerProbe(ctx, 0, d0)
-	}
-	if r.boot != nil {
-		r.spawnBoot(ctx, 0, bootData, d0, st.snap)
-	}
-	holding = false
-	r.letGo(d0)
-	r.launch()
-}
-
 // measureInBackground measures state k (database db, marked with mark when
-// the chain left it; since is state k-1) on its own connection: the
-// fingerprints, release N's probes, the contract probes and the size;
-// then it starts the state's cells and lets go of holds. A failure fails
-// the run.
+// the chain left it; since is state k-1, nil for the N-era state k = 0) on
+// its own connection: the fingerprints, release N's probes, the contract
+// probes and the size; then it starts the state's cells and lets go of
+// holds. A failure fails the run.
 func (r *runner) measureInBackground(ctx context.Context, mk *measuring, k int, db string, after *schema.Snapshot, diff *schema.Changeset, since *dataState, mark *fingerprint.Mark, note string, holds []string) {
 	letGo := func() {
 		for _, h := range holds {
@@ -982,13 +937,23 @@ func (r *runner) measureInBackground(ctx context.Context, mk *measuring, k int, 
 		holds = nil
 	}
 	defer letGo()
-	m := r.next[k-1]
-	fail := func(err error) {
-		err = fmt.Errorf("measure state after %s: %w", m.Up.File, err)
-		r.fail(err)
-		if mk.st == nil {
-			mk.err = err
+	closed := false
+	done := func() {
+		if !closed {
+			closed = true
 			close(mk.done)
+		}
+	}
+	defer done()
+	what := "the N-era state"
+	if k > 0 {
+		what = "state after " + r.next[k-1].Up.File
+	}
+	fail := func(err error) {
+		err = fmt.Errorf("measure %s: %w", what, err)
+		r.fail(err)
+		if !closed {
+			mk.err = err
 		}
 	}
 	conn, err := r.connect(ctx, db)
@@ -1002,12 +967,14 @@ func (r *runner) measureInBackground(ctx context.Context, mk *measuring, k int, 
 		fail(err)
 		return
 	}
-	r.results[k-1].Fingerprints.State = counts
 	st.reseededNote = note
 	mk.st = st
-	// The chain's next measurement needs only the fingerprints and the
-	// mark's counts; the probes and the cells follow.
-	close(mk.done)
+	if k > 0 {
+		r.results[k-1].Fingerprints.State = counts
+		// The chain's next measurement needs only the fingerprints and
+		// the mark's counts; the probes and the cells follow.
+		done()
+	}
 	tProbe := time.Now()
 	r.probes.states[k], err = r.probe(ctx, conn)
 	r.timed("probes", tProbe)
@@ -1015,10 +982,26 @@ func (r *runner) measureInBackground(ctx context.Context, mk *measuring, k int, 
 		fail(err)
 		return
 	}
-	r.contractState(ctx, conn, k, st.snap, diff)
+	if k == 0 {
+		// Every later state runs the contract probes synthesized here:
+		// state 1's measuring, which waits for done, must find them.
+		r.contractBase(ctx, conn, after)
+		done()
+	} else {
+		r.contractState(ctx, conn, k, st.snap, diff)
+	}
 	r.noteStateSize(ctx, conn)
 	conn.Close(ctx)
-	r.startCells(ctx, k, since, st)
+	if k > 0 {
+		r.startCells(ctx, k, since, st)
+	} else {
+		if r.cfg.ServerProbe != nil {
+			r.spawnServerProbe(ctx, 0, db)
+		}
+		if r.boot != nil {
+			r.spawnBoot(ctx, 0, bootData, db, st.snap)
+		}
+	}
 	letGo()
 	r.launch()
 }
