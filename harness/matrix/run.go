@@ -712,18 +712,29 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 	// they may work on state k itself instead of on a copy (see measuring).
 	var background sync.WaitGroup
 	defer background.Wait()
-	prevM := &measuring{done: make(chan struct{})}
-	prevDB, prevSnap, prevNote, prevMark := d0, snapD0, "", mark0
-	// startPrev runs once state k-1 served as the template of state k.
-	startPrev := func() {
-		delete(held, d0)
-		m0 := prevM
+	// measureLater starts measuring state k in the background; the holds on
+	// it and on its pristine twin (kept for cells the data chain starts)
+	// pass to the measuring, which starts the cells.
+	measureLater := func(k int, db string, after *schema.Snapshot, diff *schema.Changeset, since *dataState, mark *fingerprint.Mark, note string) *measuring {
+		mk := &measuring{done: make(chan struct{})}
+		holds := []string{db}
+		if p := r.pristine[k]; held[p] {
+			holds = append(holds, p)
+		}
+		for _, h := range holds {
+			delete(held, h)
+		}
 		background.Add(1)
 		go func() {
 			defer background.Done()
-			r.measureInBackground(ctx, m0, 0, d0, snapD0, nil, nil, mark0, "", []string{d0})
+			r.measureInBackground(ctx, mk, k, db, after, diff, since, mark, note, holds)
 		}()
+		return mk
 	}
+	var prevM *measuring
+	prevDB, prevSnap, prevNote, prevMark := d0, snapD0, "", mark0
+	// startPrev runs once state k-1 served as the template of state k.
+	startPrev := func() { prevM = measureLater(0, d0, snapD0, nil, nil, mark0, "") }
 	for k := 1; k <= n; k++ {
 		m := r.next[k-1]
 		res := &r.results[k-1]
@@ -732,10 +743,7 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 			return err
 		}
 		hold(name)
-		if startPrev != nil {
-			startPrev()
-			startPrev = nil
-		}
+		startPrev()
 		letGo(r.pristine[k-1])
 		r.launch()
 		conn, err := r.connect(ctx, name)
@@ -788,11 +796,11 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 			}
 			r.progress(fmt.Sprintf("%s_%s up: %s (%s); data chain re-seeded from the schema after it", m.Version, m.Name, res.Checks.Up.Status, oneline.First(res.Checks.Up.Error)))
 			k, cur := k, cur
+			prevM = measured(cur)
 			startPrev = func() {
 				r.startCells(ctx, k, nil, cur)
 				letGo(cur.db)
 			}
-			prevM = measured(cur)
 			prevDB, prevSnap, prevNote, prevMark = cur.db, cur.snap, cur.reseededNote, cur.mark
 			continue
 		}
@@ -875,31 +883,11 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 		if err != nil {
 			return fmt.Errorf("measure state after %s: %w", m.Up.File, err)
 		}
-		mk := &measuring{done: make(chan struct{})}
 		k, since, note := k, prevSt, prevNote
-		startPrev = func() {
-			// The holds on the state and on its pristine twin (kept for
-			// cells the data chain starts) pass to the measuring, which
-			// starts the cells.
-			holds := []string{name}
-			if p := r.pristine[k]; held[p] {
-				holds = append(holds, p)
-			}
-			for _, db := range holds {
-				delete(held, db)
-			}
-			background.Add(1)
-			go func() {
-				defer background.Done()
-				r.measureInBackground(ctx, mk, k, name, after, diff, since, mark, note, holds)
-			}()
-		}
-		prevM = mk
+		startPrev = func() { prevM = measureLater(k, name, after, diff, since, mark, note) }
 		prevDB, prevSnap, prevMark = name, after, mark
 	}
-	if startPrev != nil {
-		startPrev()
-	}
+	startPrev()
 	_, err = prevM.wait()
 	return err
 }
@@ -1105,14 +1093,11 @@ func (r *runner) endSnapshot(k int, after *schema.Snapshot) *schema.Snapshot {
 			oids[pt.OID] = at.OID
 		}
 	}
-	cp := *es
-	cp.Tables = make(map[string]*schema.Table, len(es.Tables))
-	for name, t := range es.Tables {
-		tc := *t
-		tc.OID = oids[t.OID] // 0 (never matched by OID) for tables created later
-		cp.Tables[name] = &tc
+	cp := es.WithOwnTables()
+	for _, t := range cp.Tables {
+		t.OID = oids[t.OID] // 0 (never matched by OID) for tables created later
 	}
-	return &cp
+	return cp
 }
 
 func (r *runner) lastPristineSnap() *schema.Snapshot {
@@ -1181,19 +1166,14 @@ func (r *runner) measureMarked(ctx context.Context, conn *pgx.Conn, db string, s
 	all := st.all()
 	mark.Counted(all)
 	// A copy: the chain reads snap while this runs in the background.
-	cp := *snap
-	cp.Tables = make(map[string]*schema.Table, len(snap.Tables))
-	for name, t := range snap.Tables {
-		tc := *t
-		cp.Tables[name] = &tc
-	}
+	cp := snap.WithOwnTables()
 	for name, fp := range all {
 		cp.Tables[name].Rows = fp.Rows
 		for col, n := range fp.NonNull {
 			st.nonNull[name+"."+col] = n
 		}
 	}
-	st.snap = &cp
+	st.snap = cp
 	return st, counts, nil
 }
 

@@ -54,7 +54,7 @@ func CreateWithStrategy(ctx context.Context, adminDSN, name, template, strategy 
 		return fmt.Errorf("connect to create database %s: %w", name, err)
 	}
 	defer conn.Close(ctx)
-	if strategy == "auto" {
+	if strategy == "auto" && template != "" {
 		strategy = autoStrategy(ctx, conn)
 	}
 	return create(ctx, conn, name, template, strategy)
@@ -111,8 +111,8 @@ type Pool struct {
 	dsn  string
 	idle chan *pgx.Conn
 
-	mu       sync.Mutex
-	strategy *string // "auto" resolved on the first clone
+	strategyOnce sync.Once
+	strategy     string // "auto", resolved on the first clone
 }
 
 // NewPool returns a pool on adminDSN keeping at most size idle connections.
@@ -122,16 +122,11 @@ func NewPool(adminDSN string, size int) *Pool {
 
 // Create is the package's Create on a pooled connection.
 func (p *Pool) Create(ctx context.Context, name, template string) error {
-	return p.with(ctx, "create database "+name, func(conn *pgx.Conn) error {
+	return p.Do(ctx, "create database "+name, func(conn *pgx.Conn) error {
 		strategy := ""
 		if template != "" {
-			p.mu.Lock()
-			if p.strategy == nil {
-				s := autoStrategy(ctx, conn)
-				p.strategy = &s
-			}
-			strategy = *p.strategy
-			p.mu.Unlock()
+			p.strategyOnce.Do(func() { p.strategy = autoStrategy(ctx, conn) })
+			strategy = p.strategy
 		}
 		waitSessionsGone(ctx, conn, template)
 		return create(ctx, conn, name, template, strategy)
@@ -140,7 +135,7 @@ func (p *Pool) Create(ctx context.Context, name, template string) error {
 
 // Drop is the package's Drop on a pooled connection.
 func (p *Pool) Drop(ctx context.Context, name string) error {
-	return p.with(ctx, "drop database "+name, func(conn *pgx.Conn) error {
+	return p.Do(ctx, "drop database "+name, func(conn *pgx.Conn) error {
 		waitSessionsGone(ctx, conn, name)
 		return drop(ctx, conn, name)
 	})
@@ -170,10 +165,11 @@ func waitSessionsGone(ctx context.Context, conn *pgx.Conn, db string) {
 	}
 }
 
-// with runs fn on an idle connection or a new one, and keeps it for the
-// next call unless it broke (a migration may terminate the admin
-// database's sessions) or the pool is full.
-func (p *Pool) with(ctx context.Context, what string, fn func(*pgx.Conn) error) error {
+// Do runs fn on an idle connection to the admin database, or a new one, and
+// keeps it for the next call unless it broke (a migration may terminate the
+// admin database's sessions) or the pool is full. fn must leave it idle: no
+// open transaction, no changed setting.
+func (p *Pool) Do(ctx context.Context, what string, fn func(*pgx.Conn) error) error {
 	var conn *pgx.Conn
 	select {
 	case conn = <-p.idle:
@@ -206,12 +202,6 @@ func (p *Pool) keep(conn *pgx.Conn) {
 	default:
 		conn.Close(context.Background())
 	}
-}
-
-// Do runs fn on a pooled connection to the admin database; fn must leave
-// it idle (no open transaction, no changed setting).
-func (p *Pool) Do(ctx context.Context, what string, fn func(*pgx.Conn) error) error {
-	return p.with(ctx, what, fn)
 }
 
 // Close closes the idle connections.

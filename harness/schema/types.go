@@ -32,6 +32,19 @@ type Snapshot struct {
 	Extensions map[string]string    `json:"extensions,omitempty"` // name -> version
 }
 
+// WithOwnTables returns a copy of s whose Tables map and tables are its
+// own, so their fields can be set without changing s (other parts are
+// shared).
+func (s *Snapshot) WithOwnTables() *Snapshot {
+	cp := *s
+	cp.Tables = make(map[string]*Table, len(s.Tables))
+	for name, t := range s.Tables {
+		tc := *t
+		cp.Tables[name] = &tc
+	}
+	return &cp
+}
+
 // Table is an ordinary or partitioned table.
 type Table struct {
 	OID    uint32 `json:"oid"`
