@@ -22,9 +22,10 @@ import (
 //
 // Every fact is measured, none read from SQL text: a row a trigger, a rule,
 // a function or the seeder wrote carries the writing transaction's xid
-// (xmin), whoever named the table. pg_stat_*_tables counters are not used:
-// PostgreSQL 15 flushes a backend's counters at most once a second and
-// only when it is idle, so they can lag behind a write that committed.
+// (xmin), and is counted in PostgreSQL's per-table write counters, whoever
+// named the table. Touched reads the counters when the caller read them at
+// both ends of the interval (see ReadWrites), else it scans every table for
+// rows written since the mark.
 type Mark struct {
 	// snapshot is pg_current_snapshot() as text: rows whose xmin it does
 	// not see as committed were written after the mark.
@@ -84,8 +85,8 @@ func (m *Mark) Counted(set Set) {
 // unchanged: same columns, primary key, storage and text forms, no row
 // written or deleted. When unsure (no mark, a table the mark did not
 // record) a table counts as touched.
-func (m *Mark) Touched(ctx context.Context, q schema.Querier, before, after *schema.Snapshot, tables []string) (map[string]string, error) {
-	t, err := m.TouchedSoFar(ctx, q, before, after, tables)
+func (m *Mark) Touched(ctx context.Context, q schema.Querier, before, after *schema.Snapshot, tables []string, written *Written) (map[string]string, error) {
+	t, err := m.TouchedSoFar(ctx, q, before, after, tables, written)
 	if err != nil {
 		return nil, err
 	}
@@ -131,8 +132,10 @@ func (t *Touching) Settle() map[string]string {
 }
 
 // TouchedSoFar is the part of Touched that does not read the mark's row
-// counts; Settle finishes it.
-func (m *Mark) TouchedSoFar(ctx context.Context, q schema.Querier, before, after *schema.Snapshot, tables []string) (*Touching, error) {
+// counts; Settle finishes it. written is what the write counters say was
+// written since the database had the marked rows (nil: unknown, so every
+// table is scanned for rows written since the mark).
+func (m *Mark) TouchedSoFar(ctx context.Context, q schema.Querier, before, after *schema.Snapshot, tables []string, written *Written) (*Touching, error) {
 	out := map[string]string{}
 	res := &Touching{m: m, Why: out, counted: map[string]rowCount{}, candidates: map[string]uint32{}}
 	all := func(why string) (*Touching, error) {
@@ -225,7 +228,8 @@ func (m *Mark) TouchedSoFar(ctx context.Context, q schema.Querier, before, after
 		}
 		rest = append(rest, name)
 	}
-	if haveEra {
+	// Unwritten since, the N+1-era keys are the mark's.
+	if haveEra && (written == nil || written.eraKeys) {
 		eraMoved := map[uint32]bool{}
 		if err := eraCounts(ctx, q, m.snapshot, func(rel uint32, n, written int64) {
 			eraMoved[rel] = written > 0 || n != m.eraRows[rel]
@@ -248,6 +252,19 @@ func (m *Mark) TouchedSoFar(ctx context.Context, q schema.Querier, before, after
 		rest = kept
 	}
 	if len(rest) == 0 {
+		return res, nil
+	}
+	if written != nil {
+		// Deleted rows are counted too: no row count to compare.
+		for _, name := range rest {
+			n, ok := written.n[after.Tables[name].OID]
+			switch {
+			case !ok:
+				out[name] = "no write counters"
+			case n != 0:
+				out[name] = fmt.Sprintf("%d rows written (counted)", n)
+			}
+		}
 		return res, nil
 	}
 	// One statement for all tables: a round trip each would cost more

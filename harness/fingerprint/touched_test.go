@@ -2,7 +2,9 @@ package fingerprint_test
 
 import (
 	"sort"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
@@ -63,7 +65,9 @@ func marked(t *testing.T, conn *pgx.Conn) (*fingerprint.Mark, *schema.Snapshot, 
 // TestTouched: each change touches exactly the tables whose data, storage,
 // columns or text forms it can have changed, whoever named them; and every
 // table not touched has the very fingerprint it had at the mark (the
-// property reuse rests on).
+// property reuse rests on). Each change is measured three ways: by scanning
+// for rows written since the mark, and by the write counters, with the
+// change made by the measuring session or by another one that has ended.
 func TestTouched(t *testing.T) {
 	cases := []struct {
 		name    string
@@ -91,29 +95,74 @@ func TestTouched(t *testing.T) {
 		{"empty partition attached", `CREATE TABLE p2 PARTITION OF p FOR VALUES FROM (1000) TO (2000)`, []string{"public.p", "public.p2"}},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			conn := pgtest.Connect(t, pgtest.NewDatabase(t))
-			mark, before, bySteps, _ := marked(t, conn)
-			_, err := conn.Exec(ctx(t), tc.change)
-			require.NoError(t, err)
-			after, err := schema.Take(ctx(t), conn, schema.Options{})
-			require.NoError(t, err)
-			var tables []string
-			for name := range after.Tables {
-				tables = append(tables, name)
+		for _, how := range []string{"scan", "counters", "counters, other session"} {
+			// A setting is the measuring session's own.
+			if strings.HasPrefix(tc.change, "SET ") && how == "counters, other session" {
+				continue
 			}
-			touched, err := mark.Touched(ctx(t), conn, before, after, tables)
-			require.NoError(t, err)
-			take, reuse := fingerprint.Split(tables, touched)
-			assert.Equal(t, tc.touched, take, "touched: %v", touched)
-
-			// Reused fingerprints are what a fresh scan gives.
-			if len(reuse) > 0 {
-				fresh, err := fingerprint.TakeSteps(ctx(t), conn, after, reuse...)
+			t.Run(tc.name+"/"+how, func(t *testing.T) {
+				dsn := pgtest.NewDatabase(t)
+				conn := pgtest.Connect(t, dsn)
+				mark, before, bySteps, _ := marked(t, conn)
+				base, err := fingerprint.ReadWrites(ctx(t), conn)
 				require.NoError(t, err)
-				assert.Equal(t, fresh, fingerprint.Reuse(bySteps, reuse))
-			}
-		})
+				require.NotNil(t, base, "PostgreSQL 15 with track_counts on has write counters")
+				writer := conn
+				if how == "counters, other session" {
+					writer = pgtest.Connect(t, dsn)
+				}
+				_, err = writer.Exec(ctx(t), tc.change)
+				require.NoError(t, err)
+				var written *fingerprint.Written
+				if how != "scan" {
+					if writer != conn {
+						require.NoError(t, writer.Close(ctx(t)))
+					}
+					written = quietWrites(t, conn, base)
+				}
+				touchedAs(t, conn, mark, before, bySteps, written, tc.touched)
+			})
+		}
+	}
+}
+
+// quietWrites reads the write counters on conn once no other session is on
+// its database (an ended session's backend exits a moment after the
+// client closed it) and returns what was written since base.
+func quietWrites(t *testing.T, conn *pgx.Conn, base *fingerprint.Writes) *fingerprint.Written {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		now, err := fingerprint.ReadWrites(ctx(t), conn)
+		require.NoError(t, err)
+		if written := now.Since(base); written != nil {
+			return written
+		}
+		require.True(t, time.Now().Before(deadline), "another session stayed on the database")
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// touchedAs asserts that exactly want are touched since mark on conn's
+// database, and that the fingerprints of the others can be reused.
+func touchedAs(t *testing.T, conn *pgx.Conn, mark *fingerprint.Mark, before *schema.Snapshot, bySteps map[string]fingerprint.Set, written *fingerprint.Written, want []string) {
+	t.Helper()
+	after, err := schema.Take(ctx(t), conn, schema.Options{})
+	require.NoError(t, err)
+	var tables []string
+	for name := range after.Tables {
+		tables = append(tables, name)
+	}
+	touched, err := mark.Touched(ctx(t), conn, before, after, tables, written)
+	require.NoError(t, err)
+	take, reuse := fingerprint.Split(tables, touched)
+	assert.Equal(t, want, take, "touched: %v", touched)
+
+	// Reused fingerprints are what a fresh scan gives.
+	if len(reuse) > 0 {
+		fresh, err := fingerprint.TakeSteps(ctx(t), conn, after, reuse...)
+		require.NoError(t, err)
+		assert.Equal(t, fresh, fingerprint.Reuse(bySteps, reuse))
 	}
 }
 
@@ -135,7 +184,7 @@ func TestTouchedInProgress(t *testing.T) {
 	require.NoError(t, err)
 	mark.Counted(set)
 	require.NoError(t, tx.Commit(ctx(t)))
-	touched, err := mark.Touched(ctx(t), conn, before, before, tables)
+	touched, err := mark.Touched(ctx(t), conn, before, before, tables, nil)
 	require.NoError(t, err)
 	take, _ := fingerprint.Split(tables, touched)
 	assert.Equal(t, []string{"public.a"}, take, "touched: %v", touched)
@@ -151,12 +200,12 @@ func TestTouchedOnClone(t *testing.T) {
 	cfg, err := pgx.ParseConfig(dsn)
 	require.NoError(t, err)
 	clone := pgtest.Connect(t, pgtest.CloneDatabase(t, cfg.Database))
-	touched, err := mark.Touched(ctx(t), clone, before, before, tables)
+	touched, err := mark.Touched(ctx(t), clone, before, before, tables, nil)
 	require.NoError(t, err)
 	assert.Empty(t, touched)
 	_, err = clone.Exec(ctx(t), `UPDATE e SET m = m WHERE id = 1`)
 	require.NoError(t, err)
-	touched, err = mark.Touched(ctx(t), clone, before, before, tables)
+	touched, err = mark.Touched(ctx(t), clone, before, before, tables, nil)
 	require.NoError(t, err)
 	take, _ := fingerprint.Split(tables, touched)
 	assert.Equal(t, []string{"public.e"}, take, "touched: %v", touched)
@@ -170,7 +219,37 @@ func TestTouchedNoMark(t *testing.T) {
 	snap, err := schema.Take(ctx(t), conn, schema.Options{})
 	require.NoError(t, err)
 	var mark *fingerprint.Mark
-	touched, err := mark.Touched(ctx(t), conn, snap, snap, []string{"public.a"})
+	touched, err := mark.Touched(ctx(t), conn, snap, snap, []string{"public.a"}, nil)
 	require.NoError(t, err)
 	assert.Equal(t, map[string]string{"public.a": "no earlier fingerprints"}, touched)
+}
+
+// TestWritesNeedAQuietDatabase: a session still on the database may hold
+// writes the counters do not show yet, so they are not trusted then; once
+// it ended, its writes are counted.
+func TestWritesNeedAQuietDatabase(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	conn := pgtest.Connect(t, dsn)
+	_, err := conn.Exec(ctx(t), `CREATE TABLE a (id int PRIMARY KEY)`)
+	require.NoError(t, err)
+	base, err := fingerprint.ReadWrites(ctx(t), conn)
+	require.NoError(t, err)
+	other := pgtest.Connect(t, dsn)
+	_, err = other.Exec(ctx(t), `INSERT INTO a SELECT generate_series(1, 10)`)
+	require.NoError(t, err)
+	now, err := fingerprint.ReadWrites(ctx(t), conn)
+	require.NoError(t, err)
+	assert.Nil(t, now.Since(base), "another session is on the database")
+	require.NoError(t, other.Close(ctx(t)))
+	snap, err := schema.Take(ctx(t), conn, schema.Options{})
+	require.NoError(t, err)
+	mark, err := fingerprint.NewMark(ctx(t), conn, snap, []string{"public.a"})
+	require.NoError(t, err)
+	set, err := fingerprint.Take(ctx(t), conn, snap, fingerprint.All, "public.a")
+	require.NoError(t, err)
+	mark.Counted(set)
+	written := quietWrites(t, conn, base)
+	touched, err := mark.Touched(ctx(t), conn, snap, snap, []string{"public.a"}, written)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"public.a": "10 rows written (counted)"}, touched)
 }

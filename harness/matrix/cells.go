@@ -132,6 +132,12 @@ func (r *runner) downOnDataCell(ctx context.Context, l *lease, k int, prev, cur 
 	defer release()
 
 	downUnmatched := r.unmatched(ctx, conn, r.next[k-1].Down)
+	// The state has cur's rows now (its measuring is over), so what the
+	// down writes is counted from here.
+	base, err := r.writes(ctx, conn)
+	if err != nil {
+		return "", err
+	}
 	t0 := time.Now()
 	var downErr error
 	if err := r.withRoles(ctx, conn.Config().Database, r.rolesOf(cur.db), func() error {
@@ -164,7 +170,11 @@ func (r *runner) downOnDataCell(ctx context.Context, l *lease, k int, prev, cur 
 	t1 := time.Now()
 	nTables := present(after, keys(prevOld))
 	xTables := presentByOID(after, cur.snap, keys(curNew))
-	bySteps, counts, err := r.stepsSince(ctx, conn, cur, after, union(nTables, xTables))
+	now, err := r.writes(ctx, conn)
+	if err != nil {
+		return "", err
+	}
+	bySteps, counts, err := r.stepsSince(ctx, conn, cur, after, union(nTables, xTables), now.Since(base))
 	res.Fingerprints.AfterDown = counts
 	if err != nil {
 		return "", fmt.Errorf("fingerprint data after down: %w", err)

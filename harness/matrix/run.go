@@ -715,7 +715,7 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 	// measureLater starts measuring state k in the background; the holds on
 	// it and on its pristine twin (kept for cells the data chain starts)
 	// pass to the measuring, which starts the cells.
-	measureLater := func(k int, db string, after *schema.Snapshot, diff *schema.Changeset, since *dataState, mark *fingerprint.Mark, note string) *measuring {
+	measureLater := func(k int, db string, after *schema.Snapshot, diff *schema.Changeset, since *dataState, mark *fingerprint.Mark, base *fingerprint.Writes, note string) *measuring {
 		mk := &measuring{done: make(chan struct{})}
 		holds := []string{db}
 		if p := r.pristine[k]; held[p] {
@@ -727,14 +727,14 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 		background.Add(1)
 		go func() {
 			defer background.Done()
-			r.measureInBackground(ctx, mk, k, db, after, diff, since, mark, note, holds)
+			r.measureInBackground(ctx, mk, k, db, after, diff, since, mark, base, note, holds)
 		}()
 		return mk
 	}
 	var prevM *measuring
 	prevDB, prevSnap, prevNote, prevMark := d0, snapD0, "", mark0
 	// startPrev runs once state k-1 served as the template of state k.
-	startPrev := func() { prevM = measureLater(0, d0, snapD0, nil, nil, mark0, "") }
+	startPrev := func() { prevM = measureLater(0, d0, snapD0, nil, nil, mark0, nil, "") }
 	for k := 1; k <= n; k++ {
 		m := r.next[k-1]
 		res := &r.results[k-1]
@@ -748,6 +748,13 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 		r.launch()
 		conn, err := r.connect(ctx, name)
 		if err != nil {
+			return err
+		}
+		// What the up and the seeding write is counted from here: the clone
+		// has state k-1's rows, which mark describes.
+		base, err := r.writes(ctx, conn)
+		if err != nil {
+			conn.Close(ctx)
 			return err
 		}
 		// A clone has its template's catalog, OIDs and relfilenodes included,
@@ -805,6 +812,11 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 			continue
 		}
 		res.Checks.Up = checkFromErr(nil, upTook)
+		upWrites, err := r.writes(ctx, conn)
+		if err != nil {
+			conn.Close(ctx)
+			return err
+		}
 		if prevNote != "" {
 			res.Checks.Up.Notes = append(res.Checks.Up.Notes, prevNote)
 		}
@@ -816,7 +828,7 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 		// What the up changed is measured beside the seeding, in a snapshot
 		// taken before it; only the tables the up can have changed are
 		// fingerprinted again.
-		au, err := r.startAfterUp(ctx, name, prevM, prevMark, before, after, present(after, r.userTables(before)), &background)
+		au, err := r.startAfterUp(ctx, name, prevM, prevMark, upWrites.Since(base), before, after, present(after, r.userTables(before)), &background)
 		if err != nil {
 			conn.Close(ctx)
 			return fmt.Errorf("fingerprint after %s: %w", m.Up.File, err)
@@ -884,7 +896,7 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 			return fmt.Errorf("measure state after %s: %w", m.Up.File, err)
 		}
 		k, since, note := k, prevSt, prevNote
-		startPrev = func() { prevM = measureLater(k, name, after, diff, since, mark, note) }
+		startPrev = func() { prevM = measureLater(k, name, after, diff, since, mark, base, note) }
 		prevDB, prevSnap, prevMark = name, after, mark
 	}
 	startPrev()
@@ -913,11 +925,12 @@ func (m *measuring) wait() (*dataState, error) {
 }
 
 // measureInBackground measures state k (database db, marked with mark when
-// the chain left it; since is state k-1, nil for the N-era state k = 0) on
-// its own connection: the fingerprints, release N's probes, the contract
-// probes and the size; then it starts the state's cells and lets go of
-// holds. A failure fails the run.
-func (r *runner) measureInBackground(ctx context.Context, mk *measuring, k int, db string, after *schema.Snapshot, diff *schema.Changeset, since *dataState, mark *fingerprint.Mark, note string, holds []string) {
+// the chain left it; since is state k-1, nil for the N-era state k = 0; base
+// the write counters read when db had since's rows) on its own connection:
+// the fingerprints, release N's probes, the contract probes and the size;
+// then it starts the state's cells and lets go of holds. A failure fails
+// the run.
+func (r *runner) measureInBackground(ctx context.Context, mk *measuring, k int, db string, after *schema.Snapshot, diff *schema.Changeset, since *dataState, mark *fingerprint.Mark, base *fingerprint.Writes, note string, holds []string) {
 	letGo := func() {
 		for _, h := range holds {
 			r.letGo(h)
@@ -950,7 +963,18 @@ func (r *runner) measureInBackground(ctx context.Context, mk *measuring, k int, 
 		return
 	}
 	defer conn.Close(context.Background())
-	st, counts, err := r.measureMarked(ctx, conn, db, after, since, mark)
+	var written *fingerprint.Written
+	if base != nil {
+		// The chain and the seeder left db before it was cloned: their
+		// counts are all in.
+		now, err := r.writes(ctx, conn)
+		if err != nil {
+			fail(err)
+			return
+		}
+		written = now.Since(base)
+	}
+	st, counts, err := r.measureMarked(ctx, conn, db, after, since, mark, written)
 	if err != nil {
 		fail(err)
 		return
@@ -1000,7 +1024,7 @@ func (r *runner) measureInBackground(ctx context.Context, mk *measuring, k int, 
 // fingerprints. Its transaction's snapshot is taken before it returns, so
 // the N+1-era rows the seeder then writes are not seen. It waits for
 // since's measuring only for the row counts. wg counts it.
-func (r *runner) startAfterUp(ctx context.Context, db string, since *measuring, mark *fingerprint.Mark, before, after *schema.Snapshot, tables []string, wg *sync.WaitGroup) (*afterUp, error) {
+func (r *runner) startAfterUp(ctx context.Context, db string, since *measuring, mark *fingerprint.Mark, written *fingerprint.Written, before, after *schema.Snapshot, tables []string, wg *sync.WaitGroup) (*afterUp, error) {
 	conn, err := r.connect(ctx, db)
 	if err != nil {
 		return nil, err
@@ -1021,14 +1045,14 @@ func (r *runner) startAfterUp(ctx context.Context, db string, since *measuring, 
 		// Closing ends the transaction; it must be gone before the state is
 		// cloned (a template has no connection), which waits for done.
 		defer conn.Close(context.Background())
-		a.err = r.measureAfterUp(ctx, conn, a, since, mark, before, after, tables)
+		a.err = r.measureAfterUp(ctx, conn, a, since, mark, written, before, after, tables)
 	}()
 	return a, nil
 }
 
-func (r *runner) measureAfterUp(ctx context.Context, conn *pgx.Conn, a *afterUp, since *measuring, mark *fingerprint.Mark, before, after *schema.Snapshot, tables []string) error {
+func (r *runner) measureAfterUp(ctx context.Context, conn *pgx.Conn, a *afterUp, since *measuring, mark *fingerprint.Mark, written *fingerprint.Written, before, after *schema.Snapshot, tables []string) error {
 	t0 := time.Now()
-	touching, err := mark.TouchedSoFar(ctx, conn, before, after, tables)
+	touching, err := mark.TouchedSoFar(ctx, conn, before, after, tables, written)
 	r.timed("touched", t0)
 	if err != nil {
 		return fmt.Errorf("measure what changed since the state before: %w", err)
@@ -1148,17 +1172,18 @@ func (r *runner) measureState(ctx context.Context, conn *pgx.Conn, db string, sn
 	if err != nil {
 		return nil, TableCounts{}, err
 	}
-	return r.measureMarked(ctx, conn, db, snap, since, mark)
+	return r.measureMarked(ctx, conn, db, snap, since, mark, nil)
 }
 
 // measureMarked fingerprints state db, marked with mark (on it or on the
 // database it was cloned from, with no write since), and records each
 // table's row count in a copy of snap, for the rewrite report of the next
 // up. Tables nothing can have changed since state since (nil: none) keep
-// their fingerprints.
-func (r *runner) measureMarked(ctx context.Context, conn *pgx.Conn, db string, snap *schema.Snapshot, since *dataState, mark *fingerprint.Mark) (*dataState, TableCounts, error) {
+// their fingerprints; written is what the write counters say was written
+// since (nil: unknown).
+func (r *runner) measureMarked(ctx context.Context, conn *pgx.Conn, db string, snap *schema.Snapshot, since *dataState, mark *fingerprint.Mark, written *fingerprint.Written) (*dataState, TableCounts, error) {
 	st := &dataState{db: db, nonNull: map[string]int64{}}
-	bySteps, counts, err := r.stepsSince(ctx, conn, since, snap, r.userTables(snap))
+	bySteps, counts, err := r.stepsSince(ctx, conn, since, snap, r.userTables(snap), written)
 	if err != nil {
 		return nil, TableCounts{}, err
 	}

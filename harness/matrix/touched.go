@@ -43,15 +43,16 @@ func tableCounts(take, reuse []string, why map[string]string) TableCounts {
 
 // touched measures which of tables (names in snap, the catalog of the
 // database conn is on) can have changed since state since was measured;
-// all of them when since is nil.
-func (r *runner) touched(ctx context.Context, conn *pgx.Conn, since *dataState, snap *schema.Snapshot, tables []string) (take, reuse []string, why map[string]string, err error) {
+// all of them when since is nil. written is what the write counters say
+// was written since (nil: unknown; see fingerprint.ReadWrites).
+func (r *runner) touched(ctx context.Context, conn *pgx.Conn, since *dataState, snap *schema.Snapshot, tables []string, written *fingerprint.Written) (take, reuse []string, why map[string]string, err error) {
 	defer r.timed("touched", time.Now())
 	var mark *fingerprint.Mark
 	var before *schema.Snapshot
 	if since != nil {
 		mark, before = since.mark, since.snap
 	}
-	why, err = mark.Touched(ctx, conn, before, snap, tables)
+	why, err = mark.Touched(ctx, conn, before, snap, tables, written)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("measure what changed since the state before: %w", err)
 	}
@@ -62,8 +63,8 @@ func (r *runner) touched(ctx context.Context, conn *pgx.Conn, since *dataState, 
 // stepsSince fingerprints tables by step (see fingerprint.TakeSteps) on
 // the database conn is on, reusing since's fingerprints of the tables
 // nothing can have changed since.
-func (r *runner) stepsSince(ctx context.Context, conn *pgx.Conn, since *dataState, snap *schema.Snapshot, tables []string) (map[string]fingerprint.Set, TableCounts, error) {
-	take, reuse, why, err := r.touched(ctx, conn, since, snap, tables)
+func (r *runner) stepsSince(ctx context.Context, conn *pgx.Conn, since *dataState, snap *schema.Snapshot, tables []string, written *fingerprint.Written) (map[string]fingerprint.Set, TableCounts, error) {
+	take, reuse, why, err := r.touched(ctx, conn, since, snap, tables, written)
 	if err != nil {
 		return nil, TableCounts{}, err
 	}
@@ -88,4 +89,11 @@ func (r *runner) stepsSince(ctx context.Context, conn *pgx.Conn, since *dataStat
 func (r *runner) mark(ctx context.Context, conn *pgx.Conn, snap *schema.Snapshot, tables []string) (*fingerprint.Mark, error) {
 	defer r.timed("touched", time.Now())
 	return fingerprint.NewMark(ctx, conn, snap, tables)
+}
+
+// writes reads the write counters on conn's database (see
+// fingerprint.ReadWrites).
+func (r *runner) writes(ctx context.Context, conn *pgx.Conn) (*fingerprint.Writes, error) {
+	defer r.timed("touched", time.Now())
+	return fingerprint.ReadWrites(ctx, conn)
 }
