@@ -131,6 +131,11 @@ func (t *Touching) Settle() map[string]string {
 	return out
 }
 
+// ComparesRowCounts reports whether Settle compares row counts with the
+// mark's (rows deleted, found by scanning). Without, it adds only tables
+// the mark did not measure.
+func (t *Touching) ComparesRowCounts() bool { return len(t.counted) > 0 }
+
 // TouchedSoFar is the part of Touched that does not read the mark's row
 // counts; Settle finishes it. written is what the write counters say was
 // written since the database had the marked rows (nil: unknown, so every

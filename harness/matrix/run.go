@@ -715,7 +715,7 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 	// measureLater starts measuring state k in the background; the holds on
 	// it and on its pristine twin (kept for cells the data chain starts)
 	// pass to the measuring, which starts the cells.
-	measureLater := func(k int, db string, after *schema.Snapshot, diff *schema.Changeset, since *dataState, mark *fingerprint.Mark, base *fingerprint.Writes, note string) *measuring {
+	measureLater := func(k int, db string, after *schema.Snapshot, since *measuring, mark *fingerprint.Mark, base *fingerprint.Writes, note string) *measuring {
 		mk := &measuring{done: make(chan struct{})}
 		holds := []string{db}
 		if p := r.pristine[k]; held[p] {
@@ -727,18 +727,26 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 		background.Add(1)
 		go func() {
 			defer background.Done()
-			r.measureInBackground(ctx, mk, k, db, after, diff, since, mark, base, note, holds)
+			r.measureInBackground(ctx, mk, k, db, after, since, mark, base, note, holds)
 		}()
 		return mk
 	}
 	var prevM *measuring
 	prevDB, prevSnap, prevNote, prevMark := d0, snapD0, "", mark0
 	// startPrev runs once state k-1 served as the template of state k.
-	startPrev := func() { prevM = measureLater(0, d0, snapD0, nil, nil, mark0, nil, "") }
+	startPrev := func() { prevM = measureLater(0, d0, snapD0, nil, mark0, nil, "") }
 	for k := 1; k <= n; k++ {
 		m := r.next[k-1]
 		res := &r.results[k-1]
 		name := r.dbName("d", k)
+		// prevM measures state k-2 here (state k-1's starts once state k
+		// was cloned from it): waiting for it bounds the states waiting to
+		// be measured, each a database on disk, to two.
+		if prevM != nil {
+			if _, err := prevM.wait(); err != nil {
+				return err
+			}
+		}
 		if err := r.create(ctx, name, prevDB); err != nil {
 			return err
 		}
@@ -827,8 +835,9 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 		}
 		// What the up changed is measured beside the seeding, in a snapshot
 		// taken before it; only the tables the up can have changed are
-		// fingerprinted again.
-		au, err := r.startAfterUp(ctx, name, prevM, prevMark, upWrites.Since(base), before, after, present(after, r.userTables(before)), &background)
+		// fingerprinted again. The step is classified from it in the
+		// background, once state k-1 was measured.
+		au, err := r.startAfterUp(ctx, conn, k, prevM, prevMark, upWrites.Since(base), before, after, present(after, r.userTables(before)), &background)
 		if err != nil {
 			conn.Close(ctx)
 			return fmt.Errorf("fingerprint after %s: %w", m.Up.File, err)
@@ -850,43 +859,8 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 			}
 		}
 
-		<-au.done
-		if au.err != nil {
-			conn.Close(ctx)
-			return fmt.Errorf("fingerprint after %s: %w", m.Up.File, au.err)
-		}
-		// au waited for state k-1's measuring.
-		prevSt := prevM.st
-		before = prevSt.snap
-		afterAll := au.all
-		prevAll := prevSt.all()
-		for _, name := range au.reuse {
-			afterAll[name] = prevAll[name]
-		}
-		res.Fingerprints.AfterUp = tableCounts(au.take, au.reuse, au.why)
-		diff := schema.Diff(before, after)
-		changed := dataChanged(prevAll, renamedLike(afterAll, after, before), diff)
-		res.Class = schema.Classify(diff, changed)
-		if res.Class == schema.ClassNone && m.Up.WritesData() {
-			res.Class = schema.ClassBackfill
-			res.Checks.Up.Notes = append(res.Checks.Up.Notes, "writes data but changed no row of the seeded data: not rehearsed on matching data")
-		}
-		res.Changes = schema.Changes(diff)
-		judged := map[string]bool{}
-		for _, t := range r.userTables(before) {
-			judged[t] = true
-		}
-		for _, rw := range schema.Rewrites(before, after) {
-			// The tool's own bookkeeping table is rewritten by the tool
-			// (e.g. a TRUNCATE), never by the migration.
-			if judged[rw.Table] {
-				res.Rewrites = append(res.Rewrites, Rewrite{Table: rw.Table, Rows: rw.Rows})
-			}
-		}
-		if len(res.Rewrites) > 0 {
-			res.Checks.Up.Notes = append(res.Checks.Up.Notes, rewriteNote(res.Rewrites))
-		}
-
+		// A template has no other session: the measurement's must be gone.
+		<-au.released
 		// Seeding writes rows, never schema: the snapshot after the up
 		// stands. The mark is taken here, the fingerprints on state k once
 		// state k+1 was cloned from it (nothing writes in between).
@@ -895,8 +869,8 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 		if err != nil {
 			return fmt.Errorf("measure state after %s: %w", m.Up.File, err)
 		}
-		k, since, note := k, prevSt, prevNote
-		startPrev = func() { prevM = measureLater(k, name, after, diff, since, mark, base, note) }
+		k, since, note := k, prevM, prevNote
+		startPrev = func() { prevM = measureLater(k, name, after, since, mark, base, note) }
 		prevDB, prevSnap, prevMark = name, after, mark
 	}
 	startPrev()
@@ -925,12 +899,12 @@ func (m *measuring) wait() (*dataState, error) {
 }
 
 // measureInBackground measures state k (database db, marked with mark when
-// the chain left it; since is state k-1, nil for the N-era state k = 0; base
-// the write counters read when db had since's rows) on its own connection:
-// the fingerprints, release N's probes, the contract probes and the size;
-// then it starts the state's cells and lets go of holds. A failure fails
-// the run.
-func (r *runner) measureInBackground(ctx context.Context, mk *measuring, k int, db string, after *schema.Snapshot, diff *schema.Changeset, since *dataState, mark *fingerprint.Mark, base *fingerprint.Writes, note string, holds []string) {
+// the chain left it; sinceM measures state k-1, nil for the N-era state
+// k = 0; base the write counters read when db had state k-1's rows) on its
+// own connection: the fingerprints, release N's probes, the contract probes
+// and the size; then it starts the state's cells and lets go of holds. A
+// failure fails the run.
+func (r *runner) measureInBackground(ctx context.Context, mk *measuring, k int, db string, after *schema.Snapshot, sinceM *measuring, mark *fingerprint.Mark, base *fingerprint.Writes, note string, holds []string) {
 	letGo := func() {
 		for _, h := range holds {
 			r.letGo(h)
@@ -956,6 +930,16 @@ func (r *runner) measureInBackground(ctx context.Context, mk *measuring, k int, 
 		if !closed {
 			mk.err = err
 		}
+	}
+	var since *dataState
+	var diff *schema.Changeset
+	if sinceM != nil {
+		var err error
+		if since, err = sinceM.wait(); err != nil {
+			fail(err)
+			return
+		}
+		diff = schema.Diff(since.snap, after)
 	}
 	conn, err := r.connect(ctx, db)
 	if err != nil {
@@ -1018,49 +1002,97 @@ func (r *runner) measureInBackground(ctx context.Context, mk *measuring, k int, 
 	r.launch()
 }
 
-// startAfterUp measures, in the background, what the up left on database
-// db (after: its catalog now; before: the catalog mark was taken on)
-// against state since: which of tables it can have changed, and their
-// fingerprints. Its transaction's snapshot is taken before it returns, so
-// the N+1-era rows the seeder then writes are not seen. It waits for
-// since's measuring only for the row counts. wg counts it.
-func (r *runner) startAfterUp(ctx context.Context, db string, since *measuring, mark *fingerprint.Mark, written *fingerprint.Written, before, after *schema.Snapshot, tables []string, wg *sync.WaitGroup) (*afterUp, error) {
-	conn, err := r.connect(ctx, db)
-	if err != nil {
-		return nil, err
+// startAfterUp measures, beside the seeding, what step k's up left on the
+// database chain is on (after: its catalog now; before: the catalog mark
+// was taken on) against state k-1 (since): which of tables it can have
+// changed, and their fingerprints; then it classifies the step. Where the
+// write counters tell what the up wrote (written), that is known at once,
+// and a connection of its own fingerprints only the tables the up touched;
+// else it scans for rows written since the mark. Either way its snapshot is
+// taken before it returns, so the N+1-era rows the seeder then writes are
+// not seen. The result's released is closed once it left the database; wg
+// counts it, and a failure fails the run.
+func (r *runner) startAfterUp(ctx context.Context, chain *pgx.Conn, k int, since *measuring, mark *fingerprint.Mark, written *fingerprint.Written, before, after *schema.Snapshot, tables []string, wg *sync.WaitGroup) (*afterUp, error) {
+	a := &afterUp{released: make(chan struct{})}
+	var touching *fingerprint.Touching
+	var first []string
+	if written != nil {
+		t0 := time.Now()
+		var err error
+		touching, err = mark.TouchedSoFar(ctx, chain, before, after, tables, written)
+		r.timed("touched", t0)
+		if err != nil {
+			return nil, fmt.Errorf("measure what changed since the state before: %w", err)
+		}
+		first, _ = fingerprint.Split(tables, touching.Why)
 	}
-	// REPEATABLE READ: every statement sees the snapshot the first took.
-	if _, err := conn.Exec(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ"); err == nil {
-		_, err = conn.Exec(ctx, "SELECT 1")
+	var conn *pgx.Conn
+	if written == nil || len(first) > 0 {
+		var err error
+		if conn, err = r.connect(ctx, chain.Config().Database); err != nil {
+			return nil, err
+		}
+		// REPEATABLE READ: every statement sees the snapshot the first took.
+		if _, err = conn.Exec(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ"); err == nil {
+			_, err = conn.Exec(ctx, "SELECT 1")
+		}
+		if err != nil {
+			conn.Close(ctx)
+			return nil, fmt.Errorf("take a snapshot after the up: %w", err)
+		}
 	}
-	if err != nil {
-		conn.Close(ctx)
-		return nil, fmt.Errorf("take a snapshot after the up: %w", err)
-	}
-	a := &afterUp{done: make(chan struct{})}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		defer close(a.done)
-		// Closing ends the transaction; it must be gone before the state is
-		// cloned (a template has no connection), which waits for done.
-		defer conn.Close(context.Background())
-		a.err = r.measureAfterUp(ctx, conn, a, since, mark, written, before, after, tables)
+		release := func() {
+			if conn != nil {
+				// Closing ends the transaction.
+				conn.Close(context.Background())
+				conn = nil
+			}
+			select {
+			case <-a.released:
+			default:
+				close(a.released)
+			}
+		}
+		defer release()
+		err := r.measureAfterUp(ctx, conn, a, since, mark, touching, first, before, after, tables, release)
+		if err == nil {
+			err = r.classify(k, since, a, after)
+		}
+		if err != nil {
+			r.fail(fmt.Errorf("fingerprint after %s: %w", r.next[k-1].Up.File, err))
+		}
 	}()
 	return a, nil
 }
 
-func (r *runner) measureAfterUp(ctx context.Context, conn *pgx.Conn, a *afterUp, since *measuring, mark *fingerprint.Mark, written *fingerprint.Written, before, after *schema.Snapshot, tables []string) error {
-	t0 := time.Now()
-	touching, err := mark.TouchedSoFar(ctx, conn, before, after, tables, written)
-	r.timed("touched", t0)
-	if err != nil {
-		return fmt.Errorf("measure what changed since the state before: %w", err)
+// measureAfterUp fingerprints what the up can have changed, on conn (its
+// snapshot right after the up; nil when touching, known already, needs no
+// table fingerprinted), then calls release once conn is no longer needed.
+func (r *runner) measureAfterUp(ctx context.Context, conn *pgx.Conn, a *afterUp, since *measuring, mark *fingerprint.Mark, touching *fingerprint.Touching, first []string, before, after *schema.Snapshot, tables []string, release func()) error {
+	if touching == nil {
+		t0 := time.Now()
+		var err error
+		touching, err = mark.TouchedSoFar(ctx, conn, before, after, tables, nil)
+		r.timed("touched", t0)
+		if err != nil {
+			return fmt.Errorf("measure what changed since the state before: %w", err)
+		}
+		first, _ = fingerprint.Split(tables, touching.Why)
 	}
-	first, _ := fingerprint.Split(tables, touching.Why)
-	all, err := r.fingerprint(ctx, conn, after, fingerprint.All, first)
-	if err != nil {
-		return err
+	all := fingerprint.Set{}
+	if len(first) > 0 {
+		var err error
+		if all, err = r.fingerprint(ctx, conn, after, fingerprint.All, first); err != nil {
+			return err
+		}
+	}
+	if !touching.ComparesRowCounts() {
+		// Settle adds at most tables state k-1's mark did not measure, and
+		// it measures every table: the chain may clone this state already.
+		release()
 	}
 	if _, err := since.wait(); err != nil {
 		return err
@@ -1074,6 +1106,9 @@ func (r *runner) measureAfterUp(ctx context.Context, conn *pgx.Conn, a *afterUp,
 		}
 	}
 	if len(more) > 0 {
+		if conn == nil || conn.IsClosed() {
+			return fmt.Errorf("tables %v found touched once the state before was measured, after the snapshot of the up was let go", more)
+		}
 		got, err := r.fingerprint(ctx, conn, after, fingerprint.All, more)
 		if err != nil {
 			return err
@@ -1082,19 +1117,60 @@ func (r *runner) measureAfterUp(ctx context.Context, conn *pgx.Conn, a *afterUp,
 			all[name] = fp
 		}
 	}
+	release()
 	a.all, a.take, a.reuse, a.why = all, take, reuse, why
 	return nil
 }
 
 // afterUp is startAfterUp's measurement: all fingerprints the tables of
 // take (the others, reuse, are unchanged since the state before; why says
-// why each was taken).
+// why each was taken). released is closed once it left the database.
 type afterUp struct {
-	done        chan struct{}
+	released    chan struct{}
 	all         fingerprint.Set
 	take, reuse []string
 	why         map[string]string
-	err         error
+}
+
+// classify records step k's class, changes and rewrites, from what its up
+// changed (a) against state k-1 (since, measured by now).
+func (r *runner) classify(k int, since *measuring, a *afterUp, after *schema.Snapshot) error {
+	prevSt, err := since.wait()
+	if err != nil {
+		return err
+	}
+	m := r.next[k-1]
+	res := &r.results[k-1]
+	before := prevSt.snap
+	afterAll := a.all
+	prevAll := prevSt.all()
+	for _, name := range a.reuse {
+		afterAll[name] = prevAll[name]
+	}
+	res.Fingerprints.AfterUp = tableCounts(a.take, a.reuse, a.why)
+	diff := schema.Diff(before, after)
+	changed := dataChanged(prevAll, renamedLike(afterAll, after, before), diff)
+	res.Class = schema.Classify(diff, changed)
+	if res.Class == schema.ClassNone && m.Up.WritesData() {
+		res.Class = schema.ClassBackfill
+		res.Checks.Up.Notes = append(res.Checks.Up.Notes, "writes data but changed no row of the seeded data: not rehearsed on matching data")
+	}
+	res.Changes = schema.Changes(diff)
+	judged := map[string]bool{}
+	for _, t := range r.userTables(before) {
+		judged[t] = true
+	}
+	for _, rw := range schema.Rewrites(before, after) {
+		// The tool's own bookkeeping table is rewritten by the tool
+		// (e.g. a TRUNCATE), never by the migration.
+		if judged[rw.Table] {
+			res.Rewrites = append(res.Rewrites, Rewrite{Table: rw.Table, Rows: rw.Rows})
+		}
+	}
+	if len(res.Rewrites) > 0 {
+		res.Checks.Up.Notes = append(res.Checks.Up.Notes, rewriteNote(res.Rewrites))
+	}
+	return nil
 }
 
 // endSnapshot returns the schema at the end of migration k's release (from
