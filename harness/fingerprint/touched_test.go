@@ -253,3 +253,33 @@ func TestWritesNeedAQuietDatabase(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, map[string]string{"public.a": "10 rows written (counted)"}, touched)
 }
+
+// TestWritesOnANewClone: a clone starts without write counters (they are
+// per database), even when its template's tables were written: what
+// NewDatabaseWrites assumes. A write on the clone then counts.
+func TestWritesOnANewClone(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	conn := pgtest.Connect(t, dsn)
+	mark, before, _, tables := marked(t, conn)
+	require.NoError(t, conn.Close(ctx(t)))
+	cfg, err := pgx.ParseConfig(dsn)
+	require.NoError(t, err)
+	clone := pgtest.Connect(t, pgtest.CloneDatabase(t, cfg.Database))
+	base, err := fingerprint.NewDatabaseWrites(ctx(t), clone)
+	require.NoError(t, err)
+	now, err := fingerprint.ReadWrites(ctx(t), clone)
+	require.NoError(t, err)
+	touched, err := mark.Touched(ctx(t), clone, before, before, tables, now.Since(base))
+	require.NoError(t, err)
+	assert.Empty(t, touched)
+
+	_, err = clone.Exec(ctx(t), `DELETE FROM nokey WHERE id = 7`)
+	require.NoError(t, err)
+	now, err = fingerprint.ReadWrites(ctx(t), clone)
+	require.NoError(t, err)
+	written := now.Since(base)
+	require.NotNil(t, written)
+	touched, err = mark.Touched(ctx(t), clone, before, before, tables, written)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"public.nokey": "1 rows written (counted)"}, touched)
+}

@@ -107,6 +107,23 @@ func ReadWrites(ctx context.Context, q schema.Querier) (*Writes, error) {
 	return w, nil
 }
 
+// NewDatabaseWrites is ReadWrites for a database just created from a
+// template, on which nothing ran yet: its counters are all zero (PostgreSQL
+// keeps them per database, and a clone starts without), so only what
+// identifies the database and the server's start is read.
+func NewDatabaseWrites(ctx context.Context, q schema.Querier) (*Writes, error) {
+	w := &Writes{n: map[uint32]int64{}, quiet: true}
+	var on bool
+	if err := q.QueryRow(ctx, `SELECT d.oid, extract(epoch FROM pg_postmaster_start_time())::text, current_setting('track_counts')::bool,
+	coalesce(to_regclass($1)::oid, 0) FROM pg_database d WHERE d.datname = current_database()`, era.RowsTable).Scan(&w.db, &w.started, &on, &w.eraRel); err != nil {
+		return nil, fmt.Errorf("read write counters: %w", err)
+	}
+	if !on {
+		return nil, nil
+	}
+	return w, nil
+}
+
 // Since returns what was written between base and w, two reads on the
 // same database; nil when that cannot be told from the counters: a read
 // missing, another session on the database at w (its writes may not be

@@ -759,8 +759,8 @@ func (r *runner) buildData(ctx context.Context, rep *Report) error {
 			return err
 		}
 		// What the up and the seeding write is counted from here: the clone
-		// has state k-1's rows, which mark describes.
-		base, err := r.writes(ctx, conn)
+		// has state k-1's rows, which mark describes, and no counts yet.
+		base, err := fingerprint.NewDatabaseWrites(ctx, conn)
 		if err != nil {
 			conn.Close(ctx)
 			return err
