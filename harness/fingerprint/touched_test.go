@@ -283,3 +283,29 @@ func TestWritesOnANewClone(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, map[string]string{"public.nokey": "1 rows written (counted)"}, touched)
 }
+
+// TestWritesAfterACountersReset: a reset in between (pg_stat_reset, as a
+// migration could run it; crash recovery discards the counters too) makes
+// the counters say nothing, rather than "nothing written".
+func TestWritesAfterACountersReset(t *testing.T) {
+	cases := []struct{ name, reset string }{
+		{"database", `SELECT pg_stat_reset()`},
+		{"one table", `SELECT pg_stat_reset_single_table_counters('a'::regclass)`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			conn := pgtest.Connect(t, pgtest.NewDatabase(t))
+			_, err := conn.Exec(ctx(t), `CREATE TABLE a (id int PRIMARY KEY)`)
+			require.NoError(t, err)
+			base, err := fingerprint.ReadWrites(ctx(t), conn)
+			require.NoError(t, err)
+			_, err = conn.Exec(ctx(t), `INSERT INTO a VALUES (1)`)
+			require.NoError(t, err)
+			_, err = conn.Exec(ctx(t), tc.reset)
+			require.NoError(t, err)
+			now, err := fingerprint.ReadWrites(ctx(t), conn)
+			require.NoError(t, err)
+			assert.Nil(t, now.Since(base))
+		})
+	}
+}

@@ -26,8 +26,10 @@ import (
 // one that wrote.
 type Writes struct {
 	db uint32
-	// started is the server's start (epoch seconds: no DateStyle): a
-	// restart discards the counters.
+	// started identifies the counters' life: the server's start, the
+	// last reset of the fixed-numbered counters (crash recovery discards
+	// every counter and resets those) and the database's last reset
+	// (pg_stat_reset, a table's reset), in epoch seconds (no DateStyle).
 	started string
 	// quiet: no other session was on the database, so none held writes
 	// the counters did not show yet.
@@ -45,6 +47,10 @@ type Written struct {
 	eraKeys bool
 }
 
+// countersLife is Writes.started, for the database d.
+const countersLife = `concat_ws('/', extract(epoch FROM pg_postmaster_start_time()), extract(epoch FROM pg_stat_get_bgwriter_stat_reset_time()),
+	coalesce(extract(epoch FROM pg_stat_get_db_stat_reset_time(d.oid))::text, '-'))`
+
 // writesQuery reads the counters of every table, view-free so that a
 // fresh backend plans it fast.
 const writesQuery = `WITH w AS (
@@ -53,7 +59,7 @@ const writesQuery = `WITH w AS (
 		FROM pg_partition_tree(c.oid) l WHERE l.isleaf)
 	ELSE pg_stat_get_tuples_inserted(c.oid) + pg_stat_get_tuples_updated(c.oid) + pg_stat_get_tuples_deleted(c.oid) END AS n
 	FROM pg_class c WHERE c.oid >= 16384 AND c.relkind IN ('r', 'm', 'p'))
-SELECT d.oid, extract(epoch FROM pg_postmaster_start_time())::text, current_setting('track_counts')::bool,
+SELECT d.oid, `+countersLife+`, current_setting('track_counts')::bool,
 	NOT EXISTS (SELECT FROM pg_stat_activity a WHERE a.datid = d.oid AND a.pid <> pg_backend_pid()
 		AND a.backend_type NOT IN ('autovacuum worker', 'parallel worker')),
 	ARRAY(SELECT oid FROM w ORDER BY oid), ARRAY(SELECT n FROM w ORDER BY oid),
@@ -114,7 +120,7 @@ func ReadWrites(ctx context.Context, q schema.Querier) (*Writes, error) {
 func NewDatabaseWrites(ctx context.Context, q schema.Querier) (*Writes, error) {
 	w := &Writes{n: map[uint32]int64{}, quiet: true}
 	var on bool
-	if err := q.QueryRow(ctx, `SELECT d.oid, extract(epoch FROM pg_postmaster_start_time())::text, current_setting('track_counts')::bool,
+	if err := q.QueryRow(ctx, `SELECT d.oid, `+countersLife+`, current_setting('track_counts')::bool,
 	coalesce(to_regclass($1)::oid, 0) FROM pg_database d WHERE d.datname = current_database()`, era.RowsTable).Scan(&w.db, &w.started, &on, &w.eraRel); err != nil {
 		return nil, fmt.Errorf("read write counters: %w", err)
 	}
@@ -127,7 +133,8 @@ func NewDatabaseWrites(ctx context.Context, q schema.Querier) (*Writes, error) {
 // Since returns what was written between base and w, two reads on the
 // same database; nil when that cannot be told from the counters: a read
 // missing, another session on the database at w (its writes may not be
-// counted yet), another database, or a server restart in between.
+// counted yet), another database, or a server restart, crash or counter
+// reset in between.
 // Writes before base that were counted only after it count as written
 // since: that costs a fingerprint, never a missed change.
 func (w *Writes) Since(base *Writes) *Written {
