@@ -481,9 +481,9 @@ func (g *tableGen) uniqueKey(u *uniquePlan) (keyHash, bool) {
 
 func (g *tableGen) commit() {
 	for _, e := range g.plan.exports {
-		// The commonest export, a sequential key still without gaps, is
-		// kept as a range: no slice per row.
-		if e.seqCol && e.set.list == nil && len(e.cps) == 1 && !g.nulls[e.cps[0].i] && e.addSeq(g.vals[e.cps[0].i]) {
+		// The commonest export, one integer column, is kept as runs: no
+		// slice per row.
+		if len(e.cps) == 1 && !g.nulls[e.cps[0].i] && e.keys.addInt(g.vals[e.cps[0].i]) {
 			continue
 		}
 		key := make([]string, len(e.cps))
@@ -495,7 +495,7 @@ func (g *tableGen) commit() {
 			key[j] = g.vals[cp.i]
 		}
 		if key != nil {
-			e.add(key)
+			e.keys.add(key)
 		}
 	}
 	for k, u := range g.plan.uniques {

@@ -124,7 +124,7 @@ func TestKeyLinesAcrossChunks(t *testing.T) {
 			require.NoError(t, err)
 		}
 		require.NoError(t, w.err)
-		assert.Equal(t, want, w.keys, "chunks of %d bytes", size)
+		assert.Equal(t, want, w.c.keys().list, "chunks of %d bytes", size)
 	}
 	w := &keyLines{want: 3}
 	_, _ = w.Write([]byte("1\t2\n"))

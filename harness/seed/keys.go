@@ -1,41 +1,92 @@
 package seed
 
-import "strconv"
+import (
+	"hash/fnv"
+	"math"
+	"math/rand/v2"
+	"sort"
+	"strconv"
+)
 
-// keySet is a parent's keys that children pick from: a list, or, for a
-// sequential primary key without gaps, only its range, so that the memory
-// of the commonest parent does not grow with its rows.
+// keyListCap bounds a key list: a parent with more keys than this that are
+// not one integer column is kept as a uniform sample of keyListCap of them
+// (see keyCollector), so the seeder's memory does not grow with its rows.
+// Below it the list is exact and the data as it always was.
+const keyListCap = 1 << 17
+
+// keySet is a parent's keys that children pick from, in order. The keys of
+// one integer column (the commonest parent: a serial primary key) are kept
+// as runs of consecutive values, so their memory grows with the gaps, not
+// the rows; any other key is a list.
 type keySet struct {
-	list  [][]string
-	seq   bool  // the keys are start, start+1, ..., start+n-1
-	start int64 // when seq
-	n     int   // when seq
+	list [][]string
+	ints bool     // the keys are the runs' values, in order
+	runs []keyRun // when ints
+	n    int      // when ints: the number of keys
+}
+
+// keyRun is a run of consecutive integer keys in a keySet: start,
+// start+1, ... up to the next run's first.
+type keyRun struct {
+	start int64 // the run's first value
+	first int   // that value's index in the set: the number of keys before the run
 }
 
 func listKeys(list [][]string) keySet { return keySet{list: list} }
 
+// seqKeys is start, start+1, ..., start+n-1.
+func seqKeys(start int64, n int) keySet {
+	if n == 0 {
+		return keySet{ints: true}
+	}
+	return keySet{ints: true, runs: []keyRun{{start: start}}, n: n}
+}
+
 func (k keySet) len() int {
-	if k.seq {
+	if k.ints {
 		return k.n
 	}
 	return len(k.list)
 }
 
+// value is the i-th integer key of a set of ints.
+func (k keySet) value(i int) int64 {
+	r := 0
+	if len(k.runs) > 1 {
+		r = sort.Search(len(k.runs), func(j int) bool { return k.runs[j].first > i }) - 1
+	}
+	return k.runs[r].start + int64(i-k.runs[r].first)
+}
+
 func (k keySet) at(i int) []string {
-	if k.seq {
-		return []string{strconv.FormatInt(k.start+int64(i), 10)}
+	if k.ints {
+		return []string{strconv.FormatInt(k.value(i), 10)}
 	}
 	return k.list[i]
 }
 
-// atInto is at, with a sequential key written into buf (length >= 1)
-// rather than a new slice: a child picks a parent for every row.
+// atInto is at, with an integer key written into buf (length >= 1) rather
+// than a new slice: a child picks a parent for every row.
 func (k keySet) atInto(i int, buf []string) []string {
-	if k.seq {
-		buf[0] = strconv.FormatInt(k.start+int64(i), 10)
+	if k.ints {
+		buf[0] = strconv.FormatInt(k.value(i), 10)
 		return buf[:1]
 	}
 	return k.list[i]
+}
+
+// appendInt adds v after the last key, extending the last run when v
+// continues it: runs are maximal, so two sets of the same ints have the
+// same runs.
+func (k *keySet) appendInt(v int64) {
+	k.ints = true
+	// MinInt64 never continues a run: it would be MaxInt64+1 wrapped.
+	if last := len(k.runs) - 1; last >= 0 && v != math.MinInt64 && k.runs[last].start+int64(k.n-k.runs[last].first) == v {
+		k.n++
+		return
+	}
+	k.runs = append(k.runs, keyRun{start: v, first: k.n})
+	k.n++
 }
 
 // equal reports whether k and o hold the same keys in the same order.
@@ -43,8 +94,17 @@ func (k keySet) equal(o keySet) bool {
 	if k.len() != o.len() {
 		return false
 	}
-	if k.seq && o.seq {
-		return k.start == o.start || k.n == 0
+	if k.ints && o.ints {
+		// Runs are maximal: the same keys are the same runs.
+		if len(k.runs) != len(o.runs) {
+			return false
+		}
+		for i := range k.runs {
+			if k.runs[i] != o.runs[i] {
+				return false
+			}
+		}
+		return true
 	}
 	for i := range k.len() {
 		a, b := k.at(i), o.at(i)
@@ -60,34 +120,117 @@ func (k keySet) equal(o keySet) bool {
 	return true
 }
 
-// add appends one generated key to an export, keeping only the range while
-// the keys of a single integer column run on from start without a gap.
-func (e *exportKeys) add(key []string) {
-	if e.seqCol && e.set.list == nil {
-		if e.addSeq(key[0]) {
-			return
-		}
-		// The run is broken: write the range out and go on as a list.
-		list := make([][]string, 0, e.set.n+1)
-		for i := range e.set.n {
-			list = append(list, e.set.at(i))
-		}
-		e.set = keySet{list: list}
+// canonicalInt parses s when it is an integer exactly as
+// strconv.FormatInt (and PostgreSQL) writes it, so that a key kept as a
+// number is written back byte for byte: no sign but a minus, no leading
+// zero, no "-0".
+func canonicalInt(s string) (int64, bool) {
+	d := s
+	if len(d) > 0 && d[0] == '-' {
+		d = d[1:]
 	}
-	e.set.list = append(e.set.list, key)
+	if len(d) == 0 || len(d) > 19 || (d[0] == '0' && (len(d) > 1 || len(s) > 1)) {
+		return 0, false
+	}
+	for i := 0; i < len(d); i++ {
+		if d[i] < '0' || d[i] > '9' {
+			return 0, false
+		}
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
+	return v, err == nil
 }
 
-// addSeq extends the range of a sequential export with v; false when v does
-// not continue it (add then writes the range out as a list).
-func (e *exportKeys) addSeq(v string) bool {
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || (e.set.n != 0 && n != e.set.start+int64(e.set.n)) {
+// keyCollector builds a keySet one key at a time, in the set's order. A
+// key of one column is kept as integer runs while every key is an integer;
+// any other is a list of at most keyListCap keys, beyond which it is a
+// uniform sample (reservoir sampling) of every key offered, in their order:
+// children then reference only the sampled parents, a uniform keyListCap
+// of them. The sample's random source depends only on the key's table and
+// columns, not on the generator's, so the parent's own rows do not change.
+type keyCollector struct {
+	set    keySet
+	single bool   // one column: try integer runs
+	seed   uint64 // the sample's random source
+	// offered counts the keys added to the list; when sampling, pos holds
+	// the offer number of each kept key, to put the sample back in order.
+	offered int
+	pos     []int
+	rnd     *rand.Rand
+}
+
+func newKeyCollector(id string, cols int) keyCollector {
+	h := fnv.New64a()
+	h.Write([]byte(id))
+	return keyCollector{single: cols == 1, seed: h.Sum64()}
+}
+
+// addInt adds the one-column key v when it is kept as an integer; false
+// leaves it to add.
+func (c *keyCollector) addInt(v string) bool {
+	if !c.single || (c.set.len() > 0 && !c.set.ints) {
 		return false
 	}
-	if e.set.n == 0 {
-		e.set.start = n
+	n, ok := canonicalInt(v)
+	if !ok {
+		return false
 	}
-	e.set.seq = true
-	e.set.n++
+	c.set.appendInt(n)
 	return true
+}
+
+// add appends one key (the collector keeps it: a new slice per key).
+func (c *keyCollector) add(key []string) {
+	if len(key) == 1 && c.addInt(key[0]) {
+		return
+	}
+	if c.set.ints {
+		// Not an integer after all: go on as a list of the same keys.
+		old := c.set
+		c.set, c.single = keySet{}, false
+		for i := range old.n {
+			c.addList(old.at(i))
+		}
+	}
+	c.single = false
+	c.addList(key)
+}
+
+func (c *keyCollector) addList(key []string) {
+	c.offered++
+	if len(c.set.list) < keyListCap {
+		c.set.list = append(c.set.list, key)
+		return
+	}
+	if c.rnd == nil {
+		c.rnd = rand.New(rand.NewPCG(c.seed, 0x6b657973))
+		c.pos = make([]int, len(c.set.list))
+		for i := range c.pos {
+			c.pos[i] = i
+		}
+	}
+	if j := c.rnd.IntN(c.offered); j < len(c.set.list) {
+		c.set.list[j], c.pos[j] = key, c.offered-1
+	}
+}
+
+// keys returns the set collected so far; a sample is put back in the
+// order the keys were added.
+func (c *keyCollector) keys() keySet {
+	if c.pos != nil {
+		sort.Sort(byPos{c.set.list, c.pos})
+	}
+	return c.set
+}
+
+type byPos struct {
+	list [][]string
+	pos  []int
+}
+
+func (b byPos) Len() int           { return len(b.pos) }
+func (b byPos) Less(i, j int) bool { return b.pos[i] < b.pos[j] }
+func (b byPos) Swap(i, j int) {
+	b.list[i], b.list[j] = b.list[j], b.list[i]
+	b.pos[i], b.pos[j] = b.pos[j], b.pos[i]
 }

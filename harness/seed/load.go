@@ -573,14 +573,14 @@ func (r *run) publishKeys(p *tablePlan) {
 			r.keys[e.id] = entry
 		}
 		r.mu.Unlock()
-		keys := e.set
+		keys := e.keys.keys()
 		entry.once.Do(func() {
 			entry.keys = keys
 			r.mu.Lock()
 			entry.published = true
 			r.mu.Unlock()
 		})
-		e.set = keySet{}
+		e.keys = newKeyCollector(e.id, len(e.cps))
 	}
 }
 
@@ -596,14 +596,15 @@ func (r *run) parentKeys(ctx context.Context, conn *pgx.Conn, table string, cols
 	}
 	r.mu.Unlock()
 	e.once.Do(func() {
-		var list [][]string
-		list, e.err = readKeys(ctx, conn, table, cols)
-		e.keys = listKeys(list)
+		e.keys, e.err = readKeys(ctx, conn, table, cols, 0)
 	})
 	return e.keys, e.err
 }
 
-func readKeys(ctx context.Context, conn *pgx.Conn, table string, cols []string) ([][]string, error) {
+// readKeys reads the keys of table's cols, ordered: the first limit of
+// them, or all when limit is 0 (a keySet of at most keyListCap keys unless
+// they are integers, see keyCollector).
+func readKeys(ctx context.Context, conn *pgx.Conn, table string, cols []string, limit int) (keySet, error) {
 	sel := make([]string, len(cols))
 	notNull := make([]string, len(cols))
 	ord := make([]string, len(cols))
@@ -616,19 +617,23 @@ func readKeys(ctx context.Context, conn *pgx.Conn, table string, cols []string) 
 	schemaName, name, _ := strings.Cut(table, ".")
 	// Foreign keys reference a unique key, so no DISTINCT is needed. COPY
 	// TO is several times faster than a row-by-row query for big parents.
-	q := fmt.Sprintf("COPY (SELECT %s FROM %s WHERE %s ORDER BY %s) TO STDOUT", strings.Join(sel, ", "), quoteTable(schemaName, name),
-		strings.Join(notNull, " AND "), strings.Join(ord, ", "))
-	w := &keyLines{want: len(cols)}
+	lim := ""
+	if limit > 0 {
+		lim = fmt.Sprintf(" LIMIT %d", limit)
+	}
+	q := fmt.Sprintf("COPY (SELECT %s FROM %s WHERE %s ORDER BY %s%s) TO STDOUT", strings.Join(sel, ", "), quoteTable(schemaName, name),
+		strings.Join(notNull, " AND "), strings.Join(ord, ", "), lim)
+	w := &keyLines{want: len(cols), c: newKeyCollector(keyID(table, cols), len(cols))}
 	if _, err := conn.PgConn().CopyTo(ctx, w, q); err != nil {
-		return nil, fmt.Errorf("read keys of %s: %w", table, err)
+		return keySet{}, fmt.Errorf("read keys of %s: %w", table, err)
 	}
 	if w.err == nil && len(w.partial) > 0 {
 		w.line(w.partial)
 	}
 	if w.err != nil {
-		return nil, fmt.Errorf("read keys of %s: %w", table, w.err)
+		return keySet{}, fmt.Errorf("read keys of %s: %w", table, w.err)
 	}
-	return w.keys, nil
+	return w.c.keys(), nil
 }
 
 // keyLines parses COPY TO's text lines as they arrive, so reading a
@@ -636,7 +641,7 @@ func readKeys(ctx context.Context, conn *pgx.Conn, table string, cols []string) 
 // as well.
 type keyLines struct {
 	want    int
-	keys    [][]string
+	c       keyCollector
 	partial []byte
 	err     error
 }
@@ -662,6 +667,10 @@ func (w *keyLines) Write(b []byte) (int, error) {
 }
 
 func (w *keyLines) line(l []byte) {
+	// An integer key (no tab, no escape) is kept as a number: no strings.
+	if w.want == 1 && w.c.addInt(string(l)) {
+		return
+	}
 	fields := strings.Split(string(l), "\t")
 	if len(fields) != w.want {
 		w.err = fmt.Errorf("%d fields in a line, want %d", len(fields), w.want)
@@ -670,7 +679,7 @@ func (w *keyLines) line(l []byte) {
 	for i, f := range fields {
 		fields[i] = unescapeCopyText(f)
 	}
-	w.keys = append(w.keys, fields)
+	w.c.add(fields)
 }
 
 // unescapeCopyText reverses COPY's text escaping (the keys read back are
@@ -893,14 +902,14 @@ func (r *run) fillDeferred(ctx context.Context, ordered []*tablePlan) {
 func (r *run) updateDeferred(ctx context.Context, p *tablePlan, fk *fkPlan, g *tableGen) error {
 	ctx, cancel := context.WithTimeout(ctx, tableTimeout)
 	defer cancel()
-	keys, err := readKeys(ctx, r.ctl, fk.parent, fk.refCols)
+	keys, err := readKeys(ctx, r.ctl, fk.parent, fk.refCols, 0)
 	if err != nil {
 		return err
 	}
-	if len(keys) == 0 {
+	if keys.len() == 0 {
 		return nil
 	}
-	fk.keys, fk.perm, fk.permPos, fk.zipf = listKeys(keys), nil, 0, nil
+	fk.keys, fk.perm, fk.permPos, fk.zipf = keys, nil, 0, nil
 	table := quoteTable(p.t.Schema, p.t.Name)
 	var isNull []string
 	for _, cp := range fk.cols {

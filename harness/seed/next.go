@@ -366,18 +366,16 @@ func (r *run) planDuplicates(ctx context.Context, p *tablePlan, name string, col
 			return nil // still unique through another key
 		}
 	}
-	tuples, err := readKeys(ctx, r.ctl, p.name, now)
+	// The first 64 keys are all a duplicate needs: read no more.
+	tuples, err := readKeys(ctx, r.ctl, p.name, now, 64)
 	if err != nil {
 		return err
 	}
-	if len(tuples) == 0 {
+	if tuples.len() == 0 {
 		return nil
 	}
-	if len(tuples) > 64 {
-		tuples = tuples[:64]
-	}
 	p.addShape(fmt.Sprintf("duplicate %s (dropped %s)", strings.Join(now, ", "), name), func(g *tableGen) bool {
-		tup := tuples[g.r.IntN(len(tuples))]
+		tup := tuples.at(g.r.IntN(tuples.len()))
 		for j, cp := range cps {
 			g.vals[cp.i], g.nulls[cp.i] = tup[j], false
 		}
@@ -420,11 +418,11 @@ func (r *run) updateNewColumns(ctx context.Context, p *tablePlan, step string) e
 		if !slices.ContainsFunc(fk.cols, func(c *colPlan) bool { return slices.Contains(cps, c) }) {
 			continue
 		}
-		keys, err := readKeys(ctx, r.ctl, fk.parent, fk.refCols)
+		keys, err := readKeys(ctx, r.ctl, fk.parent, fk.refCols, 0)
 		if err != nil {
 			return err
 		}
-		fk.keys = listKeys(keys)
+		fk.keys = keys
 	}
 	table := quoteTable(p.t.Schema, p.t.Name)
 	// Only keys made of new columns can collide here; the others are

@@ -99,7 +99,7 @@ func (st *stage) predict(refCols []string) (keySet, bool) {
 	if !ok {
 		return keySet{}, false
 	}
-	return keySet{seq: true, start: start, n: st.rows}, true
+	return seqKeys(start, st.rows), true
 }
 
 // publishable: the keys p generates are exactly its keys once committed
@@ -219,7 +219,7 @@ func resetGenState(p *tablePlan) {
 		fk.keys, fk.perm, fk.permPos, fk.zipf = keySet{}, nil, 0, nil
 	}
 	for _, e := range p.exports {
-		e.set = keySet{}
+		e.keys = newKeyCollector(e.id, len(e.cps))
 	}
 	for _, cp := range p.cols {
 		cp.recent = nil

@@ -111,12 +111,9 @@ type tablePlan struct {
 }
 
 type exportKeys struct {
-	id  string // as in run.keys: "schema.table(col,...)"
-	cps []*colPlan
-	set keySet
-	// seqCol: the key is one sequential primary-key column, kept as a
-	// range while it has no gaps (see exportKeys.add).
-	seqCol bool
+	id   string // as in run.keys: "schema.table(col,...)"
+	cps  []*colPlan
+	keys keyCollector // the keys generated so far
 }
 
 // planExports registers, on each parent plan, the key columns its children
@@ -132,14 +129,13 @@ func planExports(plans map[string]*tablePlan) {
 			if slices.ContainsFunc(parent.exports, func(e *exportKeys) bool { return e.id == id }) {
 				continue
 			}
-			e := &exportKeys{id: id}
+			e := &exportKeys{id: id, keys: newKeyCollector(id, len(fk.refCols))}
 			for _, c := range fk.refCols {
 				if cp := parent.byName[c]; cp != nil {
 					e.cps = append(e.cps, cp)
 				}
 			}
 			if len(e.cps) == len(fk.refCols) {
-				e.seqCol = len(e.cps) == 1 && e.cps[0].seqPK
 				parent.exports = append(parent.exports, e)
 			}
 		}
