@@ -438,7 +438,7 @@ func (g *tableGen) uniqueFree() bool {
 		if !ok {
 			continue
 		}
-		if _, dup := u.seen[key]; dup {
+		if u.seen.has(key) {
 			return false
 		}
 	}
@@ -500,7 +500,7 @@ func (g *tableGen) commit() {
 	}
 	for k, u := range g.plan.uniques {
 		if g.keyOK[k] {
-			u.seen[g.keys[k]] = struct{}{}
+			u.seen.add(g.keys[k])
 		}
 	}
 	for _, cp := range g.plan.cols {

@@ -195,6 +195,7 @@ func (r *run) loadAll(ctx context.Context, ordered []*tablePlan, salt string) {
 			} else {
 				r.s.log.Debug("seed: table filled", "table", p.name, "rows", res.Rows)
 			}
+			releaseGenState(p)
 			r.set(res)
 			r.tablesDone.Add(1)
 		}(p)
@@ -544,7 +545,7 @@ func loadSeen(ctx context.Context, conn *pgx.Conn, table string, u *uniquePlan) 
 			h.add(*v, u.fold, u.cols[i].baseType == "bpchar")
 		}
 		if !skip {
-			u.seen[h] = struct{}{}
+			u.seen.add(h)
 		}
 	}
 	return rows.Err()

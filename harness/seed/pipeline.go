@@ -225,7 +225,25 @@ func resetGenState(p *tablePlan) {
 		cp.recent = nil
 	}
 	for _, u := range p.uniques {
-		clear(u.seen)
+		u.seen.reset()
+	}
+}
+
+// releaseGenState drops what generating p's rows kept once its load is
+// over: the unique sets, the one-to-one permutations and the keys of an
+// export nobody was handed; all of them grow with the rows and would
+// otherwise live until the end of the run.
+func releaseGenState(p *tablePlan) {
+	for _, fk := range p.fks {
+		if !fk.deferred {
+			fk.keys, fk.perm, fk.permPos, fk.zipf = keySet{}, nil, 0, nil
+		}
+	}
+	for _, e := range p.exports {
+		e.keys = newKeyCollector(e.id, len(e.cps))
+	}
+	for _, u := range p.uniques {
+		u.seen.release()
 	}
 }
 

@@ -70,7 +70,7 @@ type uniquePlan struct {
 	name string
 	cols []*colPlan
 	fold bool // expression index over lower()/upper(): compare case-folded
-	seen map[keyHash]struct{}
+	seen uniqueSet
 }
 
 type tablePlan struct {
@@ -438,7 +438,7 @@ func (p *tablePlan) planUniques() {
 		for _, cp := range cps {
 			cp.inUnique = true
 		}
-		p.uniques = append(p.uniques, &uniquePlan{name: name, cols: cps, fold: fold, seen: map[keyHash]struct{}{}})
+		p.uniques = append(p.uniques, &uniquePlan{name: name, cols: cps, fold: fold, seen: newUniqueSet()})
 	}
 	for _, con := range p.t.Constraints {
 		if con.Type == "p" || con.Type == "u" {
