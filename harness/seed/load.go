@@ -923,47 +923,51 @@ func (r *run) updateDeferred(ctx context.Context, p *tablePlan, fk *fkPlan, g *t
 			era.RowsTable, p.t.OID, era.KeyExpr(p.t, "t")))
 		qargs = append(qargs, p.record)
 	}
-	rows, err := r.ctl.Query(ctx, fmt.Sprintf("SELECT ctid::text FROM %s t WHERE %s ORDER BY ctid", table, strings.Join(isNull, " AND ")), qargs...)
-	if err != nil {
-		return fmt.Errorf("read rows of %s: %w", p.name, err)
-	}
-	tids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return fmt.Errorf("read rows of %s: %w", p.name, err)
-	}
-	cols := make([][]string, len(fk.cols))
-	var picked []string
-	for _, tid := range tids {
-		key, exhausted := g.pickFK(fk)
+	sel := fmt.Sprintf("SELECT ctid::text FROM %s t WHERE %s ORDER BY ctid", table, strings.Join(isNull, " AND "))
+	err = r.updateInBatches(ctx, sel, qargs, false, func(tx pgx.Tx, tids []string) error {
+		cols := make([][]string, len(fk.cols))
+		var picked []string
+		exhausted := false
+		for _, tid := range tids {
+			var key []string
+			key, exhausted = g.pickFK(fk)
+			if exhausted {
+				break
+			}
+			if key == nil {
+				continue
+			}
+			picked = append(picked, tid)
+			for j := range fk.cols {
+				cols[j] = append(cols[j], key[j])
+			}
+		}
+		if len(picked) > 0 {
+			set := make([]string, len(fk.cols))
+			names := []string{"tid"}
+			args := []any{picked}
+			unnest := []string{"$1::tid[]"}
+			for j, cp := range fk.cols {
+				n := fmt.Sprintf("c%d", j)
+				names = append(names, n)
+				set[j] = fmt.Sprintf("%s = v.%s::%s", pgx.Identifier{cp.col.Name}.Sanitize(), n, cp.col.Type)
+				args = append(args, cols[j])
+				unnest = append(unnest, fmt.Sprintf("$%d::text[]", j+2))
+			}
+			q := fmt.Sprintf("UPDATE %s t SET %s FROM unnest(%s) AS v(%s) WHERE t.ctid = v.tid",
+				table, strings.Join(set, ", "), strings.Join(unnest, ", "), strings.Join(names, ", "))
+			if _, err := tx.Exec(ctx, q, args...); err != nil {
+				return errors.New(describe(err))
+			}
+		}
 		if exhausted {
-			break
+			return errStopRows
 		}
-		if key == nil {
-			continue
-		}
-		picked = append(picked, tid)
-		for j := range fk.cols {
-			cols[j] = append(cols[j], key[j])
-		}
-	}
-	if len(picked) == 0 {
 		return nil
-	}
-	set := make([]string, len(fk.cols))
-	names := []string{"tid"}
-	args := []any{picked}
-	unnest := []string{"$1::tid[]"}
-	for j, cp := range fk.cols {
-		n := fmt.Sprintf("c%d", j)
-		names = append(names, n)
-		set[j] = fmt.Sprintf("%s = v.%s::%s", pgx.Identifier{cp.col.Name}.Sanitize(), n, cp.col.Type)
-		args = append(args, cols[j])
-		unnest = append(unnest, fmt.Sprintf("$%d::text[]", j+2))
-	}
-	q := fmt.Sprintf("UPDATE %s t SET %s FROM unnest(%s) AS v(%s) WHERE t.ctid = v.tid",
-		table, strings.Join(set, ", "), strings.Join(unnest, ", "), strings.Join(names, ", "))
-	if _, err := r.ctl.Exec(ctx, q, args...); err != nil {
-		return fmt.Errorf("update %s: %s", p.name, describe(err))
+	})
+	fk.keys, fk.perm = keySet{}, nil
+	if err != nil {
+		return fmt.Errorf("update %s: %w", p.name, err)
 	}
 	return nil
 }

@@ -2,13 +2,13 @@ package seed
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/rehearse-dev/rehearse/harness/era"
 	"github.com/rehearse-dev/rehearse/harness/schema"
 )
@@ -437,93 +437,76 @@ func (r *run) updateNewColumns(ctx context.Context, p *tablePlan, step string) e
 		}
 	}
 	p.uniques = uniques
-	rows, err := r.ctl.Query(ctx, "SELECT ctid::text FROM "+table+" ORDER BY ctid")
-	if err != nil {
-		return fmt.Errorf("read rows of %s: %w", p.name, err)
-	}
-	tids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return fmt.Errorf("read rows of %s: %w", p.name, err)
-	}
 	g := newTableGen(r.s.opts.Seed, "update:"+step, p, 0)
-	var picked []string
-	vals := make([][]*string, len(cps))
-	for row, tid := range tids {
-		if g.r.IntN(10) < 4 {
-			continue // keeps the default, as rows untouched since the upgrade do
-		}
-		ok := false
-		for attempt := 0; attempt < maxAttempts && !ok; attempt++ {
-			for _, cp := range cps {
-				if cp.fk != nil {
-					key, _ := g.pickFK(cp.fk)
-					if key == nil {
-						g.nulls[cp.i] = true
+	row, updated := 0, int64(0)
+	// With user triggers off where the role may: a trigger such as
+	// `updated_at = now()` would change N-era values the step never
+	// touched, and nEraKept would blame the down for it.
+	err := r.updateInBatches(ctx, "SELECT ctid::text FROM "+table+" ORDER BY ctid", nil, true, func(tx pgx.Tx, tids []string) error {
+		var picked []string
+		vals := make([][]*string, len(cps))
+		for _, tid := range tids {
+			row++
+			if g.r.IntN(10) < 4 {
+				continue // keeps the default, as rows untouched since the upgrade do
+			}
+			ok := false
+			for attempt := 0; attempt < maxAttempts && !ok; attempt++ {
+				for _, cp := range cps {
+					if cp.fk != nil {
+						key, _ := g.pickFK(cp.fk)
+						if key == nil {
+							g.nulls[cp.i] = true
+							continue
+						}
+						j := slices.Index(cp.fk.cols, cp)
+						g.vals[cp.i], g.nulls[cp.i] = key[j], false
 						continue
 					}
-					j := slices.Index(cp.fk.cols, cp)
-					g.vals[cp.i], g.nulls[cp.i] = key[j], false
-					continue
+					g.vals[cp.i], g.nulls[cp.i] = g.value(cp, row-1, attempt)
 				}
-				g.vals[cp.i], g.nulls[cp.i] = g.value(cp, row, attempt)
+				ok = g.uniqueFree()
 			}
-			ok = g.uniqueFree()
+			if !ok {
+				continue
+			}
+			g.commit()
+			picked = append(picked, tid)
+			for j, cp := range cps {
+				if g.nulls[cp.i] {
+					vals[j] = append(vals[j], nil)
+				} else {
+					v := g.vals[cp.i]
+					vals[j] = append(vals[j], &v)
+				}
+			}
 		}
-		if !ok {
-			continue
+		if len(picked) == 0 {
+			return nil
 		}
-		g.commit()
-		picked = append(picked, tid)
+		set := make([]string, len(cps))
+		names := []string{"tid"}
+		unnest := []string{"$1::tid[]"}
+		args := []any{picked}
 		for j, cp := range cps {
-			if g.nulls[cp.i] {
-				vals[j] = append(vals[j], nil)
-			} else {
-				v := g.vals[cp.i]
-				vals[j] = append(vals[j], &v)
-			}
+			n := fmt.Sprintf("c%d", j)
+			names = append(names, n)
+			set[j] = fmt.Sprintf("%s = v.%s::%s", pgx.Identifier{cp.col.Name}.Sanitize(), n, cp.col.Type)
+			unnest = append(unnest, fmt.Sprintf("$%d::text[]", j+2))
+			args = append(args, vals[j])
 		}
-	}
-	if len(picked) == 0 {
+		q := fmt.Sprintf("UPDATE %s t SET %s FROM unnest(%s) AS v(%s) WHERE t.ctid = v.tid",
+			table, strings.Join(set, ", "), strings.Join(unnest, ", "), strings.Join(names, ", "))
+		tag, err := tx.Exec(ctx, q, args...)
+		if err != nil {
+			return errors.New(describe(err))
+		}
+		updated += tag.RowsAffected()
 		return nil
-	}
-	set := make([]string, len(cps))
-	names := []string{"tid"}
-	unnest := []string{"$1::tid[]"}
-	args := []any{picked}
-	for j, cp := range cps {
-		n := fmt.Sprintf("c%d", j)
-		names = append(names, n)
-		set[j] = fmt.Sprintf("%s = v.%s::%s", pgx.Identifier{cp.col.Name}.Sanitize(), n, cp.col.Type)
-		unnest = append(unnest, fmt.Sprintf("$%d::text[]", j+2))
-		args = append(args, vals[j])
-	}
-	q := fmt.Sprintf("UPDATE %s t SET %s FROM unnest(%s) AS v(%s) WHERE t.ctid = v.tid",
-		table, strings.Join(set, ", "), strings.Join(unnest, ", "), strings.Join(names, ", "))
-	tag, err := r.updateQuietly(ctx, q, args...)
+	})
 	if err != nil {
-		return fmt.Errorf("update new columns of %s: %s", p.name, describe(err))
+		return fmt.Errorf("update new columns of %s: %w", p.name, err)
 	}
-	r.s.log.Debug("seed: new columns set on existing rows", "table", p.name, "rows", tag.RowsAffected())
+	r.s.log.Debug("seed: new columns set on existing rows", "table", p.name, "rows", updated)
 	return nil
-}
-
-// updateQuietly runs the UPDATE with user triggers off where the role may
-// (session_replication_role = replica): a trigger such as
-// `updated_at = now()` would change N-era values the step never touched,
-// and nEraKept would blame the down for it.
-func (r *run) updateQuietly(ctx context.Context, q string, args ...any) (pgconn.CommandTag, error) {
-	tx, err := r.ctl.Begin(ctx)
-	if err != nil {
-		return pgconn.CommandTag{}, err
-	}
-	defer tx.Rollback(ctx)
-	if _, err := tx.Exec(ctx, "SET LOCAL session_replication_role = replica"); err != nil {
-		tx.Rollback(ctx)
-		return r.ctl.Exec(ctx, q, args...)
-	}
-	tag, err := tx.Exec(ctx, q, args...)
-	if err != nil {
-		return tag, err
-	}
-	return tag, tx.Commit(ctx)
 }
