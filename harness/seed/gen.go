@@ -144,13 +144,13 @@ func (g *tableGen) pickFK(fk *fkPlan) (key []string, exhausted bool) {
 	switch {
 	case fk.oneToOne:
 		if fk.perm == nil {
-			fk.perm = g.r.Perm(n)
+			fk.perm = perm32(g.r, n)
 		}
-		if fk.permPos >= n {
+		if fk.permPos >= len(fk.perm) {
 			return nil, !fk.nullable
 		}
 		fk.permPos++
-		return fk.keys.atInto(fk.perm[fk.permPos-1], g.keyBuf[:]), false
+		return fk.keys.atInto(int(fk.perm[fk.permPos-1]), g.keyBuf[:]), false
 	case fk.uniform || n == 1:
 		return fk.keys.atInto(g.r.IntN(n), g.keyBuf[:]), false
 	}
@@ -159,6 +159,19 @@ func (g *tableGen) pickFK(fk *fkPlan) (key []string, exhausted bool) {
 		fk.zipf = rand.NewZipf(g.r, 1.1, 8, uint64(n-1))
 	}
 	return fk.keys.atInto(int(fk.zipf.Uint64()), g.keyBuf[:]), false
+}
+
+// perm32 is r.Perm(n) in int32s, drawing the same numbers: a one-to-one
+// child's permutation of its parents, half the memory. Past MaxInt32
+// parents only the first MaxInt32 are used.
+func perm32(r *rand.Rand, n int) []int32 {
+	n = min(n, math.MaxInt32)
+	p := make([]int32, n)
+	for i := range p {
+		p[i] = int32(i)
+	}
+	r.Shuffle(n, func(i, j int) { p[i], p[j] = p[j], p[i] })
+	return p
 }
 
 // value generates one column's value; null reports SQL NULL.

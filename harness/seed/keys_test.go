@@ -211,3 +211,20 @@ func TestKeyCollectorTurnsToList(t *testing.T) {
 		assert.Equal(t, []string{k}, set.at(i))
 	}
 }
+
+// TestPerm32: a one-to-one child's permutation is rand.Perm's, number for
+// number, and leaves the random source where Perm would.
+func TestPerm32(t *testing.T) {
+	for _, n := range []int{0, 1, 2, 7, 1000, 100003} {
+		t.Run(strconv.Itoa(n), func(t *testing.T) {
+			a, b := rand.New(rand.NewPCG(9, uint64(n))), rand.New(rand.NewPCG(9, uint64(n)))
+			want := a.Perm(n)
+			got := perm32(b, n)
+			require.Len(t, got, n)
+			for i := range want {
+				require.Equal(t, want[i], int(got[i]), "index %d", i)
+			}
+			assert.Equal(t, a.Uint64(), b.Uint64())
+		})
+	}
+}

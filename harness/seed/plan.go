@@ -61,7 +61,7 @@ type fkPlan struct {
 	oneToOne bool // the FK columns are a unique key: each parent used once
 	uniform  bool // the FK columns are part of a unique key: no skew
 	keys     keySet
-	perm     []int
+	perm     []int32
 	permPos  int
 	zipf     *rand.Zipf
 }
