@@ -80,13 +80,19 @@ func (k keySet) atInto(i int, buf []string) []string {
 // same runs.
 func (k *keySet) appendInt(v int64) {
 	k.ints = true
-	// MinInt64 never continues a run: it would be MaxInt64+1 wrapped.
-	if last := len(k.runs) - 1; last >= 0 && v != math.MinInt64 && k.runs[last].start+int64(k.n-k.runs[last].first) == v {
+	if k.continues(v) {
 		k.n++
 		return
 	}
 	k.runs = append(k.runs, keyRun{start: v, first: k.n})
 	k.n++
+}
+
+// continues reports whether v is the last key plus one. MinInt64 never
+// is: it would be MaxInt64+1 wrapped.
+func (k keySet) continues(v int64) bool {
+	last := len(k.runs) - 1
+	return last >= 0 && v != math.MinInt64 && k.runs[last].start+int64(k.n-k.runs[last].first) == v
 }
 
 // equal reports whether k and o hold the same keys in the same order.
@@ -142,8 +148,8 @@ func canonicalInt(s string) (int64, bool) {
 }
 
 // keyCollector builds a keySet one key at a time, in the set's order. A
-// key of one column is kept as integer runs while every key is an integer;
-// any other is a list of at most keyListCap keys, beyond which it is a
+// key of one column is kept as integer runs while every key is an integer
+// and there are at most keyListCap runs; any other is a list of at most keyListCap keys, beyond which it is a
 // uniform sample (reservoir sampling) of every key offered, in their order:
 // children then reference only the sampled parents, a uniform keyListCap
 // of them. The sample's random source depends only on the key's table and
@@ -172,7 +178,9 @@ func (c *keyCollector) addInt(v string) bool {
 		return false
 	}
 	n, ok := canonicalInt(v)
-	if !ok {
+	// Integers with more gaps than keyListCap are sampled as a list
+	// would be: a run per key would grow with the rows.
+	if !ok || (len(c.set.runs) >= keyListCap && !c.set.continues(n)) {
 		return false
 	}
 	c.set.appendInt(n)
@@ -185,7 +193,8 @@ func (c *keyCollector) add(key []string) {
 		return
 	}
 	if c.set.ints {
-		// Not an integer after all: go on as a list of the same keys.
+		// Not an integer after all, or too many gaps: go on as a list of
+		// the same keys.
 		old := c.set
 		c.set, c.single = keySet{}, false
 		for i := range old.n {

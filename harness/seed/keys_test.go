@@ -228,3 +228,42 @@ func TestPerm32(t *testing.T) {
 		})
 	}
 }
+
+// TestKeyCollectorManyGaps: integers with more gaps than keyListCap go on
+// as a list, sampled past the cap like any other, so memory stays bounded.
+func TestKeyCollectorManyGaps(t *testing.T) {
+	tests := []struct {
+		name string
+		n    int
+		ints bool
+	}{
+		{"gaps up to the cap", keyListCap, true},
+		{"one gap more", keyListCap + 1, false},
+		{"twice the cap", 2 * keyListCap, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			keys := make([]string, tt.n)
+			for i := range keys {
+				keys[i] = strconv.Itoa(2 * i) // every key a run of its own
+			}
+			set := collect(keys)
+			assert.Equal(t, tt.ints, set.ints)
+			require.Equal(t, min(tt.n, keyListCap), set.len())
+			if tt.n <= keyListCap {
+				for i := range keys {
+					require.Equal(t, []string{keys[i]}, set.at(i))
+				}
+				return
+			}
+			prev := -1
+			for i := range set.len() {
+				v, err := strconv.Atoi(set.at(i)[0])
+				require.NoError(t, err)
+				require.Greater(t, v, prev, "in order")
+				require.Zero(t, v%2, "one of the keys added")
+				prev = v
+			}
+		})
+	}
+}
