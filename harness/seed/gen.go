@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"hash/fnv"
 	"math"
+	"math/bits"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -143,13 +144,20 @@ func (g *tableGen) pickFK(fk *fkPlan) (key []string, exhausted bool) {
 	}
 	switch {
 	case fk.oneToOne:
-		if fk.perm == nil {
+		switch {
+		case fk.perm != nil || fk.walk != nil:
+		case n > permCap:
+			fk.walk = newFeistelPerm(g.r, n)
+		default:
 			fk.perm = perm32(g.r, n)
 		}
-		if fk.permPos >= len(fk.perm) {
+		if fk.permPos >= n {
 			return nil, !fk.nullable
 		}
 		fk.permPos++
+		if fk.walk != nil {
+			return fk.keys.atInto(fk.walk.at(fk.permPos-1), g.keyBuf[:]), false
+		}
 		return fk.keys.atInto(int(fk.perm[fk.permPos-1]), g.keyBuf[:]), false
 	case fk.uniform || n == 1:
 		return fk.keys.atInto(g.r.IntN(n), g.keyBuf[:]), false
@@ -161,17 +169,65 @@ func (g *tableGen) pickFK(fk *fkPlan) (key []string, exhausted bool) {
 	return fk.keys.atInto(int(fk.zipf.Uint64()), g.keyBuf[:]), false
 }
 
-// perm32 is r.Perm(n) in int32s, drawing the same numbers: a one-to-one
-// child's permutation of its parents, half the memory. Past MaxInt32
-// parents only the first MaxInt32 are used.
+// permCap: a one-to-one child of up to this many parents uses them in the
+// order of rand.Perm, kept (perm32); past it, in the order of a keyed
+// permutation computed per pick (feistelPerm), which needs no memory per
+// parent but draws other random numbers, so the rows differ from what a
+// kept permutation would give.
+const permCap = 1 << 20
+
+// perm32 is r.Perm(n) in int32s (n <= permCap), drawing the same numbers:
+// a one-to-one child's permutation of its parents, half the memory.
 func perm32(r *rand.Rand, n int) []int32 {
-	n = min(n, math.MaxInt32)
 	p := make([]int32, n)
 	for i := range p {
 		p[i] = int32(i)
 	}
 	r.Shuffle(n, func(i, j int) { p[i], p[j] = p[j], p[i] })
 	return p
+}
+
+// feistelPerm is a random permutation of [0, n) computed one index at a
+// time: a 4-round Feistel network over the smallest even number of bits
+// that holds n (a bijection of [0, 4^h)), cycle-walked back into [0, n)
+// (at most 4 steps on average), keyed from the generator's random source.
+type feistelPerm struct {
+	n    uint64
+	half uint   // h: bits per half
+	mask uint64 // 1<<h - 1
+	keys [4]uint64
+}
+
+func newFeistelPerm(r *rand.Rand, n int) *feistelPerm {
+	h := uint((bits.Len64(uint64(n-1)) + 1) / 2)
+	f := &feistelPerm{n: uint64(n), half: h, mask: 1<<h - 1}
+	for i := range f.keys {
+		f.keys[i] = r.Uint64()
+	}
+	return f
+}
+
+// at is the permutation's i-th value, 0 <= i < n.
+func (f *feistelPerm) at(i int) int {
+	x := uint64(i)
+	for {
+		l, r := x>>f.half, x&f.mask
+		for _, k := range f.keys {
+			l, r = r, l^(mix64(r^k)&f.mask)
+		}
+		if x = l<<f.half | r; x < f.n {
+			return int(x)
+		}
+	}
+}
+
+// mix64 is splitmix64's finaliser: every input bit moves every output bit.
+func mix64(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
 }
 
 // value generates one column's value; null reports SQL NULL.

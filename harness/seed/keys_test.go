@@ -267,3 +267,36 @@ func TestKeyCollectorManyGaps(t *testing.T) {
 		})
 	}
 }
+
+// TestFeistelPerm: the keyed permutation of a one-to-one child past
+// permCap parents hits every index of [0, n) exactly once, the same for the
+// same random source, another for another.
+func TestFeistelPerm(t *testing.T) {
+	for _, n := range []int{1, 2, 3, 5, 1000, 65537, permCap + 3} {
+		t.Run(strconv.Itoa(n), func(t *testing.T) {
+			f := newFeistelPerm(rand.New(rand.NewPCG(5, 6)), n)
+			seen := make([]bool, n)
+			moved := 0
+			for i := range n {
+				v := f.at(i)
+				require.True(t, v >= 0 && v < n, "index %d -> %d", i, v)
+				require.False(t, seen[v], "%d hit twice", v)
+				seen[v] = true
+				if v != i {
+					moved++
+				}
+			}
+			same := newFeistelPerm(rand.New(rand.NewPCG(5, 6)), n)
+			other := newFeistelPerm(rand.New(rand.NewPCG(7, 8)), n)
+			differs := false
+			for i := range min(n, 1000) {
+				require.Equal(t, f.at(i), same.at(i))
+				differs = differs || f.at(i) != other.at(i)
+			}
+			if n >= 1000 {
+				assert.True(t, differs, "another key, another order")
+				assert.Greater(t, moved, n/2, "not close to the identity")
+			}
+		})
+	}
+}

@@ -910,7 +910,7 @@ func (r *run) updateDeferred(ctx context.Context, p *tablePlan, fk *fkPlan, g *t
 	if keys.len() == 0 {
 		return nil
 	}
-	fk.keys, fk.perm, fk.permPos, fk.zipf = keys, nil, 0, nil
+	fk.pickFrom(keys)
 	table := quoteTable(p.t.Schema, p.t.Name)
 	var isNull []string
 	for _, cp := range fk.cols {
@@ -965,7 +965,7 @@ func (r *run) updateDeferred(ctx context.Context, p *tablePlan, fk *fkPlan, g *t
 		}
 		return nil
 	})
-	fk.keys, fk.perm = keySet{}, nil
+	fk.pickFrom(keySet{})
 	if err != nil {
 		return fmt.Errorf("update %s: %w", p.name, err)
 	}

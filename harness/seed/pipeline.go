@@ -216,7 +216,7 @@ func (r *run) checkGuesses(ctx context.Context, spec map[*fkPlan]keySet) error {
 // its plan, so the next attempt generates the same rows as a first one.
 func resetGenState(p *tablePlan) {
 	for _, fk := range p.fks {
-		fk.keys, fk.perm, fk.permPos, fk.zipf = keySet{}, nil, 0, nil
+		fk.pickFrom(keySet{})
 	}
 	for _, e := range p.exports {
 		e.keys = newKeyCollector(e.id, len(e.cps))
@@ -236,7 +236,7 @@ func resetGenState(p *tablePlan) {
 func releaseGenState(p *tablePlan) {
 	for _, fk := range p.fks {
 		if !fk.deferred {
-			fk.keys, fk.perm, fk.permPos, fk.zipf = keySet{}, nil, 0, nil
+			fk.pickFrom(keySet{})
 		}
 	}
 	for _, e := range p.exports {

@@ -61,9 +61,15 @@ type fkPlan struct {
 	oneToOne bool // the FK columns are a unique key: each parent used once
 	uniform  bool // the FK columns are part of a unique key: no skew
 	keys     keySet
-	perm     []int32
+	perm     []int32      // one-to-one, up to permCap parents
+	walk     *feistelPerm // one-to-one, past permCap parents
 	permPos  int
 	zipf     *rand.Zipf
+}
+
+// pickFrom sets the keys fk picks from and forgets its picks so far.
+func (fk *fkPlan) pickFrom(keys keySet) {
+	fk.keys, fk.perm, fk.walk, fk.permPos, fk.zipf = keys, nil, nil, 0, nil
 }
 
 type uniquePlan struct {

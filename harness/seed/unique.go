@@ -71,12 +71,7 @@ func (s *uniqueSet) setBits(h keyHash) {
 // a key's FNV hash, remixed so that every bit of it counts; the stride is
 // odd, so the probes differ.
 func bloomHashes(h keyHash) (a, b uint64) {
-	x := uint64(h)
-	x ^= x >> 30
-	x *= 0xbf58476d1ce4e5b9
-	x ^= x >> 27
-	x *= 0x94d049bb133111eb
-	x ^= x >> 31
+	x := mix64(uint64(h))
 	return x, bits.RotateLeft64(x, 32) | 1
 }
 
