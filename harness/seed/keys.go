@@ -149,20 +149,24 @@ func canonicalInt(s string) (int64, bool) {
 
 // keyCollector builds a keySet one key at a time, in the set's order. A
 // key of one column is kept as integer runs while every key is an integer
-// and there are at most keyListCap runs; any other is a list of at most keyListCap keys, beyond which it is a
-// uniform sample (reservoir sampling) of every key offered, in their order:
-// children then reference only the sampled parents, a uniform keyListCap
-// of them. The sample's random source depends only on the key's table and
-// columns, not on the generator's, so the parent's own rows do not change.
+// and there are at most keyListCap runs; any other is a list of at most
+// keyListCap keys. Past those, it is a uniform sample (reservoir sampling)
+// of keyListCap of the keys offered, in their order: integers as integers
+// (8 bytes a key, handed over as runs), others as a list. Children then
+// reference only the sampled parents. The sample's random source depends
+// only on the key's table and columns, not on the generator's, so the
+// parent's own rows do not change.
 type keyCollector struct {
 	set    keySet
 	single bool   // one column: try integer runs
 	seed   uint64 // the sample's random source
-	// offered counts the keys added to the list; when sampling, pos holds
-	// the offer number of each kept key, to put the sample back in order.
+	// offered counts the keys offered to a list or a sample; pos holds the
+	// offer number of each kept key once sampling, to put them back in order.
 	offered int
 	pos     []int
 	rnd     *rand.Rand
+	// ivals: sampling integers, the kept ones (set is then unused).
+	ivals []int64
 }
 
 func newKeyCollector(id string, cols int) keyCollector {
@@ -174,16 +178,30 @@ func newKeyCollector(id string, cols int) keyCollector {
 // addInt adds the one-column key v when it is kept as an integer; false
 // leaves it to add.
 func (c *keyCollector) addInt(v string) bool {
-	if !c.single || (c.set.len() > 0 && !c.set.ints) {
+	if !c.single || c.set.list != nil {
 		return false
 	}
 	n, ok := canonicalInt(v)
-	// Integers with more gaps than keyListCap are sampled as a list
-	// would be: a run per key would grow with the rows.
-	if !ok || (len(c.set.runs) >= keyListCap && !c.set.continues(n)) {
+	if !ok {
 		return false
 	}
-	c.set.appendInt(n)
+	switch {
+	case c.ivals != nil:
+		c.offerInt(n)
+	case len(c.set.runs) >= keyListCap && !c.set.continues(n):
+		// More gaps than keyListCap: a run per key would grow with the
+		// rows, so sample the integers instead.
+		old := c.set
+		c.set = keySet{}
+		c.ivals = make([]int64, 0, keyListCap)
+		c.pos = make([]int, 0, keyListCap)
+		for i := range old.n {
+			c.offerInt(old.value(i))
+		}
+		c.offerInt(n)
+	default:
+		c.set.appendInt(n)
+	}
 	return true
 }
 
@@ -192,11 +210,19 @@ func (c *keyCollector) add(key []string) {
 	if len(key) == 1 && c.addInt(key[0]) {
 		return
 	}
-	if c.set.ints {
-		// Not an integer after all, or too many gaps: go on as a list of
-		// the same keys.
+	switch {
+	case c.ivals != nil:
+		// Not an integer after all: the sample goes on as a list.
+		c.sortSample()
+		c.set.list = make([][]string, len(c.ivals))
+		for i, v := range c.ivals {
+			c.set.list[i] = []string{strconv.FormatInt(v, 10)}
+		}
+		c.ivals = nil
+	case c.set.ints:
+		// Not an integer after all: go on as a list of the same keys.
 		old := c.set
-		c.set, c.single = keySet{}, false
+		c.set = keySet{}
 		for i := range old.n {
 			c.addList(old.at(i))
 		}
@@ -205,29 +231,75 @@ func (c *keyCollector) add(key []string) {
 	c.addList(key)
 }
 
-func (c *keyCollector) addList(key []string) {
-	c.offered++
-	if len(c.set.list) < keyListCap {
-		c.set.list = append(c.set.list, key)
-		return
+// slot is where the reservoir keeps the offer just counted: a free slot
+// while fewer than keyListCap are kept (kept is how many), else a random
+// one or -1 (not kept).
+func (c *keyCollector) slot(kept int) int {
+	if kept < keyListCap {
+		return kept
 	}
 	if c.rnd == nil {
 		c.rnd = rand.New(rand.NewPCG(c.seed, 0x6b657973))
+	}
+	if j := c.rnd.IntN(c.offered); j < kept {
+		return j
+	}
+	return -1
+}
+
+func (c *keyCollector) addList(key []string) {
+	c.offered++
+	j := c.slot(len(c.set.list))
+	switch {
+	case j == len(c.set.list):
+		c.set.list = append(c.set.list, key)
+		if c.pos != nil {
+			c.pos = append(c.pos, c.offered-1)
+		}
+		return
+	case j < 0:
+		return
+	}
+	if c.pos == nil {
 		c.pos = make([]int, len(c.set.list))
 		for i := range c.pos {
 			c.pos[i] = i
 		}
 	}
-	if j := c.rnd.IntN(c.offered); j < len(c.set.list) {
-		c.set.list[j], c.pos[j] = key, c.offered-1
+	c.set.list[j], c.pos[j] = key, c.offered-1
+}
+
+func (c *keyCollector) offerInt(v int64) {
+	c.offered++
+	switch j := c.slot(len(c.ivals)); {
+	case j == len(c.ivals):
+		c.ivals = append(c.ivals, v)
+		c.pos = append(c.pos, c.offered-1)
+	case j >= 0:
+		c.ivals[j], c.pos[j] = v, c.offered-1
 	}
 }
 
-// keys returns the set collected so far; a sample is put back in the
-// order the keys were added.
-func (c *keyCollector) keys() keySet {
-	if c.pos != nil {
+// sortSample puts a sample back in the order its keys were offered.
+func (c *keyCollector) sortSample() {
+	switch {
+	case c.ivals != nil:
+		sort.Sort(intsByPos{c.ivals, c.pos})
+	case c.pos != nil:
 		sort.Sort(byPos{c.set.list, c.pos})
+	}
+}
+
+// keys returns the set collected so far, a sample in the order its keys
+// were added (sampled integers as runs).
+func (c *keyCollector) keys() keySet {
+	c.sortSample()
+	if c.ivals != nil {
+		var set keySet
+		for _, v := range c.ivals {
+			set.appendInt(v)
+		}
+		return set
 	}
 	return c.set
 }
@@ -241,5 +313,17 @@ func (b byPos) Len() int           { return len(b.pos) }
 func (b byPos) Less(i, j int) bool { return b.pos[i] < b.pos[j] }
 func (b byPos) Swap(i, j int) {
 	b.list[i], b.list[j] = b.list[j], b.list[i]
+	b.pos[i], b.pos[j] = b.pos[j], b.pos[i]
+}
+
+type intsByPos struct {
+	vals []int64
+	pos  []int
+}
+
+func (b intsByPos) Len() int           { return len(b.pos) }
+func (b intsByPos) Less(i, j int) bool { return b.pos[i] < b.pos[j] }
+func (b intsByPos) Swap(i, j int) {
+	b.vals[i], b.vals[j] = b.vals[j], b.vals[i]
 	b.pos[i], b.pos[j] = b.pos[j], b.pos[i]
 }

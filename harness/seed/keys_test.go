@@ -229,17 +229,22 @@ func TestPerm32(t *testing.T) {
 	}
 }
 
-// TestKeyCollectorManyGaps: integers with more gaps than keyListCap go on
-// as a list, sampled past the cap like any other, so memory stays bounded.
+// TestKeyCollectorManyGaps: integers with more gaps than keyListCap are
+// sampled as integers (and handed over as runs), in order, the same every
+// time; a key that is not an integer after that turns the sample into a
+// list.
 func TestKeyCollectorManyGaps(t *testing.T) {
 	tests := []struct {
-		name string
-		n    int
-		ints bool
+		name  string
+		n     int
+		tail  string // a last key, "" for none
+		ints  bool
+		exact bool
 	}{
-		{"gaps up to the cap", keyListCap, true},
-		{"one gap more", keyListCap + 1, false},
-		{"twice the cap", 2 * keyListCap, false},
+		{"gaps up to the cap", keyListCap, "", true, true},
+		{"one gap more", keyListCap + 1, "", true, false},
+		{"twice the cap", 2 * keyListCap, "", true, false},
+		{"then not an integer", 2 * keyListCap, "x", false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -247,23 +252,38 @@ func TestKeyCollectorManyGaps(t *testing.T) {
 			for i := range keys {
 				keys[i] = strconv.Itoa(2 * i) // every key a run of its own
 			}
+			if tt.tail != "" {
+				keys = append(keys, tt.tail)
+			}
 			set := collect(keys)
 			assert.Equal(t, tt.ints, set.ints)
-			require.Equal(t, min(tt.n, keyListCap), set.len())
-			if tt.n <= keyListCap {
+			require.Equal(t, min(len(keys), keyListCap), set.len())
+			if tt.exact {
 				for i := range keys {
 					require.Equal(t, []string{keys[i]}, set.at(i))
 				}
 				return
 			}
-			prev := -1
+			prev, late := -1, 0
 			for i := range set.len() {
-				v, err := strconv.Atoi(set.at(i)[0])
+				k := set.at(i)[0]
+				if k == tt.tail {
+					require.Equal(t, set.len()-1, i, "the last key offered comes last")
+					continue
+				}
+				v, err := strconv.Atoi(k)
 				require.NoError(t, err)
-				require.Greater(t, v, prev, "in order")
+				require.Greater(t, v, prev, "in order, no key twice")
 				require.Zero(t, v%2, "one of the keys added")
 				prev = v
+				if v >= 2*keyListCap {
+					late++
+				}
 			}
+			if tt.n >= 2*keyListCap {
+				assert.InDelta(t, keyListCap/2, late, 5*math.Sqrt(keyListCap/2), "keys from past the cap")
+			}
+			assert.True(t, set.equal(collect(keys)), "deterministic")
 		})
 	}
 }
