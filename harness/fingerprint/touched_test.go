@@ -190,16 +190,22 @@ func TestTouchedInProgress(t *testing.T) {
 	assert.Equal(t, []string{"public.a"}, take, "touched: %v", touched)
 }
 
-// TestTouchedOnClone: the matrix measures a clone of the marked state
-// (CREATE DATABASE ... TEMPLATE keeps row versions and their xids).
-func TestTouchedOnClone(t *testing.T) {
+// markedClone is marked's state, and a connection to a clone of it.
+func markedClone(t *testing.T) (*fingerprint.Mark, *schema.Snapshot, []string, *pgx.Conn) {
+	t.Helper()
 	dsn := pgtest.NewDatabase(t)
 	conn := pgtest.Connect(t, dsn)
 	mark, before, _, tables := marked(t, conn)
 	require.NoError(t, conn.Close(ctx(t)))
 	cfg, err := pgx.ParseConfig(dsn)
 	require.NoError(t, err)
-	clone := pgtest.Connect(t, pgtest.CloneDatabase(t, cfg.Database))
+	return mark, before, tables, pgtest.Connect(t, pgtest.CloneDatabase(t, cfg.Database))
+}
+
+// TestTouchedOnClone: the matrix measures a clone of the marked state
+// (CREATE DATABASE ... TEMPLATE keeps row versions and their xids).
+func TestTouchedOnClone(t *testing.T) {
+	mark, before, tables, clone := markedClone(t)
 	touched, err := mark.Touched(ctx(t), clone, before, before, tables, nil)
 	require.NoError(t, err)
 	assert.Empty(t, touched)
@@ -258,13 +264,7 @@ func TestWritesNeedAQuietDatabase(t *testing.T) {
 // per database), even when its template's tables were written: what
 // NewDatabaseWrites assumes. A write on the clone then counts.
 func TestWritesOnANewClone(t *testing.T) {
-	dsn := pgtest.NewDatabase(t)
-	conn := pgtest.Connect(t, dsn)
-	mark, before, _, tables := marked(t, conn)
-	require.NoError(t, conn.Close(ctx(t)))
-	cfg, err := pgx.ParseConfig(dsn)
-	require.NoError(t, err)
-	clone := pgtest.Connect(t, pgtest.CloneDatabase(t, cfg.Database))
+	mark, before, tables, clone := markedClone(t)
 	base, err := fingerprint.NewDatabaseWrites(ctx(t), clone)
 	require.NoError(t, err)
 	now, err := fingerprint.ReadWrites(ctx(t), clone)
