@@ -59,7 +59,7 @@ const writesQuery = `WITH w AS (
 		FROM pg_partition_tree(c.oid) l WHERE l.isleaf)
 	ELSE pg_stat_get_tuples_inserted(c.oid) + pg_stat_get_tuples_updated(c.oid) + pg_stat_get_tuples_deleted(c.oid) END AS n
 	FROM pg_class c WHERE c.oid >= 16384 AND c.relkind IN ('r', 'm', 'p'))
-SELECT d.oid, `+countersLife+`, current_setting('track_counts')::bool,
+SELECT d.oid, ` + countersLife + `, current_setting('track_counts')::bool,
 	NOT EXISTS (SELECT FROM pg_stat_activity a WHERE a.datid = d.oid AND a.pid <> pg_backend_pid()
 		AND a.backend_type NOT IN ('autovacuum worker', 'parallel worker')),
 	ARRAY(SELECT oid FROM w ORDER BY oid), ARRAY(SELECT n FROM w ORDER BY oid),
