@@ -1044,17 +1044,15 @@ func (r *runner) startAfterUp(ctx context.Context, chain *pgx.Conn, k int, since
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		var once sync.Once
 		release := func() {
-			if conn != nil {
-				// Closing ends the transaction.
-				conn.Close(context.Background())
-				conn = nil
-			}
-			select {
-			case <-a.released:
-			default:
+			once.Do(func() {
+				if conn != nil {
+					// Closing ends the transaction.
+					conn.Close(context.Background())
+				}
 				close(a.released)
-			}
+			})
 		}
 		defer release()
 		err := r.measureAfterUp(ctx, conn, a, since, mark, touching, first, before, after, tables, release)

@@ -284,9 +284,9 @@ func (c *keyCollector) offerInt(v int64) {
 func (c *keyCollector) sortSample() {
 	switch {
 	case c.ivals != nil:
-		sort.Sort(intsByPos{c.ivals, c.pos})
+		sort.Sort(byPos[int64]{c.ivals, c.pos})
 	case c.pos != nil:
-		sort.Sort(byPos{c.set.list, c.pos})
+		sort.Sort(byPos[[]string]{c.set.list, c.pos})
 	}
 }
 
@@ -304,26 +304,15 @@ func (c *keyCollector) keys() keySet {
 	return c.set
 }
 
-type byPos struct {
-	list [][]string
+// byPos sorts a sample's keys by the order they were offered in (pos).
+type byPos[T any] struct {
+	keys []T
 	pos  []int
 }
 
-func (b byPos) Len() int           { return len(b.pos) }
-func (b byPos) Less(i, j int) bool { return b.pos[i] < b.pos[j] }
-func (b byPos) Swap(i, j int) {
-	b.list[i], b.list[j] = b.list[j], b.list[i]
-	b.pos[i], b.pos[j] = b.pos[j], b.pos[i]
-}
-
-type intsByPos struct {
-	vals []int64
-	pos  []int
-}
-
-func (b intsByPos) Len() int           { return len(b.pos) }
-func (b intsByPos) Less(i, j int) bool { return b.pos[i] < b.pos[j] }
-func (b intsByPos) Swap(i, j int) {
-	b.vals[i], b.vals[j] = b.vals[j], b.vals[i]
+func (b byPos[T]) Len() int           { return len(b.pos) }
+func (b byPos[T]) Less(i, j int) bool { return b.pos[i] < b.pos[j] }
+func (b byPos[T]) Swap(i, j int) {
+	b.keys[i], b.keys[j] = b.keys[j], b.keys[i]
 	b.pos[i], b.pos[j] = b.pos[j], b.pos[i]
 }

@@ -943,21 +943,12 @@ func (r *run) updateDeferred(ctx context.Context, p *tablePlan, fk *fkPlan, g *t
 			}
 		}
 		if len(picked) > 0 {
-			set := make([]string, len(fk.cols))
-			names := []string{"tid"}
-			args := []any{picked}
-			unnest := []string{"$1::tid[]"}
-			for j, cp := range fk.cols {
-				n := fmt.Sprintf("c%d", j)
-				names = append(names, n)
-				set[j] = fmt.Sprintf("%s = v.%s::%s", pgx.Identifier{cp.col.Name}.Sanitize(), n, cp.col.Type)
-				args = append(args, cols[j])
-				unnest = append(unnest, fmt.Sprintf("$%d::text[]", j+2))
+			vals := make([]any, len(cols))
+			for j := range cols {
+				vals[j] = cols[j]
 			}
-			q := fmt.Sprintf("UPDATE %s t SET %s FROM unnest(%s) AS v(%s) WHERE t.ctid = v.tid",
-				table, strings.Join(set, ", "), strings.Join(unnest, ", "), strings.Join(names, ", "))
-			if _, err := tx.Exec(ctx, q, args...); err != nil {
-				return errors.New(describe(err))
+			if _, err := updateByCtid(ctx, tx, table, fk.cols, picked, vals); err != nil {
+				return err
 			}
 		}
 		if exhausted {

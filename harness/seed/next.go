@@ -2,7 +2,6 @@ package seed
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -484,25 +483,13 @@ func (r *run) updateNewColumns(ctx context.Context, p *tablePlan, step string) e
 		if len(picked) == 0 {
 			return nil
 		}
-		set := make([]string, len(cps))
-		names := []string{"tid"}
-		unnest := []string{"$1::tid[]"}
-		args := []any{picked}
-		for j, cp := range cps {
-			n := fmt.Sprintf("c%d", j)
-			names = append(names, n)
-			set[j] = fmt.Sprintf("%s = v.%s::%s", pgx.Identifier{cp.col.Name}.Sanitize(), n, cp.col.Type)
-			unnest = append(unnest, fmt.Sprintf("$%d::text[]", j+2))
-			args = append(args, vals[j])
+		args := make([]any, len(vals))
+		for j := range vals {
+			args[j] = vals[j]
 		}
-		q := fmt.Sprintf("UPDATE %s t SET %s FROM unnest(%s) AS v(%s) WHERE t.ctid = v.tid",
-			table, strings.Join(set, ", "), strings.Join(unnest, ", "), strings.Join(names, ", "))
-		tag, err := tx.Exec(ctx, q, args...)
-		if err != nil {
-			return errors.New(describe(err))
-		}
-		updated += tag.RowsAffected()
-		return nil
+		n, err := updateByCtid(ctx, tx, table, cps, picked, args)
+		updated += n
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("update new columns of %s: %w", p.name, err)

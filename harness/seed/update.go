@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -74,4 +75,26 @@ func (r *run) updateInBatches(ctx context.Context, sel string, selArgs []any, qu
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
+}
+
+// updateByCtid sets cols of the rows at tids, in one UPDATE, to vals: one
+// slice per column in tids' order ([]string, or []*string with nil for
+// NULL). It returns how many rows it set.
+func updateByCtid(ctx context.Context, tx pgx.Tx, table string, cols []*colPlan, tids []string, vals []any) (int64, error) {
+	set := make([]string, len(cols))
+	names := []string{"tid"}
+	unnest := []string{"$1::tid[]"}
+	for j, cp := range cols {
+		n := fmt.Sprintf("c%d", j)
+		names = append(names, n)
+		set[j] = fmt.Sprintf("%s = v.%s::%s", pgx.Identifier{cp.col.Name}.Sanitize(), n, cp.col.Type)
+		unnest = append(unnest, fmt.Sprintf("$%d::text[]", j+2))
+	}
+	q := fmt.Sprintf("UPDATE %s t SET %s FROM unnest(%s) AS v(%s) WHERE t.ctid = v.tid",
+		table, strings.Join(set, ", "), strings.Join(unnest, ", "), strings.Join(names, ", "))
+	tag, err := tx.Exec(ctx, q, append([]any{tids}, vals...)...)
+	if err != nil {
+		return 0, errors.New(describe(err))
+	}
+	return tag.RowsAffected(), nil
 }
