@@ -149,11 +149,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.Keep {
 		rep.KeptDatabases = r.Databases()
 	}
+	// Background drops may still be timing themselves.
 	rep.PhaseSeconds = map[string]float64{}
+	r.mu.Lock()
 	for phase, d := range r.phases {
 		rep.PhaseSeconds[phase] = d.Seconds()
 	}
-	r.mu.Lock()
 	stats := r.stats
 	r.mu.Unlock()
 	rep.Stats = &stats
