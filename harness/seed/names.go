@@ -45,12 +45,12 @@ var (
 )
 
 var nameRules = []nameRule{
-	rule(`email|e_mail`, textual, "Email", func(g *tableGen, c *colPlan) string { return g.f.Email() }),
-	rule(`^(first_?name|given_name)$`, textual, "FirstName", func(g *tableGen, c *colPlan) string { return g.f.FirstName() }),
-	rule(`^(last_?name|surname|family_name)$`, textual, "LastName", func(g *tableGen, c *colPlan) string { return g.f.LastName() }),
-	rule(`^(full_?name|display_name|person|contact_name|owner(_name)?)$`, textual, "Name", func(g *tableGen, c *colPlan) string { return g.f.Name() }),
+	rule(`email|e_mail`, textual, "Email", func(g *tableGen, c *colPlan) string { return fakeEmail(g.f) }),
+	rule(`^(first_?name|given_name)$`, textual, "FirstName", func(g *tableGen, c *colPlan) string { return fakeFirstName(g.f) }),
+	rule(`^(last_?name|surname|family_name)$`, textual, "LastName", func(g *tableGen, c *colPlan) string { return fakeLastName(g.f) }),
+	rule(`^(full_?name|display_name|person|contact_name|owner(_name)?)$`, textual, "Name", func(g *tableGen, c *colPlan) string { return fakeName(g.f) }),
 	rule(`^(user_?name|login|handle|actor|created_by|updated_by)$`, textual, "Username", func(g *tableGen, c *colPlan) string { return g.f.Username() }),
-	rule(`company|organi[sz]ation|^org(_name)?$|vendor|issuer(_name)?$|supplier`, textual, "Company", func(g *tableGen, c *colPlan) string { return g.f.Company() }),
+	rule(`company|organi[sz]ation|^org(_name)?$|vendor|issuer(_name)?$|supplier`, textual, "Company", func(g *tableGen, c *colPlan) string { return fakeCompany(g.f) }),
 	rule(`host_?name|^host$|fqdn`, textual, "Noun + DomainName", func(g *tableGen, c *colPlan) string {
 		return fmt.Sprintf("%s-%d.%s", strings.ToLower(g.f.Noun()), g.r.IntN(100), g.f.DomainName())
 	}),
@@ -89,11 +89,11 @@ var nameRules = []nameRule{
 	rule(`status|state$`, textual, "list: active, pending, ...", func(g *tableGen, c *colPlan) string { return pickSkewed(g, statuses) }),
 	rule(`platform|^os$`, textual, "list: linux, windows, ...", func(g *tableGen, c *colPlan) string { return pickSkewed(g, platforms) }),
 	rule(`^(action|event|event_type|kind|type)$`, textual, "list: certificate.issued, ...", func(g *tableGen, c *colPlan) string { return pickSkewed(g, eventTypes) }),
-	rule(`country_?code|^country$`, textual, "CountryAbr", func(g *tableGen, c *colPlan) string { return g.f.CountryAbr() }),
-	rule(`country`, textual, "Country", func(g *tableGen, c *colPlan) string { return g.f.Country() }),
+	rule(`country_?code|^country$`, textual, "CountryAbr", func(g *tableGen, c *colPlan) string { return fakeCountryAbr(g.f) }),
+	rule(`country`, textual, "Country", func(g *tableGen, c *colPlan) string { return fakeCountry(g.f) }),
 	rule(`currency`, textual, "CurrencyShort", func(g *tableGen, c *colPlan) string { return g.f.CurrencyShort() }),
 	rule(`phone|mobile`, textual, "Phone", func(g *tableGen, c *colPlan) string { return g.f.Phone() }),
-	rule(`(^|_)city`, textual, "City", func(g *tableGen, c *colPlan) string { return g.f.City() }),
+	rule(`(^|_)city`, textual, "City", func(g *tableGen, c *colPlan) string { return fakeCity(g.f) }),
 	rule(`street|address`, textual, "Street", func(g *tableGen, c *colPlan) string { return g.f.Street() }),
 	rule(`zip|postal`, textual, "Zip", func(g *tableGen, c *colPlan) string { return g.f.Zip() }),
 	rule(`version`, textual, "AppVersion", func(g *tableGen, c *colPlan) string { return g.f.AppVersion() }),
@@ -118,9 +118,9 @@ var nameRules = []nameRule{
 		}
 		switch g.plan.nameKind {
 		case "person":
-			return g.f.Name()
+			return fakeName(g.f)
 		case "company":
-			return g.f.Company()
+			return fakeCompany(g.f)
 		case "product":
 			return g.f.ProductName()
 		}

@@ -375,7 +375,7 @@ func typeValue(g *tableGen, c *colPlan) string {
 		}
 		return b.String()
 	case cXML:
-		return "<note><to>" + g.f.FirstName() + "</to><body>" + g.f.Word() + "</body></note>"
+		return "<note><to>" + fakeFirstName(g.f) + "</to><body>" + g.f.Word() + "</body></note>"
 	case cPoint:
 		return fmt.Sprintf("(%.3f,%.3f)", g.r.Float64()*360-180, g.r.Float64()*180-90)
 	case cTSVector:
