@@ -163,10 +163,10 @@ func (g *tableGen) pickFK(fk *fkPlan) (key []string, exhausted bool) {
 		return fk.keys.atInto(g.r.IntN(n), g.keyBuf[:]), false
 	}
 	// A few parents own many children, most own a few.
-	if fk.skew == nil {
-		fk.skew = newSkewTable(n)
+	if fk.zipf == nil {
+		fk.zipf = rand.NewZipf(g.r, 1.1, 8, uint64(n-1))
 	}
-	return fk.keys.atInto(fk.skew.at(g.r.Uint64()), g.keyBuf[:]), false
+	return fk.keys.atInto(int(fk.zipf.Uint64()), g.keyBuf[:]), false
 }
 
 // permCap: a one-to-one child of up to this many parents uses them in the

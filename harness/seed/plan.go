@@ -3,6 +3,7 @@ package seed
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"regexp"
 	"slices"
 	"sort"
@@ -63,12 +64,12 @@ type fkPlan struct {
 	perm     []int32      // one-to-one, up to permCap parents
 	walk     *feistelPerm // one-to-one, past permCap parents
 	permPos  int
-	skew     *skewTable
+	zipf     *rand.Zipf
 }
 
 // pickFrom sets the keys fk picks from and forgets its picks so far.
 func (fk *fkPlan) pickFrom(keys keySet) {
-	fk.keys, fk.perm, fk.walk, fk.permPos, fk.skew = keys, nil, nil, 0, nil
+	fk.keys, fk.perm, fk.walk, fk.permPos, fk.zipf = keys, nil, nil, 0, nil
 }
 
 type uniquePlan struct {
