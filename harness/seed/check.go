@@ -18,6 +18,9 @@ type check struct {
 	// opaque: the seeder cannot evaluate it; rows are not verified against
 	// it in Go (see load.go for how such tables are loaded).
 	opaque bool
+	// fn is expr compiled for the table's generator (compile.go); nil:
+	// eval it.
+	fn checkFn
 }
 
 // bound is one side of a range from a CHECK.
@@ -323,12 +326,9 @@ func (r *colRule) solveBytes(g *tableGen, v string) string {
 }
 
 func (r *colRule) solveNumber(g *tableGen, c *colPlan, v string) string {
-	f, ok := parseDecimal(v) // the same float as ParseFloat, without its generality
+	f, ok := g.colNum(c, v)
 	if !ok {
-		var err error
-		if f, err = strconv.ParseFloat(v, 64); err != nil {
-			return v
-		}
+		return v
 	}
 	step := 1.0
 	if c.class == cNumeric || c.class == cFloat || c.class == cMoney {
@@ -357,7 +357,7 @@ func (r *colRule) solveNumber(g *tableGen, c *colPlan, v string) string {
 			i += r.mod
 		}
 		f = float64(i)
-		v = strconv.FormatInt(i, 10)
+		v = g.intText(c, i)
 	}
 	if f >= lo && f <= hi {
 		return v
@@ -375,7 +375,7 @@ func (r *colRule) solveNumber(g *tableGen, c *colPlan, v string) string {
 		if f < lo {
 			f = math.Ceil(lo)
 		}
-		return strconv.FormatInt(int64(f), 10)
+		return g.intText(c, int64(f))
 	}
 	if c.class == cNumeric {
 		out := formatNumeric(f, c.col.Precision, c.col.Scale)
@@ -410,7 +410,7 @@ func (r *colRule) solveTime(g *tableGen, c *colPlan, v string) string {
 	case !hi.IsZero() && !t.Before(hi):
 		t = hi.Add(-time.Second - time.Duration(g.r.Int64N(int64(365*day))))
 	}
-	return formatTime(c.class, t)
+	return g.timeText(c, t)
 }
 
 // violations lists values for column c that the rule rejects: the shapes

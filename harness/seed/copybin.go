@@ -105,7 +105,12 @@ func (g *tableGen) writeRowBinary(w *bufio.Writer) (ok bool, err error) {
 		}
 		at := len(buf)
 		buf = append(buf, 0, 0, 0, 0)
-		if buf, ok = appendBinary(buf, kind, g.vals[i]); !ok {
+		if v, side := g.binSide(i, kind, g.vals[i]); side {
+			buf, ok = appendBinaryInt(buf, kind, v)
+		} else {
+			buf, ok = appendBinary(buf, kind, g.vals[i])
+		}
+		if !ok {
 			g.bin = buf[:0]
 			return false, nil
 		}
@@ -174,6 +179,26 @@ func appendBinary(b []byte, kind binKind, s string) ([]byte, bool) {
 			return b, false
 		}
 		return append(b, raw[:]...), true
+	}
+	return b, false
+}
+
+// appendBinaryInt writes kind's value v: an integer (false when it does
+// not fit, as parseInt), days (date) or microseconds (timestamps).
+func appendBinaryInt(b []byte, kind binKind, v int64) ([]byte, bool) {
+	switch kind {
+	case binInt2:
+		if v < math.MinInt16 || v > math.MaxInt16 {
+			return b, false
+		}
+		return binary.BigEndian.AppendUint16(b, uint16(v)), true
+	case binInt4, binDate:
+		if v < math.MinInt32 || v > math.MaxInt32 {
+			return b, false
+		}
+		return binary.BigEndian.AppendUint32(b, uint32(v)), true
+	case binInt8, binTimestamp, binTimestamptz:
+		return binary.BigEndian.AppendUint64(b, uint64(v)), true
 	}
 	return b, false
 }

@@ -30,13 +30,16 @@ type tableGen struct {
 	weirdRow bool
 	vals     []string
 	nulls    []bool
-	bin      []byte // a binary COPY row being encoded
+	side     []sideVal // what vals were parsed to or made from (side.go)
+	bin      []byte    // a binary COPY row being encoded
 	binKinds []binKind
 	// binaryMiss: a value did not fit binary COPY (see copybin.go).
 	binaryMiss bool
 	// keyBuf holds a sequential parent key pickFK returns; the caller
 	// copies it out before the next pick.
 	keyBuf      [1]string
+	keyInt      int64 // keyBuf[0]'s value, when keyIsInt
+	keyIsInt    bool
 	keys        []keyHash
 	keyOK       []bool
 	dropped     int
@@ -59,6 +62,7 @@ func newTableGen(seed int64, salt string, p *tablePlan, weird float64) *tableGen
 		f:           gofakeit.NewFaker(src, false),
 		weird:       weird,
 		vals:        make([]string, len(p.cols)),
+		side:        make([]sideVal, len(p.cols)),
 		nulls:       make([]bool, len(p.cols)),
 		keys:        make([]keyHash, len(p.uniques)),
 		keyOK:       make([]bool, len(p.uniques)),
@@ -91,6 +95,10 @@ func (g *tableGen) next(row int) (ok, stop bool) {
 					g.nulls[cp.i] = true
 				} else {
 					g.vals[cp.i], g.nulls[cp.i] = key[j], false
+					if g.keyIsInt {
+						sv := g.sideOf(cp.i, key[j])
+						sv.i, sv.has = g.keyInt, sv.has|sideInt
+					}
 				}
 			}
 		}
@@ -156,17 +164,28 @@ func (g *tableGen) pickFK(fk *fkPlan) (key []string, exhausted bool) {
 		}
 		fk.permPos++
 		if fk.walk != nil {
-			return fk.keys.atInto(fk.walk.at(fk.permPos-1), g.keyBuf[:]), false
+			return g.fkKey(fk, fk.walk.at(fk.permPos-1)), false
 		}
-		return fk.keys.atInto(int(fk.perm[fk.permPos-1]), g.keyBuf[:]), false
+		return g.fkKey(fk, int(fk.perm[fk.permPos-1])), false
 	case fk.uniform || n == 1:
-		return fk.keys.atInto(g.r.IntN(n), g.keyBuf[:]), false
+		return g.fkKey(fk, g.r.IntN(n)), false
 	}
 	// A few parents own many children, most own a few.
 	if fk.zipf == nil {
 		fk.zipf = rand.NewZipf(g.r, 1.1, 8, uint64(n-1))
 	}
-	return fk.keys.atInto(int(fk.zipf.Uint64()), g.keyBuf[:]), false
+	return g.fkKey(fk, int(fk.zipf.Uint64())), false
+}
+
+// fkKey is fk.keys.atInto(i, g.keyBuf[:]), keeping an integer key's value
+// for its side value.
+func (g *tableGen) fkKey(fk *fkPlan, i int) []string {
+	if g.keyIsInt = fk.keys.ints; g.keyIsInt {
+		g.keyInt = fk.keys.value(i)
+		g.keyBuf[0] = strconv.FormatInt(g.keyInt, 10)
+		return g.keyBuf[:1]
+	}
+	return fk.keys.list[i]
 }
 
 // permCap: a one-to-one child of up to this many parents uses them in the
@@ -233,7 +252,7 @@ func mix64(x uint64) uint64 {
 // value generates one column's value; null reports SQL NULL.
 func (g *tableGen) value(cp *colPlan, row, attempt int) (v string, null bool) {
 	if cp.seqPK {
-		return strconv.FormatInt(cp.seqStart+int64(row), 10), false
+		return g.intText(cp, cp.seqStart+int64(row)), false
 	}
 	if cp.sqlValues != nil {
 		v := cp.sqlValues[row%len(cp.sqlValues)]
@@ -425,12 +444,9 @@ func (g *tableGen) colValue(cp *colPlan) (value, error) {
 	case cp.col.IsArray:
 		return value{k: vStr, s: s}, nil
 	case cp.class.numeric():
-		f, ok := parseDecimal(s)
+		f, ok := g.colNum(cp, s)
 		if !ok {
-			var err error
-			if f, err = strconv.ParseFloat(s, 64); err != nil {
-				return value{}, errOpaque
-			}
+			return value{}, errOpaque
 		}
 		return value{k: vNum, n: f}, nil
 	case cp.class == cBool:
@@ -452,15 +468,17 @@ func (g *tableGen) orderPairs() {
 		if g.nulls[sp.a.i] || g.nulls[sp.b.i] || sp.b.genName == pinnedName {
 			continue
 		}
-		ta, ok := parseTime(sp.a.class, g.vals[sp.a.i])
+		ta, ok := g.colTime(sp.a, g.vals[sp.a.i])
 		if !ok {
-			continue
+			if ta, ok = parseTime(sp.a.class, g.vals[sp.a.i]); !ok {
+				continue
+			}
 		}
 		d := sp.min
 		if sp.max > sp.min {
 			d += g.r.Int64N(sp.max - sp.min)
 		}
-		g.vals[sp.b.i] = formatTime(sp.b.class, ta.Add(time.Duration(d)))
+		g.vals[sp.b.i] = g.timeText(sp.b, ta.Add(time.Duration(d)))
 	}
 	for _, pr := range g.plan.pairs {
 		a, b := g.plan.byName[pr.a], g.plan.byName[pr.b]
@@ -474,12 +492,16 @@ func (g *tableGen) orderPairs() {
 		}
 		switch {
 		case a.class.temporal() && b.class.temporal():
-			if ta, ok := parseTime(a.class, g.vals[a.i]); ok {
-				g.vals[b.i] = formatTime(b.class, ta.Add(time.Second+time.Duration(g.r.Int64N(int64(30*day)))))
+			ta, ok := g.colTime(a, g.vals[a.i])
+			if !ok {
+				ta, ok = parseTime(a.class, g.vals[a.i])
+			}
+			if ok {
+				g.vals[b.i] = g.timeText(b, ta.Add(time.Second+time.Duration(g.r.Int64N(int64(30*day)))))
 			}
 		case a.class.numeric() && b.class.numeric():
 			if b.class == cInt {
-				g.vals[b.i] = strconv.FormatInt(int64(math.Floor(va.n))+1+g.r.Int64N(100), 10)
+				g.vals[b.i] = g.intText(b, int64(math.Floor(va.n))+1+g.r.Int64N(100))
 			} else {
 				g.vals[b.i] = formatNumeric(va.n+0.01+math.Round(g.r.Float64()*10000)/100, b.col.Precision, b.col.Scale)
 			}
@@ -492,7 +514,13 @@ func (g *tableGen) orderPairs() {
 // verify returns the first CHECK the row breaks, nil when it passes.
 func (g *tableGen) verify() *check {
 	for _, ck := range g.plan.checks {
-		res, err := evaluator{g: g}.eval(ck.expr)
+		var res value
+		var err error
+		if ck.fn != nil {
+			res, err = ck.fn(g)
+		} else {
+			res, err = evaluator{g: g}.eval(ck.expr)
+		}
 		if err != nil || !passes(res) {
 			return ck
 		}
@@ -552,8 +580,11 @@ func (g *tableGen) commit() {
 	for _, e := range g.plan.exports {
 		// The commonest export, one integer column, is kept as runs: no
 		// slice per row.
-		if len(e.cps) == 1 && !g.nulls[e.cps[0].i] && e.keys.addInt(g.vals[e.cps[0].i]) {
-			continue
+		if len(e.cps) == 1 && !g.nulls[e.cps[0].i] {
+			cp := e.cps[0]
+			if v, ok := g.sideInt(cp.i, g.vals[cp.i]); ok && e.keys.addIntValue(v) || !ok && e.keys.addInt(g.vals[cp.i]) {
+				continue
+			}
 		}
 		key := make([]string, len(e.cps))
 		for j, cp := range e.cps {

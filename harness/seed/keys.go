@@ -182,7 +182,12 @@ func (c *keyCollector) addInt(v string) bool {
 		return false
 	}
 	n, ok := canonicalInt(v)
-	if !ok {
+	return ok && c.addIntValue(n)
+}
+
+// addIntValue is addInt of strconv.FormatInt(n, 10).
+func (c *keyCollector) addIntValue(n int64) bool {
+	if !c.single || c.set.list != nil {
 		return false
 	}
 	switch {

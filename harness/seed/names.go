@@ -25,11 +25,11 @@ func rule(pattern string, classes []class, faker string, gen func(g *tableGen, c
 }
 
 func pastWithin(g *tableGen, c *colPlan, d time.Duration) string {
-	return formatTime(c.class, epoch.Add(-time.Duration(g.r.Int64N(int64(d)))))
+	return g.timeText(c, epoch.Add(-time.Duration(g.r.Int64N(int64(d)))))
 }
 
 func futureWithin(g *tableGen, c *colPlan, d time.Duration) string {
-	return formatTime(c.class, epoch.Add(time.Duration(g.r.Int64N(int64(d)))))
+	return g.timeText(c, epoch.Add(time.Duration(g.r.Int64N(int64(d)))))
 }
 
 const day = 24 * time.Hour
@@ -146,7 +146,7 @@ var nameRules = []nameRule{
 	rule(`expires|expiry|valid_until|valid_to|not_after|due`, []class{cTS, cTSTZ, cDate}, "future 2y", func(g *tableGen, c *colPlan) string { return futureWithin(g, c, 730*day) }),
 	rule(`last_seen|last_login|heartbeat|seen_at`, []class{cTS, cTSTZ, cDate}, "past 30d", func(g *tableGen, c *colPlan) string { return pastWithin(g, c, 30*day) }),
 	rule(`birth|dob`, []class{cDate, cTS, cTSTZ}, "1950..2005", func(g *tableGen, c *colPlan) string {
-		return formatTime(c.class, time.Date(1950, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(g.r.Int64N(int64(55*365*day)))))
+		return g.timeText(c, time.Date(1950, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(g.r.Int64N(int64(55*365*day)))))
 	}),
 	rule(`_at$|_on$|date|time|created|updated|not_before|valid_from`, []class{cTS, cTSTZ, cDate}, "past 3y", func(g *tableGen, c *colPlan) string { return pastWithin(g, c, 3*365*day) }),
 }

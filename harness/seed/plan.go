@@ -309,6 +309,7 @@ func (s *seeder) planTable(snap *schema.Snapshot, t *schema.Table, future *schem
 	}
 	for _, ck := range p.checks {
 		p.bindColumns(ck.expr)
+		ck.fn = compileCheck(ck.expr, p)
 	}
 	for name, r := range rules {
 		if cp := p.byName[name]; cp != nil {

@@ -326,7 +326,7 @@ func typeValue(g *tableGen, c *colPlan) string {
 		if v < lo || v > hi {
 			v = 0
 		}
-		return strconv.FormatInt(v, 10)
+		return g.intText(c, v)
 	case cNumeric:
 		return formatNumeric(g.r.Float64()*10000, c.col.Precision, c.col.Scale)
 	case cFloat:
@@ -339,7 +339,7 @@ func typeValue(g *tableGen, c *colPlan) string {
 		}
 		return "t"
 	case cDate, cTS, cTSTZ, cTime, cTimeTZ:
-		return formatTime(c.class, epoch.Add(-time.Duration(g.r.Int64N(int64(3*365*24*time.Hour)))))
+		return g.timeText(c, epoch.Add(-time.Duration(g.r.Int64N(int64(3*365*24*time.Hour)))))
 	case cInterval:
 		return fmt.Sprintf("%d days %02d:%02d:%02d", g.r.IntN(400), g.r.IntN(24), g.r.IntN(60), g.r.IntN(60))
 	case cUUID:
