@@ -190,6 +190,15 @@ func TestSideValuesMatchParsing(t *testing.T) {
 		}
 	}
 
+	// Strings from the slab keep their bytes while later ones are written.
+	var kept []string
+	for i := range 5000 {
+		kept = append(kept, g.intText(p.byName["big"], int64(i)*7919))
+	}
+	for i, s := range kept {
+		require.Equal(t, strconv.FormatInt(int64(i)*7919, 10), s)
+	}
+
 	// Another string in the column, even of equal bytes, is parsed afresh.
 	cp := p.byName["qty"]
 	s := g.intText(cp, 42)

@@ -31,6 +31,7 @@ type tableGen struct {
 	vals     []string
 	nulls    []bool
 	side     []sideVal // what vals were parsed to or made from (side.go)
+	slab     []byte    // where intText and timeText write (side.go)
 	bin      []byte    // a binary COPY row being encoded
 	binKinds []binKind
 	// binaryMiss: a value did not fit binary COPY (see copybin.go).
@@ -182,7 +183,8 @@ func (g *tableGen) pickFK(fk *fkPlan) (key []string, exhausted bool) {
 func (g *tableGen) fkKey(fk *fkPlan, i int) []string {
 	if g.keyIsInt = fk.keys.ints; g.keyIsInt {
 		g.keyInt = fk.keys.value(i)
-		g.keyBuf[0] = strconv.FormatInt(g.keyInt, 10)
+		var buf [20]byte
+		g.keyBuf[0] = g.text(strconv.AppendInt(buf[:0], g.keyInt, 10))
 		return g.keyBuf[:1]
 	}
 	return fk.keys.list[i]
@@ -592,7 +594,7 @@ func (g *tableGen) commit() {
 				key = nil
 				break
 			}
-			key[j] = g.vals[cp.i]
+			key[j] = strings.Clone(g.vals[cp.i]) // not pinning a slab (side.go)
 		}
 		if key != nil {
 			e.keys.add(key)
@@ -608,9 +610,9 @@ func (g *tableGen) commit() {
 			continue
 		}
 		if len(cp.recent) < 32 {
-			cp.recent = append(cp.recent, g.vals[cp.i])
+			cp.recent = append(cp.recent, strings.Clone(g.vals[cp.i]))
 		} else if g.r.IntN(8) == 0 {
-			cp.recent[g.r.IntN(32)] = g.vals[cp.i]
+			cp.recent[g.r.IntN(32)] = strings.Clone(g.vals[cp.i])
 		}
 	}
 }

@@ -47,9 +47,27 @@ func (g *tableGen) sideOf(i int, s string) *sideVal {
 	return sv
 }
 
+// text is b as a string. A short one is written into a slab of memory
+// shared by the next strings: one allocation for many generated values,
+// never written again, so strings from it are as immutable as any. Code
+// that keeps a value past its row (recent values, key lists) clones it,
+// so that it does not keep a whole slab alive.
+func (g *tableGen) text(b []byte) string {
+	if len(b) == 0 || len(b) > 64 {
+		return string(b)
+	}
+	if cap(g.slab)-len(g.slab) < len(b) {
+		g.slab = make([]byte, 0, 4096)
+	}
+	at := len(g.slab)
+	g.slab = append(g.slab, b...)
+	return unsafe.String(&g.slab[at], len(b))
+}
+
 // intText is strconv.FormatInt(v, 10) for column cp, remembering v.
 func (g *tableGen) intText(cp *colPlan, v int64) string {
-	s := strconv.FormatInt(v, 10)
+	var buf [20]byte
+	s := g.text(strconv.AppendInt(buf[:0], v, 10))
 	sv := g.sideOf(cp.i, s)
 	sv.i, sv.has = v, sv.has|sideInt
 	return s
@@ -58,11 +76,13 @@ func (g *tableGen) intText(cp *colPlan, v int64) string {
 // timeText is formatTime(cp.class, t), remembering what binary COPY writes
 // for it.
 func (g *tableGen) timeText(cp *colPlan, t time.Time) string {
-	s := formatTime(cp.class, t)
 	t = t.UTC()
-	if y := t.Year(); y < 1 || y > 9999 {
-		return s // parseDate refuses year 0; formatTime's other years vary
+	y := t.Year()
+	if y < 1 || y > 9999 {
+		return formatTime(cp.class, t) // parseDate refuses year 0
 	}
+	var buf [32]byte
+	s := g.text(appendTime(buf[:0], cp.class, t))
 	var v int64
 	switch cp.class {
 	case cDate:
