@@ -173,7 +173,7 @@ func (g *tableGen) pickFK(fk *fkPlan) (key []string, exhausted bool) {
 	}
 	// A few parents own many children, most own a few.
 	if fk.zipf == nil {
-		fk.zipf = rand.NewZipf(g.r, 1.1, 8, uint64(n-1))
+		fk.zipf = newZipf(g.r, uint64(n-1))
 	}
 	return g.fkKey(fk, int(fk.zipf.Uint64())), false
 }

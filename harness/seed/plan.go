@@ -3,7 +3,6 @@ package seed
 import (
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"regexp"
 	"slices"
 	"sort"
@@ -64,7 +63,7 @@ type fkPlan struct {
 	perm     []int32      // one-to-one, up to permCap parents
 	walk     *feistelPerm // one-to-one, past permCap parents
 	permPos  int
-	zipf     *rand.Zipf
+	zipf     *zipf
 }
 
 // pickFrom sets the keys fk picks from and forgets its picks so far.
