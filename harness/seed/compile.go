@@ -180,12 +180,9 @@ func compileColCmp(n *node, p *tablePlan) checkFn {
 	case sh == shapeNum && k.k == vNum:
 		y := k.n
 		return func(g *tableGen) (value, error) {
-			if g.nulls[cp.i] {
-				return value{}, nil
-			}
-			x, ok := g.colNum(cp, g.vals[cp.i])
-			if !ok {
-				return value{}, errOpaque
+			x, null, err := g.checkNum(cp)
+			if null || err != nil {
+				return value{}, err
 			}
 			c := cmpFloats(x, y)
 			if !colLeft {
@@ -237,12 +234,9 @@ func compileColIn(n *node, p *tablePlan) checkFn {
 	// (IN), or none is (NOT IN).
 	if sh == shapeNum {
 		return func(g *tableGen) (value, error) {
-			if g.nulls[cp.i] {
-				return value{}, nil
-			}
-			x, ok := g.colNum(cp, g.vals[cp.i])
-			if !ok {
-				return value{}, errOpaque
+			x, null, err := g.checkNum(cp)
+			if null || err != nil {
+				return value{}, err
 			}
 			found := false
 			for _, y := range nums {
@@ -296,4 +290,18 @@ func cmpResult(op cmpOp, c int) bool {
 		return c > 0
 	}
 	return c >= 0
+}
+
+// checkNum reads column cp as a number for a compiled CHECK: null for a
+// NULL column (the CHECK is then NULL), errOpaque for text that is no
+// number (eval's answer too).
+func (g *tableGen) checkNum(cp *colPlan) (x float64, null bool, err error) {
+	if g.nulls[cp.i] {
+		return 0, true, nil
+	}
+	x, ok := g.colNum(cp, g.vals[cp.i])
+	if !ok {
+		return 0, false, errOpaque
+	}
+	return x, false, nil
 }
