@@ -86,7 +86,7 @@ type Outcome string
 const (
 	Found      Outcome = "found"       // true defect, reported
 	Missed     Outcome = "MISSED"      // true defect, not reported
-	Regression Outcome = "REGRESSION"  // true defect found by the baseline, not reported now
+	Regression Outcome = "REGRESSION"  // true defect found by the baseline (or since a later stop), not reported now
 	FalseAlarm Outcome = "false-alarm" // reported, hand-checked false
 	Fixed      Outcome = "fixed"       // false alarm of the baseline, no longer reported
 	Quiet      Outcome = "quiet"       // foreseen false alarm, never reported (not counted)
@@ -213,7 +213,7 @@ func Compare(exp ExpectedWindow, run Run) WindowResult {
 			switch {
 			case *f.Truth && reported:
 				o = Found
-			case *f.Truth && f.Before == "found":
+			case *f.Truth && (f.Before == "found" || f.FoundSince != ""):
 				o = Regression
 			case *f.Truth:
 				o = Missed

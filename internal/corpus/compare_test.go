@@ -37,6 +37,8 @@ func TestCompareOutcomes(t *testing.T) {
 		{"true and reported", Finding{Check: "nEraKept", Truth: yes(), Before: "found"}, fail, Found, Counts{Found: 1}},
 		{"true, never found", Finding{Check: "nEraKept", Truth: yes(), Before: "missed"}, ok, Missed, Counts{Missed: 1}},
 		{"true, found before, lost now", Finding{Check: "nEraKept", Truth: yes(), Before: "found"}, ok, Regression, Counts{Regressions: 1}},
+		{"true, found since a later stop, lost now", Finding{Check: "contract", Truth: yes(), Before: "missed", FoundSince: "stop 24"}, ok, Regression, Counts{Warn: &Counts{Regressions: 1}}},
+		{"true, found since a later stop, still found", Finding{Check: "nEraKept", Truth: yes(), Before: "missed", FoundSince: "stop 24"}, fail, Found, Counts{Found: 1}},
 		{"false and still reported", Finding{Check: "nEraKept", Truth: no(), Before: "found"}, fail, FalseAlarm, Counts{FalseAlarms: 1}},
 		{"false alarm gone", Finding{Check: "nEraKept", Truth: no(), Before: "found"}, ok, Fixed, Counts{Fixed: 1}},
 		{"foreseen false alarm, never raised", Finding{Check: "up", Truth: no(), Before: "missed"}, ok, Quiet, Counts{}},
@@ -191,6 +193,8 @@ func TestLoadErrorsNameTheEntry(t *testing.T) {
 	}{
 		{"truth not set", "expected.yaml", "windows:\n- project: p\n  window: w\n  migrations:\n  - migration: 002_x\n    verdict: broken\n    findings:\n    - {check: up, before: found, why: w}\n",
 			"migrations[0] (002_x): findings[0] (up): truth is not set", loadExp},
+		{"found_since on a false alarm", "expected.yaml", "windows:\n- project: p\n  window: w\n  migrations:\n  - migration: 002_x\n    verdict: broken\n    findings:\n    - {check: up, truth: false, before: missed, found_since: stop 24, why: w}\n",
+			"migrations[0] (002_x): findings[0] (up): found_since is for a true finding the baseline missed", loadExp},
 		{"unknown verdict", "expected.yaml", "windows:\n- project: p\n  window: w\n  migrations:\n  - {migration: 002_x, verdict: fine}\n",
 			`verdict "fine" is not one of`, loadExp},
 		{"misspelt field", "expected.yaml", "windows:\n- project: p\n  windw: w\n", "field windw not found", loadExp},

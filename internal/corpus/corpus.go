@@ -128,7 +128,12 @@ type Finding struct {
 	Truth *bool `yaml:"truth"`
 	// Before is what the recorded baseline run did: found or missed.
 	Before string `yaml:"before"`
-	Why    string `yaml:"why"`
+	// FoundSince names the stop since which the harness reports a true
+	// finding the baseline missed (e.g. "stop 24"): losing it again is a
+	// regression, like losing one the baseline found. Without it, a fix
+	// that hid a finding gained after the baseline would count as a miss.
+	FoundSince string `yaml:"found_since"`
+	Why        string `yaml:"why"`
 }
 
 // Migration is the hand-checked expectation for one migration of a window.
@@ -187,6 +192,8 @@ func LoadExpected(path string) (*Expected, error) {
 					return nil, fmt.Errorf("%s: truth is not set; read the SQL and write true (real defect) or false (false alarm)", fw)
 				case f.Before != "found" && f.Before != "missed":
 					return nil, fmt.Errorf("%s: before must be found or missed (what the baseline run did)", fw)
+				case f.FoundSince != "" && (!*f.Truth || f.Before != "missed"):
+					return nil, fmt.Errorf("%s: found_since is for a true finding the baseline missed; remove it", fw)
 				case strings.TrimSpace(f.Why) == "":
 					return nil, fmt.Errorf("%s: why is empty; say in one line why it is true or false", fw)
 				}
