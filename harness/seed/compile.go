@@ -25,48 +25,20 @@ func compileCheck(n *node, p *tablePlan) checkFn {
 			return func(g *tableGen) (value, error) { return g.colValue(cp) }
 		}
 	case opAnd, opOr:
-		a, b := compileCheck(n.args[0], p), compileCheck(n.args[1], p)
-		if n.code() == opAnd {
-			return func(g *tableGen) (value, error) {
-				x, err := a(g)
-				if err != nil {
-					return value{}, err
-				}
-				if x.k == vBool && !x.b {
-					return x, nil
-				}
-				y, err := b(g)
-				if err != nil {
-					return value{}, err
-				}
-				if y.k == vBool && !y.b {
-					return y, nil
-				}
-				if x.k == vNull || y.k == vNull {
-					return value{}, nil
-				}
-				return y, nil
-			}
-		}
+		a, b, and := compileCheck(n.args[0], p), compileCheck(n.args[1], p), n.code() == opAnd
 		return func(g *tableGen) (value, error) {
 			x, err := a(g)
 			if err != nil {
 				return value{}, err
 			}
-			if x.k == vBool && x.b {
+			if decides(and, x) {
 				return x, nil
 			}
 			y, err := b(g)
 			if err != nil {
 				return value{}, err
 			}
-			if y.k == vBool && y.b {
-				return y, nil
-			}
-			if x.k == vNull || y.k == vNull {
-				return value{}, nil
-			}
-			return y, nil
+			return join(and, x, y), nil
 		}
 	case opNot:
 		a := compileCheck(n.args[0], p)

@@ -105,6 +105,22 @@ func asNum(v value) (float64, error) {
 var numericTypes = map[string]bool{"integer": true, "bigint": true, "smallint": true, "numeric": true, "real": true,
 	"double precision": true, "int": true, "int2": true, "int4": true, "int8": true, "float4": true, "float8": true, "decimal": true}
 
+// SQL's three-valued AND (and) and OR, shared by eval and the compiled
+// CHECKs: decides reports whether the left side settles the result (false
+// for AND, true for OR), so the right side is not evaluated; join is the
+// result from both sides otherwise (NULL if either is NULL).
+func decides(and bool, v value) bool { return v.k == vBool && v.b != and }
+
+func join(and bool, a, b value) value {
+	if decides(and, b) {
+		return b
+	}
+	if a.k == vNull || b.k == vNull {
+		return value{}
+	}
+	return b
+}
+
 // evaluator reads a row's columns through row, or, for a generator's
 // CHECKs, straight from g by the column index bound at planning (bindColumns).
 type evaluator struct {
@@ -168,23 +184,15 @@ func (ev evaluator) eval(n *node) (value, error) {
 		if err != nil {
 			return value{}, err
 		}
-		if n.code() == opAnd && a.k == vBool && !a.b {
-			return a, nil
-		}
-		if n.code() == opOr && a.k == vBool && a.b {
+		and := n.code() == opAnd
+		if decides(and, a) {
 			return a, nil
 		}
 		b, err := ev.eval(n.args[1])
 		if err != nil {
 			return value{}, err
 		}
-		if n.code() == opAnd && b.k == vBool && !b.b || n.code() == opOr && b.k == vBool && b.b {
-			return b, nil
-		}
-		if a.k == vNull || b.k == vNull {
-			return value{}, nil
-		}
-		return b, nil
+		return join(and, a, b), nil
 	case opNot:
 		a, err := ev.eval(n.args[0])
 		if err != nil || a.k == vNull {

@@ -101,3 +101,29 @@ func TestEvalOrAndOpaque(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, evaluable(n), "unknown functions make a CHECK opaque")
 }
+
+// TestLogicTruthTable: SQL's AND and OR over true, false and NULL (decides
+// and join), the right side needed only when the left does not decide.
+func TestLogicTruthTable(t *testing.T) {
+	T, F, N := value{k: vBool, b: true}, value{k: vBool, b: false}, value{}
+	tests := []struct {
+		and        bool
+		a, b, want value
+		evalsB     bool
+	}{
+		{true, T, T, T, true}, {true, T, F, F, true}, {true, T, N, N, true},
+		{true, F, T, F, false}, {true, F, N, F, false},
+		{true, N, T, N, true}, {true, N, F, F, true}, {true, N, N, N, true},
+		{false, T, F, T, false}, {false, T, N, T, false},
+		{false, F, T, T, true}, {false, F, F, F, true}, {false, F, N, N, true},
+		{false, N, T, T, true}, {false, N, F, N, true}, {false, N, N, N, true},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, !tt.evalsB, decides(tt.and, tt.a), "and=%v a=%+v: the left side decides", tt.and, tt.a)
+		if tt.evalsB {
+			assert.Equal(t, tt.want, join(tt.and, tt.a, tt.b), "and=%v a=%+v b=%+v", tt.and, tt.a, tt.b)
+		} else {
+			assert.Equal(t, tt.want, tt.a, "and=%v a=%+v decides", tt.and, tt.a)
+		}
+	}
+}
