@@ -291,11 +291,6 @@ func (s *Server) startPostgres(ctx context.Context, data string, settings map[st
 		// Every clone (FILE_COPY) checkpoints; keep few recycled WAL
 		// segments (80MB by default) so they do not weigh on peak disk.
 		"-c", "min_wal_size=32MB",
-		// Seeding runs several COPYs at once: the default WAL buffers (4MB
-		// here) make them write WAL themselves, and with min_wal_size low
-		// each new segment would be zero-filled first, which buys nothing
-		// without fsync. Seed / pgbench -i went 0.77 -> 0.81 (median of 12).
-		"-c", "wal_buffers=16MB", "-c", "wal_init_zero=off",
 		"-c", "max_locks_per_transaction=256",
 	}
 	keys := make([]string, 0, len(settings))
