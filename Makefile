@@ -4,7 +4,7 @@ BIN     := bin/rehearse
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/rehearse-dev/rehearse/harness/version.Version=$(VERSION)
 
-.PHONY: chaos cluster-chaos setup build test rehearse bench lint clean corpus fuzz
+.PHONY: chaos cluster-chaos setup build test rehearse bench bench-pair lint clean corpus fuzz
 
 # images (docker backend) and node-image / postgres-image / kind-test (kind backend).
 include images.mk kind.mk
@@ -64,6 +64,13 @@ bench: setup
 		-benchtime 1x -count 1 -timeout $(if $(BENCH_LARGE),180m,30m) ./harness/matrix/
 	$(BENCH_ENV) $(GO) test -run '^$$' -bench 'BenchmarkLoadVsPgRestore|BenchmarkSampleCost' \
 		-benchtime 1x -count 1 -timeout $(if $(BENCH_LARGE),180m,30m) ./harness/datasource/
+
+# One benchmark, BASE (a commit) against the working tree, run alternately
+# PAIRS times: medians and head/base per metric (scripts/benchpair).
+PAIRS ?= 6
+bench-pair:
+	@[ -n "$(BASE)" ] && [ -n "$(PKG)" ] && [ -n "$(BENCH)" ] || { echo 'usage: make bench-pair BASE=<commit> PKG=./harness/seed BENCH='"'"'BenchmarkLoad$$$$'"'"' [PAIRS=6]'; exit 2; }
+	scripts/benchpair '$(BASE)' '$(PKG)' '$(BENCH)' '$(PAIRS)'
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
