@@ -141,6 +141,43 @@ func TestNextNewColumnOnExistingRows(t *testing.T) {
 	assert.Equal(t, int64(100), queryInt(t, dsn, "SELECT count(*) FROM certs c WHERE "+old), "N-era rows are still 100")
 }
 
+// A large table's existing rows get a step's new columns densely in their
+// first rows and sparsely after them (touchedByNextEra).
+func TestNextNewColumnShareOfLargeTable(t *testing.T) {
+	ctx := testCtx(t)
+	dsn := schemaDB(t, nextBase)
+	s := New(Options{Seed: 5, Rows: 3000, Logger: testLogger()})
+	_, err := s.Base(ctx, dsn, take(t, dsn), nil)
+	require.NoError(t, err)
+	before := take(t, dsn)
+	// now() is no constant: every row the UPDATE picks gets a generated
+	// time, the others keep the time of the ALTER.
+	pgtest.Exec(t, dsn, `ALTER TABLE certs ADD COLUMN renewed_at timestamptz NOT NULL DEFAULT now()`)
+	after := take(t, dsn)
+	_, err = s.Next(ctx, dsn, "000003_add_column", before, after)
+	require.NoError(t, err)
+	old := "NOT " + era.IsNextEra(after.Tables["public.certs"], "c")
+	assert.Equal(t, int64(3000), queryInt(t, dsn, "SELECT count(*) FROM certs c WHERE "+old))
+	kept := queryInt(t, dsn, "SELECT count(*) FROM certs c WHERE renewed_at = (SELECT mode() WITHIN GROUP (ORDER BY renewed_at) FROM certs) AND "+old)
+	// 6 in 10 of the first 1000 and 1 in 10 of the 2000 after them: about
+	// 800 set (1800 if 6 in 10 of all were).
+	assert.InDelta(t, 800, 3000-kept, 100)
+}
+
+func TestTouchedByNextEra(t *testing.T) {
+	share := func(from, to int) float64 {
+		n := 0
+		for row := from; row <= to; row++ {
+			if touchedByNextEra(row%10, row) {
+				n++
+			}
+		}
+		return float64(n) / float64(to-from+1)
+	}
+	assert.InDelta(t, 0.6, share(1, denseUpdateRows), 0.001, "the dense head")
+	assert.InDelta(t, 0.1, share(denseUpdateRows+1, 10*denseUpdateRows), 0.001, "after it")
+}
+
 // N-era data must not anticipate N+1's constraints: given a future that adds
 // a CHECK, a UNIQUE and a NOT NULL on free-text columns, applying them to
 // Base's data fails, as it would on production data.
