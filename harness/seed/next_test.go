@@ -5,6 +5,7 @@ import (
 
 	"github.com/rehearse-dev/rehearse/harness/era"
 	"github.com/rehearse-dev/rehearse/harness/pgtest"
+	"github.com/rehearse-dev/rehearse/harness/schema"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -117,18 +118,25 @@ func TestNextShapesBreakWrongDowns(t *testing.T) {
 	}
 }
 
-func TestNextNewColumnOnExistingRows(t *testing.T) {
+// nextAfter seeds nextBase with rows per table (seed 5), runs alter as
+// step 000003 and seeds its N+1 era.
+func nextAfter(t *testing.T, rows int, alter string) (dsn string, after *schema.Snapshot, res *Result) {
 	ctx := testCtx(t)
-	dsn := schemaDB(t, nextBase)
-	s := New(Options{Seed: 5, Rows: 100, Logger: testLogger()})
+	dsn = schemaDB(t, nextBase)
+	s := New(Options{Seed: 5, Rows: rows, Logger: testLogger()})
 	_, err := s.Base(ctx, dsn, take(t, dsn), nil)
 	require.NoError(t, err)
 	before := take(t, dsn)
-	pgtest.Exec(t, dsn, `ALTER TABLE certs ADD COLUMN renewal_state varchar(16) NOT NULL DEFAULT 'pending' CHECK (renewal_state IN ('pending', 'scheduled', 'overdue', 'none'));
-		ALTER TABLE certs ADD COLUMN issuer_id bigint REFERENCES agents (id)`)
-	after := take(t, dsn)
-	res, err := s.Next(ctx, dsn, "000003_add_columns", before, after)
+	pgtest.Exec(t, dsn, alter)
+	after = take(t, dsn)
+	res, err = s.Next(ctx, dsn, "000003_alter", before, after)
 	require.NoError(t, err)
+	return dsn, after, res
+}
+
+func TestNextNewColumnOnExistingRows(t *testing.T) {
+	dsn, after, res := nextAfter(t, 100, `ALTER TABLE certs ADD COLUMN renewal_state varchar(16) NOT NULL DEFAULT 'pending' CHECK (renewal_state IN ('pending', 'scheduled', 'overdue', 'none'));
+		ALTER TABLE certs ADD COLUMN issuer_id bigint REFERENCES agents (id)`)
 	for _, tr := range res.Tables {
 		assert.Empty(t, tr.Skipped, tr.Table)
 		assert.Empty(t, tr.Unsatisfied, tr.Table)
@@ -144,18 +152,9 @@ func TestNextNewColumnOnExistingRows(t *testing.T) {
 // A large table's existing rows get a step's new columns densely in their
 // first rows and sparsely after them (touchedByNextEra).
 func TestNextNewColumnShareOfLargeTable(t *testing.T) {
-	ctx := testCtx(t)
-	dsn := schemaDB(t, nextBase)
-	s := New(Options{Seed: 5, Rows: 3000, Logger: testLogger()})
-	_, err := s.Base(ctx, dsn, take(t, dsn), nil)
-	require.NoError(t, err)
-	before := take(t, dsn)
 	// now() is no constant: every row the UPDATE picks gets a generated
 	// time, the others keep the time of the ALTER.
-	pgtest.Exec(t, dsn, `ALTER TABLE certs ADD COLUMN renewed_at timestamptz NOT NULL DEFAULT now()`)
-	after := take(t, dsn)
-	_, err = s.Next(ctx, dsn, "000003_add_column", before, after)
-	require.NoError(t, err)
+	dsn, after, _ := nextAfter(t, 3000, `ALTER TABLE certs ADD COLUMN renewed_at timestamptz NOT NULL DEFAULT now()`)
 	old := "NOT " + era.IsNextEra(after.Tables["public.certs"], "c")
 	assert.Equal(t, int64(3000), queryInt(t, dsn, "SELECT count(*) FROM certs c WHERE "+old))
 	kept := queryInt(t, dsn, "SELECT count(*) FROM certs c WHERE renewed_at = (SELECT mode() WITHIN GROUP (ORDER BY renewed_at) FROM certs) AND "+old)
