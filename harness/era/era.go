@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/rehearse-dev/rehearse/harness/schema"
 )
 
@@ -103,19 +104,42 @@ func IsNextEra(t *schema.Table, alias string) string {
 // RecordWhere records as N+1-era, for step, the rows of t matching the SQL
 // predicate where (aliased r), e.g. "r.id > 1000". It returns how many rows
 // were recorded.
+//
+// A row written through a partitioned table is recorded for t and also for
+// the partition it landed in (and any level between): each level is
+// fingerprinted as a table of its own, and a partition whose N+1-era rows
+// were recorded only under its parent would count them as older data.
 func RecordWhere(ctx context.Context, q schema.Querier, t *schema.Table, step, where string) (int64, error) {
 	key := KeyExpr(t, "r")
 	if key == "" {
 		return 0, fmt.Errorf("record N+1-era rows of %s: table has no primary key and no NOT NULL unique key", t.QualifiedName())
 	}
-	tag, err := q.Exec(ctx, fmt.Sprintf(`INSERT INTO %s (rel, relname, step, key)
+	table := pgx.Identifier{t.Schema, t.Name}.Sanitize()
+	var n int64
+	var err error
+	if t.Kind == "p" {
+		// pg_partition_ancestors(leaf) lists the leaf and every table above
+		// it, t included.
+		err = q.QueryRow(ctx, fmt.Sprintf(`WITH ins AS (
+	INSERT INTO %[1]s (rel, relname, step, key)
+	SELECT a.relid, (SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = a.relid),
+		$1, %[2]s
+	FROM %[3]s r CROSS JOIN LATERAL pg_partition_ancestors(r.tableoid) a
+	WHERE (%[4]s) AND NOT EXISTS (SELECT 1 FROM %[1]s e WHERE e.rel = a.relid AND e.key = %[2]s)
+	RETURNING rel)
+SELECT count(*) FILTER (WHERE rel = %[5]d) FROM ins`, RowsTable, key, table, where, t.OID), step).Scan(&n)
+	} else {
+		var tag pgconn.CommandTag
+		tag, err = q.Exec(ctx, fmt.Sprintf(`INSERT INTO %s (rel, relname, step, key)
 SELECT %d, $1, $2, %s FROM %s r WHERE (%s) AND NOT %s`,
-		RowsTable, t.OID, key, pgx.Identifier{t.Schema, t.Name}.Sanitize(), where, IsNextEra(t, "r")),
-		t.QualifiedName(), step)
+			RowsTable, t.OID, key, table, where, IsNextEra(t, "r")),
+			t.QualifiedName(), step)
+		n = tag.RowsAffected()
+	}
 	if err != nil {
 		return 0, fmt.Errorf("record N+1-era rows of %s: %w", t.QualifiedName(), err)
 	}
-	return tag.RowsAffected(), nil
+	return n, nil
 }
 
 // Count returns how many N+1-era rows were recorded for table OID rel.

@@ -293,3 +293,36 @@ CREATE TRIGGER users_touch BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION 
 	assert.Equal(t, matrix.StatusOK, r.Checks.NEraKept.Status, describe(r))
 	assert.Equal(t, matrix.StatusWarn, r.Checks.NextEraLoss.Status, "the bio values are lost\n%s", describe(r))
 }
+
+// Rows the N+1 era writes through a partitioned table are N+1-era in the
+// partition they land in too: a correct add/drop column on a partitioned
+// table loses only new values, and a down that deletes older rows from one
+// partition is still caught.
+func TestPartitionedTableEras(t *testing.T) {
+	base := `CREATE TABLE events (id bigint NOT NULL, day int NOT NULL, kind text NOT NULL, PRIMARY KEY (id, day)) PARTITION BY HASH (id);
+CREATE TABLE events_a PARTITION OF events FOR VALUES WITH (MODULUS 2, REMAINDER 0);
+CREATE TABLE events_b PARTITION OF events FOR VALUES WITH (MODULUS 2, REMAINDER 1) PARTITION BY HASH (day);
+CREATE TABLE events_b1 PARTITION OF events_b FOR VALUES WITH (MODULUS 2, REMAINDER 0);
+CREATE TABLE events_b2 PARTITION OF events_b FOR VALUES WITH (MODULUS 2, REMAINDER 1);`
+	for _, tt := range []struct {
+		name, down string
+		verdict    matrix.Verdict
+		nEraKept   matrix.Status
+	}{
+		{"correct down", "ALTER TABLE events DROP COLUMN seen_at;", matrix.VerdictLossyRevert, matrix.StatusOK},
+		{"down deleting older rows of a partition", "ALTER TABLE events DROP COLUMN seen_at; DELETE FROM events_b1 WHERE id % 3 = 0;", matrix.VerdictRestoreOnly, matrix.StatusFail},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			set := writeFileSet(t, map[string]string{
+				"000001_events.up.sql":   base,
+				"000001_events.down.sql": "DROP TABLE events;",
+				"000002_seen.up.sql":     "ALTER TABLE events ADD COLUMN seen_at timestamptz;",
+				"000002_seen.down.sql":   tt.down,
+			})
+			r := result(t, runGrouped(t, set, "000001", "000002", "", nil, seed.Options{}), "000002")
+			assert.Equal(t, tt.verdict, r.Verdict, describe(r))
+			assert.Equal(t, tt.nEraKept, r.Checks.NEraKept.Status, describe(r))
+			assert.Equal(t, matrix.StatusWarn, r.Checks.NextEraLoss.Status, "the seen_at values are lost\n%s", describe(r))
+		})
+	}
+}

@@ -118,11 +118,11 @@ func TestNextShapesBreakWrongDowns(t *testing.T) {
 	}
 }
 
-// nextAfter seeds nextBase with rows per table (seed 5), runs alter as
+// nextAfter seeds schema base with rows per table (seed 5), runs alter as
 // step 000003 and seeds its N+1 era.
-func nextAfter(t *testing.T, rows int, alter string) (dsn string, after *schema.Snapshot, res *Result) {
+func nextAfter(t *testing.T, rows int, base, alter string) (dsn string, after *schema.Snapshot, res *Result) {
 	ctx := testCtx(t)
-	dsn = schemaDB(t, nextBase)
+	dsn = schemaDB(t, base)
 	s := New(Options{Seed: 5, Rows: rows, Logger: testLogger()})
 	_, err := s.Base(ctx, dsn, take(t, dsn), nil)
 	require.NoError(t, err)
@@ -135,7 +135,7 @@ func nextAfter(t *testing.T, rows int, alter string) (dsn string, after *schema.
 }
 
 func TestNextNewColumnOnExistingRows(t *testing.T) {
-	dsn, after, res := nextAfter(t, 100, `ALTER TABLE certs ADD COLUMN renewal_state varchar(16) NOT NULL DEFAULT 'pending' CHECK (renewal_state IN ('pending', 'scheduled', 'overdue', 'none'));
+	dsn, after, res := nextAfter(t, 100, nextBase, `ALTER TABLE certs ADD COLUMN renewal_state varchar(16) NOT NULL DEFAULT 'pending' CHECK (renewal_state IN ('pending', 'scheduled', 'overdue', 'none'));
 		ALTER TABLE certs ADD COLUMN issuer_id bigint REFERENCES agents (id)`)
 	for _, tr := range res.Tables {
 		assert.Empty(t, tr.Skipped, tr.Table)
@@ -154,7 +154,7 @@ func TestNextNewColumnOnExistingRows(t *testing.T) {
 func TestNextNewColumnShareOfLargeTable(t *testing.T) {
 	// now() is no constant: every row the UPDATE picks gets a generated
 	// time, the others keep the time of the ALTER.
-	dsn, after, _ := nextAfter(t, 3000, `ALTER TABLE certs ADD COLUMN renewed_at timestamptz NOT NULL DEFAULT now()`)
+	dsn, after, _ := nextAfter(t, 3000, nextBase, `ALTER TABLE certs ADD COLUMN renewed_at timestamptz NOT NULL DEFAULT now()`)
 	old := "NOT " + era.IsNextEra(after.Tables["public.certs"], "c")
 	assert.Equal(t, int64(3000), queryInt(t, dsn, "SELECT count(*) FROM certs c WHERE "+old))
 	kept := queryInt(t, dsn, "SELECT count(*) FROM certs c WHERE renewed_at = (SELECT mode() WITHIN GROUP (ORDER BY renewed_at) FROM certs) AND "+old)
@@ -226,4 +226,21 @@ func TestNextLeavesOlderRowsAlone(t *testing.T) {
 	require.NotEmpty(t, res.Tables)
 	assert.Positive(t, res.Tables[0].Rows)
 	assert.Equal(t, roots, queryInt(t, dsn, "SELECT count(*) FROM nodes WHERE parent_id IS NULL AND id <= 200"), "older roots stay roots")
+}
+
+// A column added to a partitioned table is set on its partitions' existing
+// rows once, at the usual share: the parent's rows are its partitions', and
+// a ctid names a row only within one partition.
+func TestNextNewColumnOnPartitionedTable(t *testing.T) {
+	dsn, after, _ := nextAfter(t, 400, `CREATE TABLE events (id bigint NOT NULL, day int NOT NULL, kind text NOT NULL, PRIMARY KEY (id, day)) PARTITION BY HASH (id);
+CREATE TABLE events_a PARTITION OF events FOR VALUES WITH (MODULUS 2, REMAINDER 0);
+CREATE TABLE events_b PARTITION OF events FOR VALUES WITH (MODULUS 2, REMAINDER 1)`,
+		`ALTER TABLE events ADD COLUMN seen_at timestamptz NOT NULL DEFAULT now()`)
+	for _, part := range []string{"events_a", "events_b"} {
+		old := "NOT " + era.IsNextEra(after.Tables["public."+part], "c")
+		all := queryInt(t, dsn, "SELECT count(*) FROM "+part+" c WHERE "+old)
+		set := queryInt(t, dsn, "SELECT count(*) FROM "+part+" c WHERE seen_at <> (SELECT mode() WITHIN GROUP (ORDER BY seen_at) FROM events) AND "+old)
+		require.Positive(t, all, part)
+		assert.InDelta(t, 0.6, float64(set)/float64(all), 0.12, "%s: %d of %d N-era rows set", part, set, all)
+	}
 }
