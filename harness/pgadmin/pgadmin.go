@@ -6,6 +6,7 @@ package pgadmin
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"net/url"
 	"strings"
 	"sync"
@@ -216,7 +217,10 @@ func (p *Pool) Close() {
 	}
 }
 
-// Name makes a valid database name from parts (lower case, at most 63 bytes).
+// Name makes a valid database name from parts (lower case, at most 63
+// bytes). A longer name keeps its first 54 bytes and ends in a hash of the
+// whole: cutting it short would give "run_d_10" and "run_d_11" of a long
+// run ID the same name.
 func Name(parts ...string) string {
 	s := strings.ToLower(strings.Join(parts, "_"))
 	b := []byte(s)
@@ -226,7 +230,9 @@ func Name(parts ...string) string {
 		}
 	}
 	if len(b) > 63 {
-		b = b[:63]
+		h := fnv.New32a()
+		h.Write(b)
+		b = fmt.Appendf(b[:54], "_%08x", h.Sum32())
 	}
 	return string(b)
 }

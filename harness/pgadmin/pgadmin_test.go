@@ -3,6 +3,7 @@ package pgadmin_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -43,4 +44,31 @@ func TestWithDatabaseBothForms(t *testing.T) {
 	}
 	_, err := pgadmin.WithDatabase("host=127.0.0.1 port=notaport", db)
 	assert.ErrorContains(t, err, "parse DSN")
+}
+
+func TestName(t *testing.T) {
+	long := strings.Repeat("nightly_rehearsal_", 4)
+	for _, tt := range []struct {
+		name  string
+		parts []string
+		want  string
+	}{
+		{"joined and lowered", []string{"Rehearse", "Run-1", "d", "3"}, "rehearse_run_1_d_3"},
+		{"63 bytes kept", []string{strings.Repeat("a", 61), "d"}, strings.Repeat("a", 61) + "_d"},
+		{"longer: head and a hash of the whole", []string{long, "d", "10"}, long[:54] + "_"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := pgadmin.Name(tt.parts...)
+			assert.LessOrEqual(t, len(got), 63)
+			if strings.HasSuffix(tt.want, "_") {
+				assert.True(t, strings.HasPrefix(got, tt.want), got)
+				assert.Len(t, got, 63)
+			} else {
+				assert.Equal(t, tt.want, got)
+			}
+		})
+	}
+	// Long names that differ only where a plain cut would drop stay apart.
+	assert.NotEqual(t, pgadmin.Name(long, "d", "10"), pgadmin.Name(long, "d", "11"))
+	assert.Equal(t, pgadmin.Name(long, "d", "10"), pgadmin.Name(long, "d", "10"))
 }
