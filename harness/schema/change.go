@@ -46,6 +46,10 @@ const (
 	// KindTableOptions has Before/After = the table's storage parameters
 	// (reloptions) joined by ",", e.g. "fillfactor=70".
 	KindTableOptions = "table-options"
+	// KindTablePartition has Before/After = what the table is a partition
+	// of and its bound ("public.events FOR VALUES FROM (0) TO (50)"), ""
+	// when it is none: a partition attached or detached.
+	KindTablePartition = "table-partition"
 
 	KindAddEnum      = "add-enum"
 	KindDropEnum     = "drop-enum"
@@ -211,6 +215,14 @@ func (c Change) String() string {
 		return s
 	case KindTableOptions:
 		return fmt.Sprintf("~ table %s: storage options {%s} -> {%s}", c.Table, c.Before, c.After)
+	case KindTablePartition:
+		side := func(v string) string {
+			if v == "" {
+				return "no partition"
+			}
+			return "partition of " + v
+		}
+		return fmt.Sprintf("~ table %s: %s -> %s", c.Table, side(c.Before), side(c.After))
 	case KindChangeFunction:
 		return fmt.Sprintf("~ function %s:\n%s", c.Object, indent(unifiedDiff(c.Before, c.After), "  "))
 	case KindAddEnumValue:
@@ -264,7 +276,7 @@ func (c Change) Short() string {
 		return fmt.Sprintf("%s %s.%s -> %s", c.Kind, c.Table, c.Before, c.After)
 	case KindRenameTable, KindRenameSequence, KindRenameEnum, KindRenameDomain, KindRenameView, KindRenameFunction:
 		return fmt.Sprintf("%s %s -> %s", c.Kind, c.Before, c.After)
-	case KindColumnType, KindChangeExtension, KindColumnCollation, KindColumnIdentity, KindTableOptions, KindChangeOwner:
+	case KindColumnType, KindChangeExtension, KindColumnCollation, KindColumnIdentity, KindTableOptions, KindChangeOwner, KindTablePartition:
 		return fmt.Sprintf("%s %s %s -> %s", c.Kind, target, c.Before, c.After)
 	case KindAddEnumValue:
 		return fmt.Sprintf("%s %s %s", c.Kind, c.Object, c.After)

@@ -123,6 +123,8 @@ func classOf(c Change) (string, bool) {
 		return ClassAddEnumValue, false
 	case KindTableOptions:
 		return ClassStorage, true
+	case KindTablePartition:
+		return ClassStorage, false
 	case KindACLChange:
 		if revoked(c.Before, c.After) {
 			return ClassAddConstraint, false

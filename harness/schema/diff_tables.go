@@ -48,6 +48,7 @@ func (d *differ) table(bt, at *Table) {
 	d.indexes(bt, at)
 	d.privileges(bt, at)
 	d.options(bt, at)
+	d.partition(bt, at)
 }
 
 func (d *differ) columns(bt, at *Table) {

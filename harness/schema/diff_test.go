@@ -368,3 +368,29 @@ func TestDiffIdentical(t *testing.T) {
 	assert.Equal(t, "", d.String())
 	assert.Empty(t, schema.Changes(d))
 }
+
+func TestDiffPartitions(t *testing.T) {
+	const events = `CREATE TABLE events (id bigint NOT NULL, day int NOT NULL) PARTITION BY RANGE (day);
+CREATE TABLE events_a PARTITION OF events FOR VALUES FROM (0) TO (50);
+CREATE TABLE events_b PARTITION OF events FOR VALUES FROM (50) TO (100);`
+	for _, tt := range []struct {
+		name, sql, class string
+		kinds            []string
+		text             string
+	}{
+		{"detached", `ALTER TABLE events DETACH PARTITION events_b`, "storage", []string{"table-partition"},
+			"~ table public.events_b: partition of public.events FOR VALUES FROM (50) TO (100) -> no partition"},
+		{"attached again with other bounds", `ALTER TABLE events DETACH PARTITION events_b; ALTER TABLE events ATTACH PARTITION events_b FOR VALUES FROM (50) TO (200)`,
+			"storage", []string{"table-partition"},
+			"~ table public.events_b: partition of public.events FOR VALUES FROM (50) TO (100) -> partition of public.events FOR VALUES FROM (50) TO (200)"},
+		{"parent renamed: a rename only", `ALTER TABLE events RENAME TO events_old`, "rename-table", []string{"rename-table"},
+			"~ table public.events_old: renamed from public.events"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, d := migrate(t, events, tt.sql)
+			assert.Equal(t, tt.kinds, kinds(d))
+			assert.Equal(t, tt.text, d.String())
+			assert.Equal(t, tt.class, schema.Classify(d, false))
+		})
+	}
+}

@@ -134,7 +134,12 @@ func (b *builder) queries() []query {
 	return []query{
 		{"tables", `SELECT c.oid, n.nspname, c.relname, c.relkind::text,
 	CASE WHEN c.relacl IS NULL OR c.relacl = acldefault('r', c.relowner) THEN '{}'::text[] ELSE c.relacl::text[] END,
-	c.relfilenode, pg_get_userbyid(c.relowner)::text, coalesce(c.reloptions, '{}')::text[]
+	c.relfilenode, pg_get_userbyid(c.relowner)::text, coalesce(c.reloptions, '{}')::text[],
+	CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) ELSE '' END,
+	CASE WHEN c.relispartition THEN coalesce((SELECT pn.nspname || '.' || pc.relname FROM pg_inherits i
+		JOIN pg_class pc ON pc.oid = i.inhparent JOIN pg_namespace pn ON pn.oid = pc.relnamespace
+		WHERE i.inhrelid = c.oid), '') ELSE '' END,
+	CASE WHEN c.relispartition THEN coalesce(pg_get_expr(c.relpartbound, c.oid), '') ELSE '' END
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.oid IN (` + userTables + `)`, b.scanTables},
 		{"columns", `SELECT a.attrelid, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod), a.atttypid, a.atttypmod,
@@ -205,7 +210,8 @@ WHERE NOT tg.tgisinternal AND ` + userNS + ` AND ` + notExt("pg_trigger", "tg.oi
 func (b *builder) scanTables(rows pgx.Rows) error {
 	for rows.Next() {
 		t := &Table{}
-		if err := rows.Scan(&t.OID, &t.Schema, &t.Name, &t.Kind, &t.ACL, &t.RelFileNode, &t.Owner, &t.Options); err != nil {
+		if err := rows.Scan(&t.OID, &t.Schema, &t.Name, &t.Kind, &t.ACL, &t.RelFileNode, &t.Owner, &t.Options,
+			&t.PartitionKey, &t.PartitionOf, &t.PartitionBound); err != nil {
 			return err
 		}
 		sort.Strings(t.ACL)

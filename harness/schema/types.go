@@ -66,6 +66,13 @@ type Table struct {
 	RelFileNode uint32 `json:"relfilenode"`
 	// Rows is an exact row count, taken only when Options.CountRows is set.
 	Rows int64 `json:"rows"`
+	// PartitionKey is a partitioned table's key as pg_get_partkeydef gives
+	// it ("RANGE (day)"); PartitionOf names the table a partition belongs
+	// to and PartitionBound is its bound ("FOR VALUES FROM (0) TO (50)",
+	// "DEFAULT"). The seeder keeps rows inside the bounds.
+	PartitionKey   string `json:"partitionKey,omitempty"`
+	PartitionOf    string `json:"partitionOf,omitempty"`
+	PartitionBound string `json:"partitionBound,omitempty"`
 }
 
 // QualifiedName is "schema.name".

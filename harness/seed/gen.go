@@ -297,6 +297,12 @@ func (g *tableGen) value(cp *colPlan, row, attempt int) (v string, null bool) {
 	}
 	if cp.inUnique && attempt >= 2 {
 		v = g.uniquify(cp, v, row, attempt)
+		if cp.rule != nil && cp.class == cInt {
+			// uniquify draws from the whole type: keep the CHECK's range
+			// (or the partitions'), or the row fails it on every attempt
+			// left.
+			v = cp.rule.solve(g, cp, v)
+		}
 	}
 	if cp.class == cStr && cp.length > 0 {
 		v = truncateRunes(v, cp.length)

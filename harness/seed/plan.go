@@ -306,6 +306,15 @@ func (s *seeder) planTable(snap *schema.Snapshot, t *schema.Table, future *schem
 			p.addCheck(con.Name, con.Def, "", rules)
 		}
 	}
+	partChecks, keyCol, spans := partitionChecks(snap, t)
+	for i, def := range partChecks {
+		p.addCheck(fmt.Sprintf("partition bounds %d", i+1), def, "", rules)
+	}
+	if cp := p.byName[keyCol]; cp != nil && cp.genName != pinnedName && cp.sqlValues == nil {
+		if gen := partitionKeyGen(cp.class, spans); gen != nil {
+			cp.gen, cp.genName = gen, "partition bounds"
+		}
+	}
 	for _, ck := range p.checks {
 		p.bindColumns(ck.expr)
 		ck.fn = compileCheck(ck.expr, p)
