@@ -15,6 +15,7 @@ import (
 	"github.com/rehearse-dev/rehearse/harness/matrix"
 	"github.com/rehearse-dev/rehearse/harness/migrate"
 	"github.com/rehearse-dev/rehearse/harness/pgtest"
+	"github.com/rehearse-dev/rehearse/harness/seed"
 )
 
 // mig is one migration of a fixture written by writeSet.
@@ -298,4 +299,29 @@ func adminConn(t *testing.T) *pgx.Conn {
 	require.NoError(t, err)
 	t.Cleanup(func() { conn.Close(context.Background()) })
 	return conn
+}
+
+// A down that does not re-attach the partition its up detached leaves the
+// parent without those rows: schemaRestored says so.
+func TestPartitionDetach(t *testing.T) {
+	base := `CREATE TABLE events (id bigint NOT NULL, day int NOT NULL, PRIMARY KEY (id, day)) PARTITION BY RANGE (day);
+CREATE TABLE events_a PARTITION OF events FOR VALUES FROM (0) TO (50);
+CREATE TABLE events_b PARTITION OF events FOR VALUES FROM (50) TO (100);`
+	for _, tt := range []struct {
+		name, down string
+		restored   matrix.Status
+	}{
+		{"re-attached", "ALTER TABLE events ATTACH PARTITION events_b FOR VALUES FROM (50) TO (100);", matrix.StatusOK},
+		{"forgotten", "SELECT 1;", matrix.StatusFail},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			set := writeSet(t, []mig{
+				{"events", base, "DROP TABLE events;"},
+				{"detach", "ALTER TABLE events DETACH PARTITION events_b;", tt.down},
+			})
+			r := result(t, runGrouped(t, set, "000001", "000002", "", nil, seed.Options{}), "000002")
+			assert.Equal(t, tt.restored, r.Checks.SchemaRestored.Status, describe(r))
+			assert.Equal(t, tt.restored, r.Checks.NEraKept.Status, "the parent's rows come back with the partition\n%s", describe(r))
+		})
+	}
 }
