@@ -441,6 +441,11 @@ func verifyForeignKeys(ctx context.Context, conn *pgx.Conn, p *tablePlan) ([]str
 func (r *run) prepare(ctx context.Context, conn *pgx.Conn, p *tablePlan, spec map[*fkPlan]keySet) error {
 	start := time.Now()
 	defer func() { r.s.log.Debug("seed: prepared", "table", p.name, "seconds", time.Since(start).Seconds()) }()
+	table := quoteTable(p.t.Schema, p.t.Name)
+	var existing bool
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM "+table+")").Scan(&existing); err != nil {
+		return fmt.Errorf("read %s: %w", p.name, err)
+	}
 	for _, fk := range p.fks {
 		if fk.deferred {
 			continue
@@ -449,7 +454,15 @@ func (r *run) prepare(ctx context.Context, conn *pgx.Conn, p *tablePlan, spec ma
 			fk.keys = keys
 			continue
 		}
-		keys, err := r.parentKeys(ctx, conn, fk.parent, fk.refCols)
+		var keys keySet
+		var err error
+		if fk.oneToOne && existing {
+			// Each parent has one row here at most: only the parents
+			// without one can take a new row.
+			keys, err = readKeysWhere(ctx, conn, fk.parent, fk.refCols, 0, freeParent(table, fk))
+		} else {
+			keys, err = r.parentKeys(ctx, conn, fk.parent, fk.refCols)
+		}
 		if err != nil {
 			return err
 		}
@@ -461,11 +474,6 @@ func (r *run) prepare(ctx context.Context, conn *pgx.Conn, p *tablePlan, spec ma
 			}
 			return fmt.Errorf("foreign key %s needs rows in %s, but %s", fk.con.Name, fk.parent, reason)
 		}
-	}
-	table := quoteTable(p.t.Schema, p.t.Name)
-	var existing bool
-	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM "+table+")").Scan(&existing); err != nil {
-		return fmt.Errorf("read %s: %w", p.name, err)
 	}
 	p.wasEmpty = !existing
 	if existing {
@@ -606,14 +614,32 @@ func (r *run) parentKeys(ctx context.Context, conn *pgx.Conn, table string, cols
 // them, or all when limit is 0 (a keySet of at most keyListCap keys unless
 // they are integers, see keyCollector).
 func readKeys(ctx context.Context, conn *pgx.Conn, table string, cols []string, limit int) (keySet, error) {
+	return readKeysWhere(ctx, conn, table, cols, limit, "")
+}
+
+// freeParent is the predicate (on fk's parent, aliased p) of the parents
+// no row of child references through fk.
+func freeParent(child string, fk *fkPlan) string {
+	match := make([]string, len(fk.cols))
+	for i, cp := range fk.cols {
+		match[i] = "c." + pgx.Identifier{cp.col.Name}.Sanitize() + " = p." + pgx.Identifier{fk.refCols[i]}.Sanitize()
+	}
+	return "NOT EXISTS (SELECT 1 FROM " + child + " c WHERE " + strings.Join(match, " AND ") + ")"
+}
+
+// readKeysWhere is readKeys of the rows (aliased p) where holds ("" for all).
+func readKeysWhere(ctx context.Context, conn *pgx.Conn, table string, cols []string, limit int, where string) (keySet, error) {
 	sel := make([]string, len(cols))
 	notNull := make([]string, len(cols))
 	ord := make([]string, len(cols))
 	for i, c := range cols {
-		q := pgx.Identifier{c}.Sanitize()
+		q := "p." + pgx.Identifier{c}.Sanitize()
 		sel[i] = q + "::text"
 		notNull[i] = q + " IS NOT NULL"
 		ord[i] = q
+	}
+	if where != "" {
+		notNull = append(notNull, where)
 	}
 	schemaName, name, _ := strings.Cut(table, ".")
 	// Foreign keys reference a unique key, so no DISTINCT is needed. COPY
@@ -622,7 +648,7 @@ func readKeys(ctx context.Context, conn *pgx.Conn, table string, cols []string, 
 	if limit > 0 {
 		lim = fmt.Sprintf(" LIMIT %d", limit)
 	}
-	q := fmt.Sprintf("COPY (SELECT %s FROM %s WHERE %s ORDER BY %s%s) TO STDOUT", strings.Join(sel, ", "), quoteTable(schemaName, name),
+	q := fmt.Sprintf("COPY (SELECT %s FROM %s p WHERE %s ORDER BY %s%s) TO STDOUT", strings.Join(sel, ", "), quoteTable(schemaName, name),
 		strings.Join(notNull, " AND "), strings.Join(ord, ", "), lim)
 	w := &keyLines{want: len(cols), c: newKeyCollector(keyID(table, cols), len(cols))}
 	if _, err := conn.PgConn().CopyTo(ctx, w, q); err != nil {

@@ -90,6 +90,11 @@ func (s *seeder) NextInRelease(ctx context.Context, dsn string, step string, bef
 		}
 		plans[p.name] = p
 	}
+	parentNotes, err := r.planFreeParents(ctx, plans, after, end, step)
+	if err != nil {
+		return nil, fmt.Errorf("seed next %s: %w", step, err)
+	}
+	notes = append(notes, parentNotes...)
 	// New columns first, on the rows that exist before this step's inserts.
 	var updateResults []TableResult
 	for _, up := range updates {
@@ -400,6 +405,52 @@ func (r *run) planOrphans(p *tablePlan, con *schema.Constraint, afterNames map[s
 		g.vals[cp.i], g.nulls[cp.i] = strconv.FormatInt(hi-g.r.Int64N(1000), 10), false
 		return true
 	})
+}
+
+// planFreeParents plans N+1-era rows for the parents of a table whose rows
+// each need a parent of their own (a foreign key that is also its key, as
+// key_attributes.user_id REFERENCES users) when fewer parents are free than
+// the table gets rows: N+1's code writes the new user with its key
+// attributes. Without them the table got no N+1-era rows at all, and no
+// shape the step made possible (a widened type's big values) was written.
+func (r *run) planFreeParents(ctx context.Context, plans map[string]*tablePlan, after, end *schema.Snapshot, step string) ([]string, error) {
+	var notes []string
+	for added := true; added; {
+		added = false
+		for _, p := range order(plans) {
+			for _, fk := range p.fks {
+				pt := after.Tables[fk.parent]
+				if !fk.oneToOne || fk.nullable || fk.deferred || plans[fk.parent] != nil || pt == nil || pt.PartitionOf != "" || p.skip != "" {
+					continue
+				}
+				var free int64
+				q := "SELECT count(*) FROM " + quoteTable(pt.Schema, pt.Name) + " p WHERE " + freeParent(quoteTable(p.t.Schema, p.t.Name), fk)
+				if err := r.ctl.QueryRow(ctx, q).Scan(&free); err != nil {
+					return nil, fmt.Errorf("count free parents of %s in %s: %w", p.name, fk.parent, err)
+				}
+				if free >= int64(p.rows) {
+					continue
+				}
+				t := pt
+				if end != nil {
+					t = releaseView(t, matchTable(end, t))
+				}
+				pp, err := r.s.planTable(after, t, nil)
+				if err != nil {
+					return nil, fmt.Errorf("plan %s: %w", t.QualifiedName(), err)
+				}
+				pp.record = step
+				pp.rows = p.rows - int(free)
+				notes = append(notes, r.s.opts.Hints.applyHints(pp, after.Enums, enumsOf(end))...)
+				if len(era.PrimaryKey(t)) == 0 && pp.skip == "" {
+					pp.skip = "no primary key and no NOT NULL unique key: N+1-era rows could not be told apart from N-era rows, so none were written"
+				}
+				plans[pp.name] = pp
+				added = true
+			}
+		}
+	}
+	return notes, nil
 }
 
 // denseUpdateRows is how many existing rows (in ctid order) get the step's

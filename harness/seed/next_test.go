@@ -244,3 +244,21 @@ CREATE TABLE events_b PARTITION OF events FOR VALUES WITH (MODULUS 2, REMAINDER 
 		assert.InDelta(t, 0.6, float64(set)/float64(all), 0.12, "%s: %d of %d N-era rows set", part, set, all)
 	}
 }
+
+// A table whose rows each need a parent of their own gets N+1-era rows
+// even when every parent has one already: the parents get new rows too.
+func TestNextOneToOneChildGetsNewParents(t *testing.T) {
+	dsn, after, res := nextAfter(t, 50, `CREATE TABLE users (user_id serial PRIMARY KEY, email text NOT NULL);
+CREATE TABLE key_attributes (user_id integer PRIMARY KEY REFERENCES users (user_id) ON DELETE CASCADE, mem_limit integer NOT NULL);`,
+		`ALTER TABLE key_attributes ALTER COLUMN mem_limit TYPE bigint`)
+	rows := map[string]int64{}
+	for _, tr := range res.Tables {
+		assert.Empty(t, tr.Skipped, tr.Table)
+		rows[tr.Table] = tr.Rows
+	}
+	assert.Positive(t, rows["public.key_attributes"], "N+1-era key attributes")
+	assert.Positive(t, rows["public.users"], "new users to hang them on")
+	next := era.IsNextEra(after.Tables["public.key_attributes"], "k")
+	assert.Positive(t, queryInt(t, dsn, "SELECT count(*) FROM key_attributes k WHERE mem_limit > 2147483647 AND "+next), "values only the widened type holds")
+	assert.Zero(t, queryInt(t, dsn, "SELECT count(*) FROM key_attributes k WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.user_id = k.user_id)"))
+}
