@@ -299,3 +299,50 @@ func constText(n *pg_query.Node) (string, bool) {
 func (d DataStatement) String() string {
 	return fmt.Sprintf("%s:%d (%s %s)", d.File, d.Line, d.Kind, strings.TrimPrefix(d.Table, "public."))
 }
+
+// Backfill is a column an UPDATE sets to a constant on every row (no
+// WHERE) or on every row where it is NULL: afterwards no row holds NULL
+// there.
+type Backfill struct {
+	Table, Column string
+	File          string
+	Line          int
+}
+
+// Backfills finds the UPDATEs of s that leave a column without NULLs.
+func Backfills(s *Script) []Backfill {
+	if s == nil {
+		return nil
+	}
+	var out []Backfill
+	for _, st := range s.Statements {
+		tree, err := pg_query.Parse(st.SQL)
+		if err != nil {
+			continue
+		}
+		for _, raw := range tree.Stmts {
+			u := raw.Stmt.GetUpdateStmt()
+			if u == nil || len(u.FromClause) > 0 {
+				continue
+			}
+			nullOnly := ""
+			if u.WhereClause != nil {
+				nt := u.WhereClause.GetNullTest()
+				if nt == nil || nt.Nulltesttype != pg_query.NullTestType_IS_NULL || columnName(nt.Arg) == "" {
+					continue
+				}
+				nullOnly = columnName(nt.Arg)
+			}
+			for _, t := range u.TargetList {
+				rt := t.GetResTarget()
+				if rt == nil || rt.Name == "" || (nullOnly != "" && rt.Name != nullOnly) {
+					continue
+				}
+				if _, ok := constText(rt.Val); ok {
+					out = append(out, Backfill{Table: relName(u.Relation), Column: rt.Name, File: s.File, Line: st.Line})
+				}
+			}
+		}
+	}
+	return out
+}

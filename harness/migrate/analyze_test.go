@@ -55,3 +55,23 @@ func TestAnalyze(t *testing.T) {
 		})
 	}
 }
+
+func TestBackfills(t *testing.T) {
+	for _, tc := range []struct {
+		name, sql string
+		want      []Backfill
+	}{
+		{"every row", "UPDATE file_object_keys SET datacenters = '{b2-eu-cen}'",
+			[]Backfill{{Table: "public.file_object_keys", Column: "datacenters", File: "f.sql", Line: 3}}},
+		{"every NULL, through a cast", "UPDATE s.t SET n = '0'::int, m = 1 WHERE n IS NULL",
+			[]Backfill{{Table: "s.t", Column: "n", File: "f.sql", Line: 3}}},
+		{"some rows", "UPDATE t SET n = 0 WHERE id < 10", nil},
+		{"not a constant", "UPDATE t SET n = m", nil},
+		{"NULL", "UPDATE t SET n = NULL", nil},
+		{"from another table", "UPDATE t SET n = 0 FROM u WHERE u.id = t.id", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, Backfills(&Script{File: "f.sql", Statements: []Statement{{SQL: tc.sql, Line: 3}}}))
+		})
+	}
+}

@@ -147,9 +147,10 @@ func RunMatrix(ctx context.Context, o MatrixOptions) (*Outcome, error) {
 		o.commit = dir.Commit
 	}
 	seedOpts := seed.Options{Seed: o.Seed, Rows: o.Rows, Logger: o.Logger, Profile: in.profile, Progress: o.Progress}
-	// The window's casts and WHEREs shape the data (seed.HintsFrom).
-	if _, window, err := in.set.Range(in.from, in.to); err == nil {
-		seedOpts.Hints = seed.HintsFrom(window)
+	// The window's casts and WHEREs, and release N's backfills, shape the
+	// data (seed.HintsFrom, WithBackfills).
+	if base, window, err := in.set.Range(in.from, in.to); err == nil {
+		seedOpts.Hints = seed.HintsFrom(window).WithBackfills(base)
 	}
 	var seeder seed.Seeder = seed.New(seedOpts)
 	var real *datasource.Seeder

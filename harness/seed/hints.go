@@ -2,6 +2,7 @@ package seed
 
 import (
 	"fmt"
+	"path/filepath"
 	"sort"
 
 	"github.com/rehearse-dev/rehearse/harness/migrate"
@@ -15,6 +16,31 @@ import (
 type Hints struct {
 	domains map[string]map[string]domainHint // table -> column
 	rows    map[string][]map[string]*string  // table -> row patterns
+	// filled are the columns a migration up to release N set on every row
+	// (table -> column -> where): see WithBackfills.
+	filled map[string]map[string]string
+}
+
+// WithBackfills adds what release N's own migrations say about its data: a
+// column one of them set to a constant on every row (UPDATE without WHERE,
+// or WHERE it IS NULL) holds no NULL, so N-era and N+1-era rows get none.
+// (ente's 9 adds file_object_keys.datacenters with a DEFAULT and sets it on
+// every row; a NULL seeded there made a later NOT NULL copy fail, which no
+// database of that app could.)
+func (h *Hints) WithBackfills(base []*migrate.Migration) *Hints {
+	if h == nil {
+		h = HintsFrom(nil)
+	}
+	h.filled = map[string]map[string]string{}
+	for _, m := range base {
+		for _, b := range migrate.Backfills(m.Up) {
+			if h.filled[b.Table] == nil {
+				h.filled[b.Table] = map[string]string{}
+			}
+			h.filled[b.Table][b.Column] = fmt.Sprintf("%s:%d", filepath.Base(b.File), b.Line)
+		}
+	}
+	return h
 }
 
 type domainHint struct {
@@ -60,6 +86,12 @@ func (h *Hints) applyHints(p *tablePlan, enums ...map[string]*schema.Enum) []str
 	}
 	p.patterns = h.rows[p.name]
 	var notes []string
+	for col, where := range h.filled[p.name] {
+		if cp := p.byName[col]; cp != nil && cp.nullable && cp.fk == nil && cp.genName != pinnedName {
+			cp.nullable = false
+			notes = append(notes, fmt.Sprintf("%s.%s seeded without NULLs: %s sets it on every row", p.name, col, where))
+		}
+	}
 	for col, d := range h.domains[p.name] {
 		cp := p.byName[col]
 		if cp == nil || cp.class != cStr || cp.genName == pinnedName || cp.fk != nil {

@@ -1,9 +1,12 @@
 package seed
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/rehearse-dev/rehearse/harness/era"
+	"github.com/rehearse-dev/rehearse/harness/migrate"
 	"github.com/rehearse-dev/rehearse/harness/pgtest"
 	"github.com/rehearse-dev/rehearse/harness/schema"
 	"github.com/stretchr/testify/assert"
@@ -261,4 +264,24 @@ CREATE TABLE key_attributes (user_id integer PRIMARY KEY REFERENCES users (user_
 	next := era.IsNextEra(after.Tables["public.key_attributes"], "k")
 	assert.Positive(t, queryInt(t, dsn, "SELECT count(*) FROM key_attributes k WHERE mem_limit > 2147483647 AND "+next), "values only the widened type holds")
 	assert.Zero(t, queryInt(t, dsn, "SELECT count(*) FROM key_attributes k WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.user_id = k.user_id)"))
+}
+
+// A column release N's own migration set on every row holds no NULL in the
+// seeded data, even where N+1 adds a NOT NULL (real data has none to trip
+// it).
+func TestBackfilledColumnHasNoNulls(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "1_keys.up.sql"), []byte(`CREATE TABLE keys (id bigserial PRIMARY KEY, dc text DEFAULT 'x', note text);
+UPDATE keys SET dc = 'eu';`), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "1_keys.down.sql"), []byte(`DROP TABLE keys;`), 0o644))
+	set, err := migrate.LoadDir(dir, migrate.Options{})
+	require.NoError(t, err)
+	ddl := `CREATE TABLE keys (id bigserial PRIMARY KEY, dc text DEFAULT 'x', note text)`
+	future := take(t, schemaDB(t, ddl+`; ALTER TABLE keys ALTER COLUMN dc SET NOT NULL, ALTER COLUMN note SET NOT NULL`))
+	dsn := schemaDB(t, ddl)
+	res, err := New(Options{Seed: 2, Rows: 400, Logger: testLogger(), Hints: HintsFrom(nil).WithBackfills(set.Migrations)}).Base(testCtx(t), dsn, take(t, dsn), future)
+	require.NoError(t, err)
+	assert.Zero(t, queryInt(t, dsn, "SELECT count(*) FROM keys WHERE dc IS NULL"))
+	assert.Positive(t, queryInt(t, dsn, "SELECT count(*) FROM keys WHERE note IS NULL"), "a column no migration filled keeps its NULLs")
+	assert.Contains(t, res.Notes, "public.keys.dc seeded without NULLs: 1_keys.up.sql:2 sets it on every row")
 }
