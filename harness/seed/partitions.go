@@ -80,18 +80,29 @@ func partitionKeyGen(c class, spans []span) func(g *tableGen, cp *colPlan) strin
 	case c == cInt || c == cNumeric || c == cFloat:
 		type num struct{ lo, hi int64 }
 		var nums []num
+		// [l, h) holds the integers in [lo, hi): exact for integer bounds
+		// (epoch microseconds pass 2^53), rounded up for decimal ones.
+		bound := func(v string) (int64, bool) {
+			if i, err := strconv.ParseInt(v, 10, 64); err == nil {
+				return i, true
+			}
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || math.Abs(f) > 1<<62 {
+				return 0, false
+			}
+			return int64(math.Ceil(f)), true
+		}
 		for _, s := range spans {
-			lo, errLo := strconv.ParseFloat(s.lo, 64)
-			hi, errHi := strconv.ParseFloat(s.hi, 64)
+			l, okLo := bound(s.lo)
+			h, okHi := bound(s.hi)
 			switch {
-			case s.lo == "MINVALUE" && errHi == nil:
-				lo = hi - 1000
-			case s.hi == "MAXVALUE" && errLo == nil:
-				hi = lo + 1000
-			case errLo != nil || errHi != nil:
+			case s.lo == "MINVALUE" && okHi:
+				l = h - 1000
+			case s.hi == "MAXVALUE" && okLo:
+				h = l + 1000
+			case !okLo || !okHi:
 				return nil
 			}
-			l, h := int64(math.Ceil(lo)), int64(math.Ceil(hi)) // [l, h) holds the integers in [lo, hi)
 			if h <= l {
 				return nil
 			}

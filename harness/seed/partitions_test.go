@@ -31,6 +31,13 @@ CREATE TABLE m_hi PARTITION OF m FOR VALUES FROM (0) TO (MAXVALUE)`},
 		{"lists", `CREATE TABLE m (id bigserial, region text, PRIMARY KEY (id, region)) PARTITION BY LIST (region);
 CREATE TABLE m_eu PARTITION OF m FOR VALUES IN ('eu', 'uk');
 CREATE TABLE m_us PARTITION OF m FOR VALUES IN ('us')`},
+		{"epoch microseconds", `CREATE TABLE m (id bigserial, at bigint NOT NULL, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
+CREATE TABLE m_1 PARTITION OF m FOR VALUES FROM (1704067200000000) TO (1706745600000000);
+CREATE TABLE m_2 PARTITION OF m FOR VALUES FROM (1706745600000000) TO (1709251200000001)`},
+		{"an enum list", `CREATE TYPE region AS ENUM ('eu', 'us', 'apac');
+CREATE TABLE m (id bigserial, r region NOT NULL, PRIMARY KEY (id, r)) PARTITION BY LIST (r);
+CREATE TABLE m_eu PARTITION OF m FOR VALUES IN ('eu');
+CREATE TABLE m_other PARTITION OF m FOR VALUES IN ('us', 'apac')`},
 		{"a list with NULL", `CREATE TABLE m (id bigserial, region text) PARTITION BY LIST (region);
 CREATE TABLE m_eu PARTITION OF m FOR VALUES IN ('eu', NULL);
 CREATE TABLE m_us PARTITION OF m FOR VALUES IN ('us')`},
