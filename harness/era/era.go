@@ -122,9 +122,9 @@ func RecordWhere(ctx context.Context, q schema.Querier, t *schema.Table, step, w
 		// it, t included.
 		err = q.QueryRow(ctx, fmt.Sprintf(`WITH ins AS (
 	INSERT INTO %[1]s (rel, relname, step, key)
-	SELECT a.relid, (SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = a.relid),
-		$1, %[2]s
+	SELECT a.relid, n.nspname || '.' || c.relname, $1, %[2]s
 	FROM %[3]s r CROSS JOIN LATERAL pg_partition_ancestors(r.tableoid) a
+	JOIN pg_class c ON c.oid = a.relid JOIN pg_namespace n ON n.oid = c.relnamespace
 	WHERE (%[4]s) AND NOT EXISTS (SELECT 1 FROM %[1]s e WHERE e.rel = a.relid AND e.key = %[2]s)
 	RETURNING rel)
 SELECT count(*) FILTER (WHERE rel = %[5]d) FROM ins`, RowsTable, key, table, where, t.OID), step).Scan(&n)

@@ -302,14 +302,17 @@ func (d DataStatement) String() string {
 
 // Backfill is a column an UPDATE sets to a constant on every row (no
 // WHERE) or on every row where it is NULL: afterwards no row holds NULL
-// there.
+// there. Undone marks the opposite, a later statement that may put NULLs
+// back (an UPDATE setting it to NULL, the column dropped).
 type Backfill struct {
 	Table, Column string
 	File          string
 	Line          int
+	Undone        bool
 }
 
-// Backfills finds the UPDATEs of s that leave a column without NULLs.
+// Backfills finds, in order, the statements of s that leave a column
+// without NULLs, and those that undo that.
 func Backfills(s *Script) []Backfill {
 	if s == nil {
 		return nil
@@ -321,8 +324,26 @@ func Backfills(s *Script) []Backfill {
 			continue
 		}
 		for _, raw := range tree.Stmts {
+			if at := raw.Stmt.GetAlterTableStmt(); at != nil {
+				for _, c := range at.Cmds {
+					if cmd := c.GetAlterTableCmd(); cmd != nil && cmd.Subtype == pg_query.AlterTableType_AT_DropColumn {
+						out = append(out, Backfill{Table: relName(at.Relation), Column: cmd.Name, File: s.File, Line: st.Line, Undone: true})
+					}
+				}
+				continue
+			}
 			u := raw.Stmt.GetUpdateStmt()
-			if u == nil || len(u.FromClause) > 0 {
+			if u == nil {
+				continue
+			}
+			for _, t := range u.TargetList {
+				if rt := t.GetResTarget(); rt != nil && rt.Name != "" {
+					if c := rt.Val.GetAConst(); c != nil && c.Isnull {
+						out = append(out, Backfill{Table: relName(u.Relation), Column: rt.Name, File: s.File, Line: st.Line, Undone: true})
+					}
+				}
+			}
+			if len(u.FromClause) > 0 {
 				continue
 			}
 			nullOnly := ""

@@ -67,7 +67,10 @@ func TestBackfills(t *testing.T) {
 			[]Backfill{{Table: "s.t", Column: "n", File: "f.sql", Line: 3}}},
 		{"some rows", "UPDATE t SET n = 0 WHERE id < 10", nil},
 		{"not a constant", "UPDATE t SET n = m", nil},
-		{"NULL", "UPDATE t SET n = NULL", nil},
+		{"set to NULL: undone", "UPDATE t SET n = NULL WHERE id < 10",
+			[]Backfill{{Table: "public.t", Column: "n", File: "f.sql", Line: 3, Undone: true}}},
+		{"dropped: undone", "ALTER TABLE t DROP COLUMN n",
+			[]Backfill{{Table: "public.t", Column: "n", File: "f.sql", Line: 3, Undone: true}}},
 		{"from another table", "UPDATE t SET n = 0 FROM u WHERE u.id = t.id", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

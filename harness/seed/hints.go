@@ -34,6 +34,10 @@ func (h *Hints) WithBackfills(base []*migrate.Migration) *Hints {
 	h.filled = map[string]map[string]string{}
 	for _, m := range base {
 		for _, b := range migrate.Backfills(m.Up) {
+			if b.Undone {
+				delete(h.filled[b.Table], b.Column)
+				continue
+			}
 			if h.filled[b.Table] == nil {
 				h.filled[b.Table] = map[string]string{}
 			}

@@ -20,6 +20,9 @@ type shape struct {
 	apply func(g *tableGen) bool
 }
 
+// noEraKey is why a table without a key to record gets no N+1-era rows.
+const noEraKey = "no primary key and no NOT NULL unique key: N+1-era rows could not be told apart from N-era rows, so none were written"
+
 // nextEraWhere selects the rows inserted by the current transaction.
 const nextEraWhere = "r.xmin = pg_current_xact_id()::xid"
 
@@ -86,7 +89,7 @@ func (s *seeder) NextInRelease(ctx context.Context, dsn string, step string, bef
 			continue
 		}
 		if len(era.PrimaryKey(t)) == 0 && p.skip == "" {
-			p.skip = "no primary key and no NOT NULL unique key: N+1-era rows could not be told apart from N-era rows, so none were written"
+			p.skip = noEraKey
 		}
 		plans[p.name] = p
 	}
@@ -443,7 +446,7 @@ func (r *run) planFreeParents(ctx context.Context, plans map[string]*tablePlan, 
 				pp.rows = p.rows - int(free)
 				notes = append(notes, r.s.opts.Hints.applyHints(pp, after.Enums, enumsOf(end))...)
 				if len(era.PrimaryKey(t)) == 0 && pp.skip == "" {
-					pp.skip = "no primary key and no NOT NULL unique key: N+1-era rows could not be told apart from N-era rows, so none were written"
+					pp.skip = noEraKey
 				}
 				plans[pp.name] = pp
 				added = true

@@ -271,17 +271,23 @@ CREATE TABLE key_attributes (user_id integer PRIMARY KEY REFERENCES users (user_
 // it).
 func TestBackfilledColumnHasNoNulls(t *testing.T) {
 	dir := t.TempDir()
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "1_keys.up.sql"), []byte(`CREATE TABLE keys (id bigserial PRIMARY KEY, dc text DEFAULT 'x', note text);
-UPDATE keys SET dc = 'eu';`), 0o644))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "1_keys.down.sql"), []byte(`DROP TABLE keys;`), 0o644))
+	for name, sql := range map[string]string{
+		"1_keys.up.sql":     "CREATE TABLE keys (id bigserial PRIMARY KEY, dc text DEFAULT 'x', note text, region text);\nUPDATE keys SET dc = 'eu', region = 'x';",
+		"1_keys.down.sql":   "DROP TABLE keys;",
+		"2_region.up.sql":   "UPDATE keys SET region = NULL WHERE id < 5;",
+		"2_region.down.sql": "SELECT 1;",
+	} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(sql), 0o644))
+	}
 	set, err := migrate.LoadDir(dir, migrate.Options{})
 	require.NoError(t, err)
-	ddl := `CREATE TABLE keys (id bigserial PRIMARY KEY, dc text DEFAULT 'x', note text)`
+	ddl := `CREATE TABLE keys (id bigserial PRIMARY KEY, dc text DEFAULT 'x', note text, region text)`
 	future := take(t, schemaDB(t, ddl+`; ALTER TABLE keys ALTER COLUMN dc SET NOT NULL, ALTER COLUMN note SET NOT NULL`))
 	dsn := schemaDB(t, ddl)
 	res, err := New(Options{Seed: 2, Rows: 400, Logger: testLogger(), Hints: HintsFrom(nil).WithBackfills(set.Migrations)}).Base(testCtx(t), dsn, take(t, dsn), future)
 	require.NoError(t, err)
 	assert.Zero(t, queryInt(t, dsn, "SELECT count(*) FROM keys WHERE dc IS NULL"))
 	assert.Positive(t, queryInt(t, dsn, "SELECT count(*) FROM keys WHERE note IS NULL"), "a column no migration filled keeps its NULLs")
+	assert.Positive(t, queryInt(t, dsn, "SELECT count(*) FROM keys WHERE region IS NULL"), "a later migration put NULLs back")
 	assert.Contains(t, res.Notes, "public.keys.dc seeded without NULLs: 1_keys.up.sql:2 sets it on every row")
 }
