@@ -1,8 +1,6 @@
 package seed
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/rehearse-dev/rehearse/harness/era"
@@ -270,21 +268,17 @@ CREATE TABLE key_attributes (user_id integer PRIMARY KEY REFERENCES users (user_
 // seeded data, even where N+1 adds a NOT NULL (real data has none to trip
 // it).
 func TestBackfilledColumnHasNoNulls(t *testing.T) {
-	dir := t.TempDir()
-	for name, sql := range map[string]string{
-		"1_keys.up.sql":     "CREATE TABLE keys (id bigserial PRIMARY KEY, dc text DEFAULT 'x', note text, region text);\nUPDATE keys SET dc = 'eu', region = 'x';",
-		"1_keys.down.sql":   "DROP TABLE keys;",
-		"2_region.up.sql":   "UPDATE keys SET region = NULL WHERE id < 5;",
-		"2_region.down.sql": "SELECT 1;",
-	} {
-		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(sql), 0o644))
+	up := func(version, sql string) *migrate.Migration {
+		return &migrate.Migration{Version: version, Up: &migrate.Script{File: version + ".up.sql", Statements: []migrate.Statement{{SQL: sql, Line: 2}}}}
 	}
-	set, err := migrate.LoadDir(dir, migrate.Options{})
-	require.NoError(t, err)
+	base := []*migrate.Migration{
+		up("1_keys", "UPDATE keys SET dc = 'eu', region = 'x'"),
+		up("2_region", "UPDATE keys SET region = NULL WHERE id < 5"),
+	}
 	ddl := `CREATE TABLE keys (id bigserial PRIMARY KEY, dc text DEFAULT 'x', note text, region text)`
 	future := take(t, schemaDB(t, ddl+`; ALTER TABLE keys ALTER COLUMN dc SET NOT NULL, ALTER COLUMN note SET NOT NULL`))
 	dsn := schemaDB(t, ddl)
-	res, err := New(Options{Seed: 2, Rows: 400, Logger: testLogger(), Hints: HintsFrom(nil).WithBackfills(set.Migrations)}).Base(testCtx(t), dsn, take(t, dsn), future)
+	res, err := New(Options{Seed: 2, Rows: 400, Logger: testLogger(), Hints: HintsFrom(nil).WithBackfills(base)}).Base(testCtx(t), dsn, take(t, dsn), future)
 	require.NoError(t, err)
 	assert.Zero(t, queryInt(t, dsn, "SELECT count(*) FROM keys WHERE dc IS NULL"))
 	assert.Positive(t, queryInt(t, dsn, "SELECT count(*) FROM keys WHERE note IS NULL"), "a column no migration filled keeps its NULLs")
